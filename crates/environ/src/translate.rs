@@ -1,0 +1,393 @@
+//! [`translate()`]: one pass over the bytes that validates the module with
+//! wasmparser and collects its [`ModuleInfo`] and function bodies.
+
+use crate::error::{EnvironError, Result};
+use crate::module::*;
+use crate::types::*;
+use wasmparser::{
+    CompositeInnerType, ElementItems, ElementKind, KnownCustom, Name, Parser, Payload,
+    TableInit, TypeRef, ValidPayload, Validator, WasmFeatures,
+};
+
+/// A function body as wasmparser reads it (locals, then operators).
+pub use wasmparser::FunctionBody;
+
+/// A validated module: its info and every defined function's body.
+pub struct Translation<'a> {
+    /// Everything but the bodies.
+    pub module: ModuleInfo,
+    /// Bodies by [`DefinedFuncIndex`].
+    pub bodies: Vec<FunctionBody<'a>>,
+    /// The features the module was validated with; backends translate the
+    /// same operators.
+    pub features: WasmFeatures,
+}
+
+/// The features Tandem enables by default: WebAssembly 2.0 without SIMD
+/// (which neither backend compiles yet).
+pub fn default_features() -> WasmFeatures {
+    WasmFeatures::WASM2 & !WasmFeatures::SIMD & !WasmFeatures::RELAXED_SIMD
+}
+
+/// Validates `wasm` and collects what the backends and the runtime need.
+///
+/// Malformed or invalid input is an [`EnvironError`] with the byte offset and
+/// wasmparser's message; this never panics on any input.
+pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>> {
+    let mut validator = Validator::new_with_features(features);
+    let mut t = Translation {
+        module: ModuleInfo::default(),
+        bodies: Vec::new(),
+        features,
+    };
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        match validator.payload(&payload)? {
+            ValidPayload::Ok | ValidPayload::End(_) => {}
+            ValidPayload::Func(to_validate, body) => {
+                let mut func = to_validate.into_validator(std::mem::take(&mut allocs));
+                func.validate(&body)?;
+                allocs = func.into_allocations();
+                t.bodies.push(body);
+                continue;
+            }
+            ValidPayload::Parser(_) => {
+                return Err(EnvironError::unsupported(0, "nested modules are not supported"));
+            }
+        }
+        collect(&mut t.module, payload)?;
+    }
+    finish(&mut t.module);
+    Ok(t)
+}
+
+fn collect(m: &mut ModuleInfo, payload: Payload<'_>) -> Result<()> {
+    match payload {
+        Payload::TypeSection(reader) => {
+            for group in reader.into_iter_with_offsets() {
+                let (offset, group) = group?;
+                for sub in group.into_types() {
+                    match sub.composite_type.inner {
+                        CompositeInnerType::Func(f) => m.types.push(func_type(&f, offset)?),
+                        _ => return Err(EnvironError::unsupported(offset, "GC types")),
+                    }
+                }
+            }
+        }
+        Payload::ImportSection(reader) => {
+            for import in reader.into_imports_with_offsets() {
+                let (offset, import) = import?;
+                import_one(m, import, offset)?;
+            }
+        }
+        Payload::FunctionSection(reader) => {
+            for ty in reader {
+                m.functions.push(TypeIndex::from_u32(ty?));
+            }
+        }
+        Payload::TableSection(reader) => {
+            for table in reader.into_iter_with_offsets() {
+                let (offset, table) = table?;
+                m.tables.push(table_type(table.ty, offset)?);
+                m.table_inits.push(match table.init {
+                    TableInit::RefNull => None,
+                    TableInit::Expr(e) => Some(const_expr(&e)?),
+                });
+            }
+        }
+        Payload::MemorySection(reader) => {
+            for memory in reader {
+                m.memories.push(memory_type(memory?));
+            }
+        }
+        Payload::GlobalSection(reader) => {
+            for global in reader.into_iter_with_offsets() {
+                let (offset, global) = global?;
+                m.globals.push(global_type(global.ty, offset)?);
+                m.global_inits.push(const_expr(&global.init_expr)?);
+            }
+        }
+        Payload::ExportSection(reader) => {
+            for export in reader {
+                let export = export?;
+                let index = match export.kind {
+                    wasmparser::ExternalKind::Func => {
+                        EntityIndex::Func(FuncIndex::from_u32(export.index))
+                    }
+                    wasmparser::ExternalKind::Table => {
+                        EntityIndex::Table(TableIndex::from_u32(export.index))
+                    }
+                    wasmparser::ExternalKind::Memory => {
+                        EntityIndex::Memory(MemoryIndex::from_u32(export.index))
+                    }
+                    wasmparser::ExternalKind::Global => {
+                        EntityIndex::Global(GlobalIndex::from_u32(export.index))
+                    }
+                    other => {
+                        return Err(EnvironError::unsupported(0, format!("export of {other:?}")));
+                    }
+                };
+                m.exports.push(Export {
+                    name: export.name.to_string(),
+                    index,
+                });
+            }
+        }
+        Payload::StartSection { func, .. } => m.start = Some(FuncIndex::from_u32(func)),
+        Payload::ElementSection(reader) => {
+            for elem in reader {
+                m.elems.push(elem_segment(elem?)?);
+            }
+        }
+        Payload::DataSection(reader) => {
+            for data in reader {
+                let data = data?;
+                let mode = match data.kind {
+                    wasmparser::DataKind::Passive => SegmentMode::Passive,
+                    wasmparser::DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    } => SegmentMode::Active {
+                        target: MemoryIndex::from_u32(memory_index),
+                        offset: const_expr(&offset_expr)?,
+                    },
+                };
+                m.data.push(DataSegment {
+                    mode,
+                    data: data.data.into(),
+                });
+            }
+        }
+        Payload::CustomSection(reader) => {
+            if let KnownCustom::Name(names) = reader.as_known() {
+                // A broken name section must not reject a valid module: keep
+                // what reads cleanly and ignore the rest.
+                for name in names.into_iter().flatten() {
+                    match name {
+                        Name::Module { name, .. } => m.name = Some(name.to_string()),
+                        Name::Function(map) => {
+                            for naming in map.into_iter().flatten() {
+                                m.func_names
+                                    .insert(FuncIndex::from_u32(naming.index), naming.name.into());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn import_one(m: &mut ModuleInfo, import: wasmparser::Import<'_>, offset: u64) -> Result<()> {
+    let (kind, index) = match import.ty {
+        TypeRef::Func(ty) => {
+            m.num_imported_funcs += 1;
+            m.functions.push(TypeIndex::from_u32(ty));
+            let index = FuncIndex::new(m.functions.len() - 1);
+            (ImportKind::Func(TypeIndex::from_u32(ty)), EntityIndex::Func(index))
+        }
+        TypeRef::Table(ty) => {
+            let ty = table_type(ty, offset)?;
+            m.num_imported_tables += 1;
+            m.tables.push(ty);
+            let index = TableIndex::new(m.tables.len() - 1);
+            (ImportKind::Table(ty), EntityIndex::Table(index))
+        }
+        TypeRef::Memory(ty) => {
+            let ty = memory_type(ty);
+            m.num_imported_memories += 1;
+            m.memories.push(ty);
+            let index = MemoryIndex::new(m.memories.len() - 1);
+            (ImportKind::Memory(ty), EntityIndex::Memory(index))
+        }
+        TypeRef::Global(ty) => {
+            let ty = global_type(ty, offset)?;
+            m.num_imported_globals += 1;
+            m.globals.push(ty);
+            let index = GlobalIndex::new(m.globals.len() - 1);
+            (ImportKind::Global(ty), EntityIndex::Global(index))
+        }
+        _ => return Err(EnvironError::unsupported(offset, "import of a tag")),
+    };
+    m.imports.push(Import {
+        module: import.module.to_string(),
+        name: import.name.to_string(),
+        kind,
+        index,
+    });
+    Ok(())
+}
+
+fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
+    let offset = elem.range.start;
+    let mode = match elem.kind {
+        ElementKind::Passive => SegmentMode::Passive,
+        ElementKind::Declared => SegmentMode::Declared,
+        ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => SegmentMode::Active {
+            target: TableIndex::from_u32(table_index.unwrap_or(0)),
+            offset: const_expr(&offset_expr)?,
+        },
+    };
+    let (ty, items) = match elem.items {
+        ElementItems::Functions(funcs) => {
+            let funcs = funcs
+                .into_iter()
+                .map(|f| f.map(FuncIndex::from_u32))
+                .collect::<Result<_, _>>()?;
+            (RefType::Func, ElemItems::Funcs(funcs))
+        }
+        ElementItems::Expressions(ty, exprs) => {
+            let exprs = exprs
+                .into_iter()
+                .map(|e| const_expr(&e?))
+                .collect::<Result<_>>()?;
+            (RefType::from_wasmparser(ty, offset)?, ElemItems::Exprs(exprs))
+        }
+    };
+    Ok(ElemSegment { mode, ty, items })
+}
+
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+    use wasmparser::Operator as O;
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let offset = reader.original_position();
+        let op = match reader.read()? {
+            O::I32Const { value } => ConstOp::I32Const(value),
+            O::I64Const { value } => ConstOp::I64Const(value),
+            O::F32Const { value } => ConstOp::F32Const(value.bits()),
+            O::F64Const { value } => ConstOp::F64Const(value.bits()),
+            O::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
+            O::RefNull { hty } => ConstOp::RefNull(RefType::from_wasmparser(
+                wasmparser::RefType::new(true, hty).ok_or_else(|| {
+                    EnvironError::unsupported(offset, "heap type in ref.null")
+                })?,
+                offset,
+            )?),
+            O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
+            O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex::from_u32(global_index)),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            O::End => continue,
+            other => {
+                return Err(EnvironError::unsupported(
+                    offset,
+                    format!("constant operator {other:?}"),
+                ));
+            }
+        };
+        ops.push(op);
+    }
+    Ok(ConstExpr { ops: ops.into() })
+}
+
+fn func_type(f: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {
+    let convert = |tys: &[wasmparser::ValType]| {
+        tys.iter()
+            .map(|&t| ValType::from_wasmparser(t, offset))
+            .collect::<Result<Box<[_]>>>()
+    };
+    Ok(FuncType {
+        params: convert(f.params())?,
+        results: convert(f.results())?,
+    })
+}
+
+fn table_type(t: wasmparser::TableType, offset: u64) -> Result<TableType> {
+    if t.table64 {
+        return Err(EnvironError::unsupported(offset, "64-bit tables"));
+    }
+    Ok(TableType {
+        element: RefType::from_wasmparser(t.element_type, offset)?,
+        minimum: t.initial,
+        maximum: t.maximum,
+    })
+}
+
+fn memory_type(t: wasmparser::MemoryType) -> MemoryType {
+    MemoryType {
+        minimum: t.initial,
+        maximum: t.maximum,
+        memory64: t.memory64,
+        shared: t.shared,
+    }
+}
+
+fn global_type(t: wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
+    Ok(GlobalType {
+        content: ValType::from_wasmparser(t.content_type, offset)?,
+        mutable: t.mutable,
+    })
+}
+
+/// Marks the functions that can be reached from outside their module's code.
+fn finish(m: &mut ModuleInfo) {
+    let mut escaping = vec![false; m.functions.len()];
+    let mut mark = |f: FuncIndex| {
+        if let Some(slot) = escaping.get_mut(f.index()) {
+            *slot = true;
+        }
+    };
+    for export in &m.exports {
+        if let EntityIndex::Func(f) = export.index {
+            mark(f);
+        }
+    }
+    let exprs = m
+        .global_inits
+        .iter()
+        .chain(m.table_inits.iter().flatten())
+        .chain(m.elems.iter().flat_map(|e| match &e.items {
+            ElemItems::Exprs(exprs) => exprs.iter(),
+            ElemItems::Funcs(_) => [].iter(),
+        }));
+    for expr in exprs {
+        for op in expr.ops.iter() {
+            if let ConstOp::RefFunc(f) = op {
+                mark(*f);
+            }
+        }
+    }
+    for elem in &m.elems {
+        if let ElemItems::Funcs(funcs) = &elem.items {
+            funcs.iter().copied().for_each(&mut mark);
+        }
+    }
+    m.escaping = escaping;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_an_error_with_offset() {
+        let err = translate(b"\0asm\x01\0\0\0\x01\xff", default_features()).err().unwrap();
+        assert!(matches!(err, EnvironError::Invalid { .. }), "{err}");
+        assert!(translate(b"hello", default_features()).is_err());
+        assert!(translate(b"", default_features()).is_err());
+    }
+
+    #[test]
+    fn simd_is_rejected_by_default() {
+        // (module (func (result v128) v128.const i64x2 0 0))
+        let mut wasm = vec![0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0];
+        wasm.extend([10, 22, 1, 20, 0, 0xfd, 12]);
+        wasm.extend([0u8; 16]);
+        wasm.push(11);
+        let err = translate(&wasm, default_features()).err().unwrap();
+        assert!(err.to_string().contains("SIMD"), "{err}");
+    }
+}
