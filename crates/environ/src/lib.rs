@@ -53,4 +53,4 @@ pub use types::{
 };
 pub use vmoffsets::{PTR, VALRAW_SIZE, VMCONTEXT_MAGIC, VMHOST_MAGIC, VMOffsets};
 
-pub use wasmparser::WasmFeatures;
+pub use wasmparser::{self, WasmFeatures};

@@ -1,1 +1,40 @@
-//! placeholder
+//! What compiled Wasm touches at run time: VMContext and the structures it
+//! points to, linear memories and tables, executable code, libcalls, traps,
+//! and stack walking. Shared by both backends; knows nothing of the
+//! embedding API (`tandem-store` builds on it).
+//!
+//! # Map
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`vmcontext`] | `#[repr(C)]` structs laid out by `VMOffsets` |
+//! | [`mmap`] | reserved and protected address-space regions |
+//! | [`code_memory`] | linking a `CompiledModule` into executable memory; the global code registry |
+//! | [`traphandlers`] | entering Wasm with a landing pad, signal handlers, raising traps |
+//! | [`backtrace`] | walking Wasm frames through the frame-pointer chain |
+//! | [`memory`] | linear memories with guard regions |
+//! | [`table`] | tables of func-refs and externrefs |
+//! | [`instance`] | an instance's VMContext and its initialisation |
+//! | [`libcalls`] | the runtime functions compiled code calls |
+//!
+//! `rustix` provides mmap/mprotect; `libc` provides what rustix lacks
+//! (`sigaction`, `sigaltstack`, `ucontext_t`).
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod backtrace;
+pub mod code_memory;
+pub mod error;
+pub mod instance;
+pub mod libcalls;
+pub mod memory;
+pub mod mmap;
+pub mod table;
+pub mod traphandlers;
+pub mod vmcontext;
+
+pub use error::VmError;
+pub use vmcontext::{
+    ArrayCallFn, VMFuncRef, VMGlobalDefinition, VMHostFuncContext, VMMemoryDefinition,
+    VMStoreContext, VMTableDefinition, ValRaw,
+};
