@@ -51,6 +51,10 @@ impl<'a, T: 'static> Caller<'a, T> {
         self.store
     }
 
+    pub(crate) fn store_ref(&self) -> &Store<T> {
+        self.store
+    }
+
     /// An export of the calling instance (e.g. its memory).
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.instance?;
@@ -163,11 +167,11 @@ impl Func {
     }
 
     /// A typed view of the function.
-    pub fn typed<P: WasmParams, R: WasmResults, T: 'static>(
+    pub fn typed<P: WasmParams, R: WasmResults>(
         &self,
-        store: &Store<T>,
+        store: impl crate::AsContext,
     ) -> Result<TypedFunc<P, R>> {
-        TypedFunc::new(*self, &self.ty(store))
+        TypedFunc::new(*self, &self.ty(store.as_context()))
     }
 }
 

@@ -178,11 +178,12 @@ impl Instance {
     }
 
     /// The exported function `name`, typed.
-    pub fn get_typed_func<P: WasmParams, R: WasmResults, T: 'static>(
+    pub fn get_typed_func<P: WasmParams, R: WasmResults>(
         &self,
-        store: &mut Store<T>,
+        mut store: impl crate::AsContextMut,
         name: &str,
     ) -> Result<TypedFunc<P, R>> {
+        let store = store.as_context_mut();
         let func = self
             .get_func(store, name)
             .ok_or_else(|| Error::Usage(format!("no exported function named `{name}`")))?;

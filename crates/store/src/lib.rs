@@ -39,6 +39,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod config;
+mod context;
 mod error;
 mod externals;
 mod func;
@@ -51,6 +52,7 @@ mod trap;
 mod values;
 
 pub use config::{BackendKind, Config, Engine};
+pub use context::{AsContext, AsContextMut};
 pub use error::Error;
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};

@@ -43,7 +43,7 @@ fn host_error_becomes_trap_with_wasm_frames() {
         r#"(module
             (import "host" "fail" (func $fail))
             (func $inner (export "inner") call $fail)
-            (func (export "outer") call $inner))"#,
+            (func $outer (export "outer") call $inner))"#,
     )
     .unwrap();
     let mut linker = Linker::<()>::new(&engine);
