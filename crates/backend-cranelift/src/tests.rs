@@ -2,6 +2,9 @@
 //! the artifacts are well-formed (relocations, trap sites, address maps), and
 //! real-world modules when they are available.
 
+mod exec;
+mod semantics;
+
 use crate::CraneliftBackend;
 use tandem_codegen_api::{Backend, CompileError, CompiledFunction, CompiledModule, RelocTarget};
 use tandem_environ::{
