@@ -4,6 +4,7 @@
 
 mod exec;
 mod semantics;
+mod spec;
 
 use crate::CraneliftBackend;
 use tandem_codegen_api::{Backend, CompileError, CompiledFunction, CompiledModule, RelocTarget};

@@ -8,9 +8,8 @@ use rustix::mm::{MapFlags, MprotectFlags, ProtFlags, mmap_anonymous, mprotect, m
 use std::ffi::c_void;
 use tandem_codegen_api::{Backend, CompiledFunction, CompiledModule, RelocKind, RelocTarget};
 use tandem_environ::{
-    ConstOp, DefinedFuncIndex, ElemItems, EntityIndex, FuncIndex, Libcall, ModuleInfo, SegmentMode,
-    Tunables, VALRAW_SIZE, VMCONTEXT_MAGIC, VMHOST_MAGIC, VMOffsets, ValType, default_features,
-    translate,
+    ConstOp, ElemItems, EntityIndex, FuncIndex, Libcall, ModuleInfo, SegmentMode, Tunables,
+    VALRAW_SIZE, VMCONTEXT_MAGIC, VMHOST_MAGIC, VMOffsets, ValType, default_features, translate,
 };
 
 /// A Wasm value as the tests see it (floats by bits).
@@ -57,9 +56,45 @@ unsafe extern "C" fn host_sum(
     true
 }
 
-/// The `memory_grow` builtin: always answers 42.
-extern "C" fn builtin_memory_grow(_vmctx: *mut u8, _memory: i32, _delta: i64) -> i64 {
-    42
+/// Bytes reserved for a linear memory, so growing never moves it.
+const MEMORY_RESERVE: usize = 1024 << 16;
+
+/// The memory [`builtin_memory_grow`] grows: the calling instance's memory
+/// and the offset of its `VMMemoryDefinition` (set by `Instance::try_call`).
+struct GrowTarget {
+    memory: *mut Vec<u8>,
+    maximum_pages: u64,
+    def: u32,
+}
+
+thread_local! {
+    static GROW_TARGET: std::cell::Cell<Option<GrowTarget>> = const { std::cell::Cell::new(None) };
+}
+
+/// The `memory_grow` builtin for memory 0, within [`MEMORY_RESERVE`].
+extern "C" fn builtin_memory_grow(vmctx: *mut u8, _memory: i32, delta: i64) -> i64 {
+    let Some(target) = GROW_TARGET.take() else {
+        return -1;
+    };
+    // SAFETY: `try_call` points the target at the calling instance's memory,
+    // which outlives the call.
+    let memory = unsafe { &mut *target.memory };
+    let old = (memory.len() >> 16) as u64;
+    let new = old.saturating_add(delta as u64);
+    let result =
+        if delta < 0 || new > target.maximum_pages || (new as usize) << 16 > memory.capacity() {
+            -1
+        } else {
+            memory.resize((new as usize) << 16, 0);
+            // SAFETY: `def` is the memory definition's offset in this VMContext.
+            unsafe {
+                (vmctx.add((target.def + VMOffsets::MEMORY_CURRENT_LENGTH) as usize) as *mut u64)
+                    .write_unaligned(memory.len() as u64)
+            };
+            old as i64
+        };
+    GROW_TARGET.set(Some(target));
+    result
 }
 
 /// Compiled code mapped executable, with one instance of its module.
@@ -73,7 +108,8 @@ pub(super) struct Instance {
     pub store: Box<[u64; 6]>,
     _builtins: Box<[usize; Libcall::COUNT]>,
     _type_ids: Vec<u32>,
-    _memory: Vec<u8>,
+    memory: Vec<u8>,
+    memory_def: u32,
     _tables: Vec<Vec<usize>>,
     _host_ctx: Box<[usize; 2]>,
 }
@@ -187,12 +223,43 @@ impl Instance {
     /// Compiles and instantiates `wat`. Imported functions are all
     /// [`host_sum`]; the only memory gets one page.
     pub fn new(wat: &str) -> Instance {
-        let wasm = wat::parse_str(wat).unwrap();
-        let translation = translate(&wasm, default_features()).unwrap();
+        Instance::from_wasm(&wat::parse_str(wat).unwrap()).unwrap()
+    }
+
+    /// Compiles and instantiates a binary module; `Err` for modules this
+    /// harness cannot instantiate (imports other than functions, several
+    /// memories, non-constant segment offsets, a start function).
+    pub fn from_wasm(wasm: &[u8]) -> Result<Instance, String> {
+        let translation = translate(wasm, default_features()).map_err(|e| e.to_string())?;
+        let module = translation.module;
+        let simple = |e: &tandem_environ::ConstExpr| matches!(e.ops[..], [ConstOp::I32Const(_)]);
+        if module
+            .imports
+            .iter()
+            .any(|i| !matches!(i.kind, tandem_environ::ImportKind::Func(_)))
+            || module.memories.len() > 1
+            || module.start.is_some()
+            || module.data.iter().any(|d| match &d.mode {
+                SegmentMode::Active { offset, .. } => !simple(offset),
+                _ => false,
+            })
+            || module.elems.iter().any(|e| match &e.mode {
+                SegmentMode::Active { offset, .. } => {
+                    !simple(offset) || !matches!(e.items, ElemItems::Funcs(_))
+                }
+                _ => false,
+            })
+        {
+            return Err("unsupported by the test harness".into());
+        }
         let backend = CraneliftBackend::new().unwrap();
+        let translation = tandem_environ::Translation {
+            module,
+            ..translation
+        };
         let m = backend
             .compile_module(&translation, &Tunables::default())
-            .unwrap();
+            .map_err(|e| e.to_string())?;
         let module = translation.module;
         let o = m.offsets.clone();
         let (code, code_len, funcs, w2a, entries) = load_code(&m);
@@ -202,7 +269,21 @@ impl Instance {
         builtins[Libcall::memory_grow.index()] =
             builtin_memory_grow as extern "C" fn(*mut u8, i32, i64) -> i64 as usize;
         let type_ids: Vec<u32> = m.wasm_to_array_of_type.clone();
-        let mut memory = vec![0u8; 65536];
+        let pages = module.memories.first().map_or(0, |m| m.minimum as usize);
+        let mut memory = Vec::with_capacity(MEMORY_RESERVE.max(pages << 16));
+        memory.resize(pages << 16, 0);
+        for d in &module.data {
+            if let SegmentMode::Active { offset, .. } = &d.mode {
+                let ConstOp::I32Const(at) = offset.ops[0] else {
+                    unreachable!("checked")
+                };
+                let at = at as u32 as usize;
+                memory
+                    .get_mut(at..at + d.data.len())
+                    .ok_or("data segment out of bounds")?
+                    .copy_from_slice(&d.data);
+            }
+        }
         let mut host_ctx = Box::new([VMHOST_MAGIC as usize, host_sum as ArrayCall as usize]);
         let mut vmctx = vec![0u128; (o.size() as usize).div_ceil(16)];
         let vm = vmctx.as_mut_ptr() as *mut u8;
@@ -263,7 +344,9 @@ impl Instance {
                     continue;
                 };
                 for (k, f) in fs.iter().enumerate() {
-                    tables[target.index()][start as usize + k] =
+                    *tables[target.index()]
+                        .get_mut(start as usize + k)
+                        .ok_or("element segment out of bounds")? =
                         vm as usize + o.func_ref(*f) as usize;
                 }
             }
@@ -273,7 +356,12 @@ impl Instance {
             put(def + VMOffsets::TABLE_BASE, t.as_mut_ptr() as u64);
             put(def + VMOffsets::TABLE_CURRENT_ELEMENTS, t.len() as u64);
         }
-        Instance {
+        let memory_def = if module.num_defined_memories() > 0 {
+            o.defined_memory(tandem_environ::DefinedMemoryIndex::from_u32(0))
+        } else {
+            0
+        };
+        Ok(Instance {
             code,
             code_len,
             module,
@@ -282,18 +370,26 @@ impl Instance {
             store,
             _builtins: builtins,
             _type_ids: type_ids,
-            _memory: memory,
+            memory,
+            memory_def,
             _tables: tables,
             _host_ctx: host_ctx,
-        }
+        })
     }
 
     /// Calls export `name` through its array-to-Wasm entry.
     pub fn call(&mut self, name: &str, args: &[Val]) -> Vec<Val> {
+        self.try_call(name, args).unwrap()
+    }
+
+    /// [`Self::call`], or `Err` when `name` is not an exported function.
+    pub fn try_call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, String> {
         let Some(EntityIndex::Func(f)) = self.module.export(name) else {
-            panic!("no function export {name}")
+            return Err(format!("no function export {name}"));
         };
-        let defined: DefinedFuncIndex = self.module.defined_func_index(f).unwrap();
+        let Some(defined) = self.module.defined_func_index(f) else {
+            return Err(format!("{name} is an imported function"));
+        };
         let ty = self.module.func_type(f).clone();
         assert_eq!(ty.params.len(), args.len());
         let mut values =
@@ -307,6 +403,13 @@ impl Instance {
             }
         }
         let entry = self.entries[defined.index()].unwrap();
+        if let Some(ty) = self.module.memories.first() {
+            GROW_TARGET.set(Some(GrowTarget {
+                memory: &mut self.memory,
+                maximum_pages: ty.maximum.unwrap_or(u64::MAX),
+                def: self.memory_def,
+            }));
+        }
         // SAFETY: `entry` is an array-to-Wasm trampoline in the executable
         // mapping, which has exactly the `ArrayCall` signature.
         let entry: ArrayCall = unsafe { std::mem::transmute::<usize, ArrayCall>(entry) };
@@ -314,8 +417,10 @@ impl Instance {
         // SAFETY: the VMContext and everything it points to live as long as
         // `self`; the code was compiled for this layout and does not trap.
         let ok = unsafe { entry(vm, vm, values.as_mut_ptr(), values.len()) };
+        GROW_TARGET.set(None);
         assert!(ok);
-        ty.results
+        Ok(ty
+            .results
             .iter()
             .zip(&values)
             .map(|(t, slot)| match t {
@@ -328,6 +433,6 @@ impl Instance {
                     Val::F64(u64::from_le_bytes(slot[..8].try_into().unwrap()))
                 }
             })
-            .collect()
+            .collect())
     }
 }

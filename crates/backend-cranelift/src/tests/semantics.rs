@@ -357,7 +357,9 @@ fn memory_globals_and_libcalls() {
     assert_eq!(i.call("glob", &[]), [I64(7), Val::f64(2.5)]);
     assert_eq!(i.call("size", &[]), [I32(1)]);
     assert_eq!(i.store[3], 0, "no exit recorded yet");
-    assert_eq!(i.call("grow", &[I32(3)]), [I32(42)]);
+    assert_eq!(i.call("grow", &[I32(3)]), [I32(1)]);
+    assert_eq!(i.call("size", &[]), [I32(4)]);
+    assert_eq!(i.call("grow", &[I32(5000)]), [I32(-1)]);
     // The libcall trampoline recorded the exit and the entry recorded its fp.
     assert_ne!(i.store[3], 0);
     assert_ne!(i.store[4], 0);
