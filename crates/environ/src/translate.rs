@@ -5,8 +5,8 @@ use crate::error::{EnvironError, Result};
 use crate::module::*;
 use crate::types::*;
 use wasmparser::{
-    CompositeInnerType, ElementItems, ElementKind, KnownCustom, Name, Parser, Payload,
-    TableInit, TypeRef, ValidPayload, Validator, WasmFeatures,
+    CompositeInnerType, ElementItems, ElementKind, KnownCustom, Name, Parser, Payload, TableInit,
+    TypeRef, ValidPayload, Validator, WasmFeatures,
 };
 
 /// A function body as wasmparser reads it (locals, then operators).
@@ -53,7 +53,10 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
                 continue;
             }
             ValidPayload::Parser(_) => {
-                return Err(EnvironError::unsupported(0, "nested modules are not supported"));
+                return Err(EnvironError::unsupported(
+                    0,
+                    "nested modules are not supported",
+                ));
             }
         }
         collect(&mut t.module, payload)?;
@@ -188,7 +191,10 @@ fn import_one(m: &mut ModuleInfo, import: wasmparser::Import<'_>, offset: u64) -
             m.num_imported_funcs += 1;
             m.functions.push(TypeIndex::from_u32(ty));
             let index = FuncIndex::new(m.functions.len() - 1);
-            (ImportKind::Func(TypeIndex::from_u32(ty)), EntityIndex::Func(index))
+            (
+                ImportKind::Func(TypeIndex::from_u32(ty)),
+                EntityIndex::Func(index),
+            )
         }
         TypeRef::Table(ty) => {
             let ty = table_type(ty, offset)?;
@@ -248,7 +254,10 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
                 .into_iter()
                 .map(|e| const_expr(&e?))
                 .collect::<Result<_>>()?;
-            (RefType::from_wasmparser(ty, offset)?, ElemItems::Exprs(exprs))
+            (
+                RefType::from_wasmparser(ty, offset)?,
+                ElemItems::Exprs(exprs),
+            )
         }
     };
     Ok(ElemSegment { mode, ty, items })
@@ -267,13 +276,14 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             O::F64Const { value } => ConstOp::F64Const(value.bits()),
             O::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
             O::RefNull { hty } => ConstOp::RefNull(RefType::from_wasmparser(
-                wasmparser::RefType::new(true, hty).ok_or_else(|| {
-                    EnvironError::unsupported(offset, "heap type in ref.null")
-                })?,
+                wasmparser::RefType::new(true, hty)
+                    .ok_or_else(|| EnvironError::unsupported(offset, "heap type in ref.null"))?,
                 offset,
             )?),
             O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
-            O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex::from_u32(global_index)),
+            O::GlobalGet { global_index } => {
+                ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
+            }
             O::I32Add => ConstOp::I32Add,
             O::I32Sub => ConstOp::I32Sub,
             O::I32Mul => ConstOp::I32Mul,
@@ -379,7 +389,9 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_with_offset() {
-        let err = translate(b"\0asm\x01\0\0\0\x01\xff", default_features()).err().unwrap();
+        let err = translate(b"\0asm\x01\0\0\0\x01\xff", default_features())
+            .err()
+            .unwrap();
         assert!(matches!(err, EnvironError::Invalid { .. }), "{err}");
         assert!(translate(b"hello", default_features()).is_err());
         assert!(translate(b"", default_features()).is_err());
@@ -388,7 +400,9 @@ mod tests {
     #[test]
     fn simd_is_rejected_by_default() {
         // (module (func (result v128) v128.const i64x2 0 0))
-        let mut wasm = vec![0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0];
+        let mut wasm = vec![
+            0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+        ];
         wasm.extend([10, 22, 1, 20, 0, 0xfd, 12]);
         wasm.extend([0u8; 16]);
         wasm.push(11);

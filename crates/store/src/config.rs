@@ -18,7 +18,9 @@ impl std::str::FromStr for BackendKind {
         match s {
             "cranelift" => Ok(BackendKind::Cranelift),
             "baseline" => Ok(BackendKind::Baseline),
-            other => Err(format!("unknown backend `{other}` (expected cranelift or baseline)")),
+            other => Err(format!(
+                "unknown backend `{other}` (expected cranelift or baseline)"
+            )),
         }
     }
 }

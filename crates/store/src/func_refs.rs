@@ -64,7 +64,8 @@ impl FuncRefs {
     /// Fills every hole a known trampoline can fill.
     pub(crate) fn fill(&mut self, trampolines: &HashMap<u32, usize>) {
         // SAFETY: every entry points into our arena, alive while `self` is.
-        self.with_holes.retain(|&f| !unsafe { try_fill(f, trampolines) });
+        self.with_holes
+            .retain(|&f| !unsafe { try_fill(f, trampolines) });
     }
 
     /// Number of func-refs still waiting for a `wasm_call`.

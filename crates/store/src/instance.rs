@@ -2,9 +2,9 @@
 
 use crate::externals::{Global, Memory, Table};
 use crate::func::invoke;
+use crate::func::{WasmParams, WasmResults};
 use crate::module::entity_type;
 use crate::{Error, Extern, ExternType, Func, Module, Result, Store, Trap, TypedFunc};
-use crate::func::{WasmParams, WasmResults};
 use std::ptr::NonNull;
 use tandem_environ::{EntityIndex, ImportKind, ValType};
 use tandem_vm::instance::{InstanceImports, InstantiateError};
@@ -26,9 +26,15 @@ pub struct Instance {
 impl Instance {
     /// Instantiates `module` with `imports` given in the module's import
     /// order, then runs its start function.
-    pub fn new<T: 'static>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new<T: 'static>(
+        store: &mut Store<T>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         if !crate::Engine::same(store.engine(), module.engine()) {
-            return Err(Error::Usage("module and store belong to different engines".into()));
+            return Err(Error::Usage(
+                "module and store belong to different engines".into(),
+            ));
         }
         let info = module.info().clone();
         if imports.len() != info.imports.len() {
@@ -209,10 +215,13 @@ fn check_import<T: 'static>(
     let info = module.info();
     let expected = entity_type(info, import.index);
     let ok = match (&import.kind, &actual) {
-        (ImportKind::Func(_), ExternType::Func(a)) => Some(a) == match &expected {
-            ExternType::Func(e) => Some(e),
-            _ => None,
-        },
+        (ImportKind::Func(_), ExternType::Func(a)) => {
+            Some(a)
+                == match &expected {
+                    ExternType::Func(e) => Some(e),
+                    _ => None,
+                }
+        }
         (ImportKind::Table(e), ExternType::Table(a)) => {
             e.element == a.element && limits_match(e.minimum, e.maximum, a.minimum, a.maximum)
         }
@@ -248,7 +257,12 @@ fn limits_match(e_min: u64, e_max: Option<u64>, a_min: u64, a_max: Option<u64>) 
 fn describe(ty: &ExternType) -> String {
     match ty {
         ExternType::Func(f) => format!("func {f}"),
-        ExternType::Table(t) => format!("table {} {:?}..{:?}", ValType::Ref(t.element), t.minimum, t.maximum),
+        ExternType::Table(t) => format!(
+            "table {} {:?}..{:?}",
+            ValType::Ref(t.element),
+            t.minimum,
+            t.maximum
+        ),
         ExternType::Memory(m) => format!("memory {}..{:?}", m.minimum, m.maximum),
         ExternType::Global(g) => format!(
             "global {}{}",
@@ -257,4 +271,3 @@ fn describe(ty: &ExternType) -> String {
         ),
     }
 }
-

@@ -43,7 +43,9 @@ impl<T: 'static> Linker<T> {
     fn insert(&mut self, module: &str, name: &str, def: Definition) -> Result<&mut Self> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.map.contains_key(&key) {
-            return Err(Error::Usage(format!("`{module}::{name}` is already defined")));
+            return Err(Error::Usage(format!(
+                "`{module}::{name}` is already defined"
+            )));
         }
         self.map.insert(key, def);
         Ok(self)
@@ -93,11 +95,20 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         let type_index = self.engine.inner.signature_id(&ty);
         let ctx = host_context(type_index, HostFunc { func, ty });
-        self.insert(module, name, Definition::HostFunc(Arc::new(HostFuncBox(ctx))))
+        self.insert(
+            module,
+            name,
+            Definition::HostFunc(Arc::new(HostFuncBox(ctx))),
+        )
     }
 
     /// Defines every export of `instance` under module name `module`.
-    pub fn instance(&mut self, store: &mut Store<T>, module: &str, instance: Instance) -> Result<&mut Self> {
+    pub fn instance(
+        &mut self,
+        store: &mut Store<T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self> {
         for (name, item) in instance.exports(store) {
             self.insert(module, &name, Definition::Extern(item))?;
         }
@@ -122,12 +133,14 @@ impl<T: 'static> Linker<T> {
     pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance> {
         let mut imports = Vec::with_capacity(module.info().imports.len());
         for import in &module.info().imports {
-            let item = self.get(store, &import.module, &import.name).ok_or_else(|| {
-                Error::Link(format!(
-                    "unknown import: `{}::{}` has not been defined",
-                    import.module, import.name
-                ))
-            })?;
+            let item = self
+                .get(store, &import.module, &import.name)
+                .ok_or_else(|| {
+                    Error::Link(format!(
+                        "unknown import: `{}::{}` has not been defined",
+                        import.module, import.name
+                    ))
+                })?;
             imports.push(item);
         }
         Instance::new(store, module, &imports)

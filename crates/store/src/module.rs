@@ -42,8 +42,9 @@ pub(crate) struct EngineInner {
 }
 
 impl EngineInner {
+    #[allow(clippy::vec_init_then_push, reason = "each entry is feature-gated")]
     pub(crate) fn new(config: &Config) -> Result<Self> {
-        #[allow(unused_mut)]
+        #[allow(unused_mut, reason = "no backend feature may be enabled")]
         let mut backends: Vec<(BackendKind, Box<dyn Backend>)> = Vec::new();
         #[cfg(feature = "cranelift")]
         backends.push((
@@ -217,15 +218,10 @@ impl Module {
 
     /// Wasm-to-array trampolines by engine-wide signature id.
     pub(crate) fn trampolines(&self) -> impl Iterator<Item = (u32, *const u8)> + '_ {
-        self.inner
-            .info
-            .types
-            .iter()
-            .enumerate()
-            .map(|(i, _)| {
-                let index = tandem_environ::TypeIndex::new(i);
-                (self.inner.type_ids[i], self.inner.code.wasm_to_array(index))
-            })
+        self.inner.info.types.iter().enumerate().map(|(i, _)| {
+            let index = tandem_environ::TypeIndex::new(i);
+            (self.inner.type_ids[i], self.inner.code.wasm_to_array(index))
+        })
     }
 }
 
