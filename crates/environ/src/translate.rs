@@ -43,6 +43,11 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
+        if let Payload::MemorySection(reader) = &payload
+            && !features.memory64()
+        {
+            check_memory_limits_encoding(wasm, reader.clone())?;
+        }
         match validator.payload(&payload)? {
             ValidPayload::Ok | ValidPayload::End(_) => {}
             ValidPayload::Func(to_validate, body) => {
@@ -63,6 +68,38 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
     }
     finish(&mut t.module);
     Ok(t)
+}
+
+/// Wasm 2.0 encodes memory limits as u32 LEBs of at most 5 bytes;
+/// wasmparser reads them as u64 (the memory64 encoding) and so accepts longer
+/// ones. Without memory64 enabled, reject them as the 2.0 spec does.
+fn check_memory_limits_encoding(
+    wasm: &[u8],
+    reader: wasmparser::MemorySectionReader<'_>,
+) -> Result<()> {
+    for entry in reader.into_iter_with_offsets() {
+        let (offset, _) = entry?;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let Some(&flags) = wasm.get(start) else {
+            continue;
+        };
+        let mut at = start + 1;
+        let fields = if flags & 1 != 0 { 2 } else { 1 };
+        for _ in 0..fields {
+            let len = wasm[at.min(wasm.len())..]
+                .iter()
+                .position(|b| b & 0x80 == 0)
+                .map_or(usize::MAX, |i| i + 1);
+            if len > 5 {
+                return Err(EnvironError::Invalid {
+                    offset: at as u64,
+                    message: "integer representation too long".into(),
+                });
+            }
+            at += len;
+        }
+    }
+    Ok(())
 }
 
 fn collect(m: &mut ModuleInfo, payload: Payload<'_>) -> Result<()> {
@@ -395,6 +432,23 @@ mod tests {
         assert!(matches!(err, EnvironError::Invalid { .. }), "{err}");
         assert!(translate(b"hello", default_features()).is_err());
         assert!(translate(b"", default_features()).is_err());
+    }
+
+    #[test]
+    fn memory_limits_longer_than_five_bytes_are_malformed() {
+        let module = |limits: &[u8]| {
+            let mut wasm = b"\0asm\x01\0\0\0\x05".to_vec();
+            wasm.push(limits.len() as u8 + 1);
+            wasm.push(1);
+            wasm.extend(limits);
+            wasm
+        };
+        let err = translate(&module(&[0, 0x82, 0x80, 0x80, 0x80, 0x80, 0]), default_features())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("integer representation too long"), "{err}");
+        translate(&module(&[0, 0x82, 0x80, 0x80, 0x80, 0]), default_features()).unwrap();
+        translate(&module(&[1, 0x82, 0, 0x82, 0x80, 0x80, 0x80, 0]), default_features()).unwrap();
     }
 
     #[test]

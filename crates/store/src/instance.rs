@@ -1,7 +1,6 @@
 //! [`Instance`]: instantiating a module in a store with resolved imports.
 
 use crate::externals::{Global, Memory, Table};
-use crate::func::invoke;
 use crate::func::{WasmParams, WasmResults};
 use crate::module::entity_type;
 use crate::{Error, Extern, ExternType, Func, Module, Result, Store, Trap, TypedFunc};
@@ -94,10 +93,11 @@ impl Instance {
             .initialize()
             .map_err(instantiate_error)?;
         if let Some(start) = info.start {
+            // The start function may be an imported host function, so go
+            // through `Func::call`, which calls either kind correctly.
             let func_ref = store.opaque.instances[index as usize].vm.func_ref(start);
-            // SAFETY: the func-ref lives in the instance's VMContext.
-            let func_ref = unsafe { *func_ref };
-            invoke(store, func_ref, &mut [])?;
+            let func_ref = NonNull::new(func_ref).expect("func-refs live in the VMContext");
+            Func::from_func_ref(&mut store.opaque, func_ref).call(store, &[], &mut [])?;
         }
         Ok(instance)
     }
