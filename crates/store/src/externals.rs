@@ -85,10 +85,18 @@ pub struct Memory {
 
 impl Memory {
     /// A new memory owned by the host.
+    ///
+    /// # Errors
+    ///
+    /// If the store's [`ResourceLimiter`](crate::ResourceLimiter) refuses
+    /// its initial size or the store already holds as many memories as it
+    /// allows, or the memory cannot be allocated.
     pub fn new<T>(store: &mut Store<T>, ty: MemoryType) -> Result<Memory> {
         let tunables = store.engine().config().tunables.clone();
+        store.opaque.limits.check_memory(&ty)?;
         // SAFETY: a null definition makes the memory own its definition.
         let memory = unsafe { LinearMemory::new(ty, &tunables, std::ptr::null_mut())? };
+        store.opaque.limits.record_memory();
         let index = store.opaque.add_host_memory(Box::new(memory));
         Ok(Memory {
             store_id: store.opaque.id,
@@ -132,10 +140,17 @@ impl Memory {
     }
 
     /// Grows by `delta` pages, returning the old size.
+    ///
+    /// # Errors
+    ///
+    /// If the maximum or the store's
+    /// [`ResourceLimiter`](crate::ResourceLimiter) forbids it, or memory ran
+    /// out.
     pub fn grow<T>(&self, store: &mut Store<T>, delta: u64) -> Result<u64> {
         let ptr = self.ptr(store)?;
+        let limiter = store.opaque.limits.as_growth_limiter();
         // SAFETY: exclusive borrow of the store that owns the memory.
-        unsafe { (*ptr).grow(delta, None) }
+        unsafe { (*ptr).grow(delta, Some(limiter)) }
             .ok_or_else(|| Error::Usage(format!("failed to grow memory by {delta} pages")))
     }
 }
@@ -149,12 +164,21 @@ pub struct Table {
 
 impl Table {
     /// A new table owned by the host, every element `init`.
+    ///
+    /// # Errors
+    ///
+    /// If `init` does not fit the element type, the store's
+    /// [`ResourceLimiter`](crate::ResourceLimiter) refuses the initial size
+    /// or the store already holds as many tables as it allows, or the table
+    /// is too large.
     pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Result<Table> {
         let init = ref_raw(&store.opaque, ty.element, &init)?;
+        store.opaque.limits.check_table(&ty)?;
         // SAFETY: a null definition makes the table own its definition.
         let table = unsafe { VmTable::new(ty, init, std::ptr::null_mut()) }.ok_or_else(|| {
             Error::Usage(format!("table of {} elements is too large", ty.minimum))
         })?;
+        store.opaque.limits.record_table();
         let index = store.opaque.add_host_table(Box::new(table));
         Ok(Table {
             store_id: store.opaque.id,
@@ -201,13 +225,20 @@ impl Table {
     }
 
     /// Grows by `delta` elements of `init`, returning the old size.
+    ///
+    /// # Errors
+    ///
+    /// If `init` does not fit, or the maximum or the store's
+    /// [`ResourceLimiter`](crate::ResourceLimiter) forbids the growth.
     pub fn grow<T>(&self, store: &mut Store<T>, delta: u32, init: Val) -> Result<u32> {
         let ptr = self.ptr(store)?;
         // SAFETY: the store owns the table.
         let element = unsafe { (*ptr).element() };
+        // `init` (a handle) roots its externref until the table holds it.
         let raw = ref_raw(&store.opaque, element, &init)?;
+        let limiter = store.opaque.limits.as_growth_limiter();
         // SAFETY: exclusive borrow of the owning store.
-        unsafe { (*ptr).grow(delta, raw, None) }
+        unsafe { (*ptr).grow(delta, raw, Some(limiter)) }
             .ok_or_else(|| Error::Usage(format!("failed to grow table by {delta}")))
     }
 }

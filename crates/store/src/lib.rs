@@ -13,6 +13,7 @@
 //! | [`Memory`], [`Table`], [`Global`] | other exports |
 //! | [`Val`], [`ExternRef`] | values crossing the boundary |
 //! | [`Trap`], [`Error`] | what can go wrong |
+//! | [`ResourceLimiter`], [`StoreLimits`] | caps on memory, tables and instances |
 //!
 //! # Example
 //!
@@ -42,9 +43,11 @@ mod config;
 mod context;
 mod error;
 mod externals;
+mod externref;
 mod func;
 mod func_refs;
 mod instance;
+mod limits;
 mod linker;
 mod module;
 mod store;
@@ -62,7 +65,12 @@ pub use module::{ExternType, Module};
 pub use store::Store;
 pub use tandem_environ::{FuncType, GlobalType, MemoryType, RefType, TableType, TrapCode, ValType};
 pub use trap::{FrameInfo, Trap};
-pub use values::{ExternRef, Val};
+pub use values::Val;
+pub use externref::ExternRef;
+pub use limits::{
+    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter, StoreLimits,
+    StoreLimitsBuilder,
+};
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -43,7 +43,7 @@ wasm_ty! {
     f32 => ValType::F32, F32, |v| v.to_bits(), |w| f32::from_bits(*w);
     f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w);
     Option<Func> => ValType::Ref(RefType::Func), FuncRef, |v| v, |w| *w;
-    Option<ExternRef> => ValType::Ref(RefType::Extern), ExternRef, |v| v, |w| *w;
+    Option<ExternRef> => ValType::Ref(RefType::Extern), ExternRef, |v| v, |w| w.clone();
 }
 
 /// A list of Wasm values as a Rust tuple (or a single value).
