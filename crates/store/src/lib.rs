@@ -58,19 +58,19 @@ pub use config::{BackendKind, Config, Engine};
 pub use context::{AsContext, AsContextMut};
 pub use error::Error;
 pub use externals::{Extern, Global, Memory, Table};
+pub use externref::ExternRef;
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use instance::Instance;
+pub use limits::{
+    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
+    StoreLimits, StoreLimitsBuilder,
+};
 pub use linker::Linker;
 pub use module::{ExternType, Module};
 pub use store::Store;
 pub use tandem_environ::{FuncType, GlobalType, MemoryType, RefType, TableType, TrapCode, ValType};
 pub use trap::{FrameInfo, Trap};
 pub use values::Val;
-pub use externref::ExternRef;
-pub use limits::{
-    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter, StoreLimits,
-    StoreLimitsBuilder,
-};
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

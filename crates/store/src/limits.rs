@@ -244,7 +244,13 @@ impl Limits {
         self.slot()
     }
 
-    fn cap(&self, what: &str, have: usize, adding: usize, cap: impl Fn(&dyn ResourceLimiter) -> usize) -> Result<()> {
+    fn cap(
+        &self,
+        what: &str,
+        have: usize,
+        adding: usize,
+        cap: impl Fn(&dyn ResourceLimiter) -> usize,
+    ) -> Result<()> {
         let cap = self.limiter().map_or(usize::MAX, |l| cap(l));
         if have.saturating_add(adding) > cap {
             return Err(limit_error(format!(

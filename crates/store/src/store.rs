@@ -1,9 +1,9 @@
 //! [`Store`]: owns every instance, memory, table, global, func-ref and
 //! externref created in it; they all live until the store is dropped.
 
+use crate::externref::ExternRefs;
 use crate::func_refs::{FuncRefs, Storage};
 use crate::instance::InstanceData;
-use crate::externref::ExternRefs;
 use crate::limits::{Limits, ResourceLimiter};
 use crate::{Engine, Module};
 use std::collections::HashMap;

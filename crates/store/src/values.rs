@@ -171,4 +171,3 @@ impl From<ExternRef> for Val {
         Val::ExternRef(Some(e))
     }
 }
-

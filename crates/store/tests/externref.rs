@@ -177,7 +177,10 @@ fn round_trips_through_arguments_tables_and_globals() {
         .instance
         .get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&mut f.store, "identity")
         .unwrap();
-    assert_eq!(identity.call(&mut f.store, Some(r.clone())).unwrap(), Some(r.clone()));
+    assert_eq!(
+        identity.call(&mut f.store, Some(r.clone())).unwrap(),
+        Some(r.clone())
+    );
     assert_eq!(identity.call(&mut f.store, None).unwrap(), None);
 
     // Through a table: Wasm writes, Wasm and the host read.
@@ -308,7 +311,11 @@ fn automatic_collection_bounds_garbage() {
         f.tracked(i);
     }
     // `ExternRef::new` collected whenever the list doubled.
-    assert!(f.store.externref_count() <= 2048, "{}", f.store.externref_count());
+    assert!(
+        f.store.externref_count() <= 2048,
+        "{}",
+        f.store.externref_count()
+    );
     assert!(f.drops() >= 18_000, "{}", f.drops());
 }
 

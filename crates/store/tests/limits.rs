@@ -258,13 +258,15 @@ fn a_panicking_limiter_resumes_its_panic_in_the_host() {
     let grow = instance
         .get_typed_func::<i32, i32>(&mut store, "memory_grow")
         .unwrap();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        grow.call(&mut store, 1)
-    }));
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grow.call(&mut store, 1)));
     let payload = outcome.expect_err("the panic reaches the host");
     let message = match payload.downcast_ref::<&str>() {
         Some(s) => s.to_string(),
-        None => payload.downcast_ref::<String>().cloned().unwrap_or_default(),
+        None => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default(),
     };
     assert!(message.contains("on purpose"), "{message}");
     // The store is usable afterwards.

@@ -105,11 +105,7 @@ impl LinearMemory {
     ///
     /// The limiter is asked only for growth the maximum allows, and not for
     /// a growth by zero pages (which always succeeds).
-    pub fn grow(
-        &mut self,
-        delta: u64,
-        limiter: Option<&mut dyn GrowthLimiter>,
-    ) -> Option<u64> {
+    pub fn grow(&mut self, delta: u64, limiter: Option<&mut dyn GrowthLimiter>) -> Option<u64> {
         let old = self.pages;
         let new = old.checked_add(delta)?;
         let max = self.ty.maximum.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);

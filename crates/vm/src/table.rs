@@ -126,11 +126,7 @@ impl Table {
         }
         if delta > 0
             && let Some(limiter) = limiter
-            && !limiter.table_growing(
-                old as usize,
-                to_usize(new),
-                self.ty.maximum.map(to_usize),
-            )
+            && !limiter.table_growing(old as usize, to_usize(new), self.ty.maximum.map(to_usize))
         {
             return None;
         }
@@ -246,16 +242,21 @@ mod tests {
         assert_eq!(t.size(), 3);
     }
 
+    /// A non-null element value that is never dereferenced.
+    fn one() -> *mut u8 {
+        std::ptr::dangling_mut::<u8>()
+    }
+
     #[test]
     fn copy_and_fill_check_bounds_before_writing() {
         let mut t = table(4, None);
-        assert_eq!(t.fill(3, 1 as *mut u8, 2), Err(OutOfBounds));
+        assert_eq!(t.fill(3, one(), 2), Err(OutOfBounds));
         assert_eq!(t.get(3), Ok(std::ptr::null_mut()));
-        t.fill(0, 1 as *mut u8, 2).unwrap();
+        t.fill(0, one(), 2).unwrap();
         t.copy_within(1, 0, 3).unwrap();
-        assert_eq!(t.get(2), Ok(1 as *mut u8));
+        assert_eq!(t.get(2), Ok(one()));
         assert_eq!(t.copy_within(2, 0, 3), Err(OutOfBounds));
-        assert_eq!(t.fill(4, 1 as *mut u8, 0), Ok(()));
-        assert_eq!(t.fill(5, 1 as *mut u8, 0), Err(OutOfBounds));
+        assert_eq!(t.fill(4, one(), 0), Ok(()));
+        assert_eq!(t.fill(5, one(), 0), Err(OutOfBounds));
     }
 }
