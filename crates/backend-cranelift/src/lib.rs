@@ -1,1 +1,158 @@
-//! placeholder
+//! Tandem's optimizing backend: WebAssembly -> Cranelift IR -> x86-64.
+//!
+//! [`CraneliftBackend`] implements [`tandem_codegen_api::Backend`]. It
+//! translates every WebAssembly 2.0 operator except SIMD with its own
+//! translator on `cranelift-frontend`, and builds the three trampoline kinds
+//! of [`tandem_codegen_api::abi`].
+//!
+//! # Map
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `isa` | the target ISA and its flags; turning a compiled Cranelift function into a [`CompiledFunction`] |
+//! | `env` | how compiled code reaches run-time structures: VMContext addresses, signatures, libcalls |
+//! | `translate` | the function translator: driver, value and control stacks, operator dispatch |
+//! | `translate/control` | blocks, loops, `if`, branches, `return`, `unreachable`, `select` |
+//! | `translate/numeric` | constants, integer and float arithmetic, comparisons, conversions |
+//! | `translate/memory` | loads, stores and the bulk-memory operators |
+//! | `translate/table` | tables and reference operators |
+//! | `translate/call` | `call` and `call_indirect` |
+//! | `translate/variable` | locals and globals |
+//! | `trampolines` | array-to-Wasm, Wasm-to-array and Wasm-to-libcall trampolines |
+//!
+//! # Example
+//!
+//! ```
+//! use tandem_codegen_api::Backend;
+//! # fn wasm() -> Vec<u8> {
+//! #     // (module (func (export "f") (result i32) i32.const 7))
+//! #     vec![0,97,115,109,1,0,0,0,1,5,1,96,0,1,127,3,2,1,0,7,5,1,1,102,0,0,10,6,1,4,0,65,7,11]
+//! # }
+//! let bytes = wasm();
+//! let translation = tandem_environ::translate(&bytes, tandem_environ::default_features()).unwrap();
+//! let backend = tandem_backend_cranelift::CraneliftBackend::new().unwrap();
+//! let module = backend.compile_module(&translation, &Default::default()).unwrap();
+//! assert_eq!(module.funcs.len(), 1);
+//! assert!(module.array_to_wasm[0].is_some());
+//! ```
+//!
+//! # Features
+//!
+//! | Wasm feature | supported |
+//! |---|---|
+//! | MVP, mutable globals, sign extension, saturating float-to-int | yes |
+//! | multi-value, bulk memory, reference types (several tables) | yes |
+//! | SIMD, memory64, shared memories, tail calls | no: [`CompileError::Unsupported`] |
+//! | fuel and epoch interruption | not yet: [`CompileError::Unsupported`] |
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod env;
+mod isa;
+mod trampolines;
+mod translate;
+
+#[cfg(test)]
+mod tests;
+
+use cranelift_codegen::isa::OwnedTargetIsa;
+use tandem_codegen_api::{Backend, CompileError, CompileInputs, CompiledFunction};
+use tandem_environ::{DefinedFuncIndex, FuncType, Libcall, Tunables};
+
+/// The backend's name in errors and in [`Backend::name`].
+pub(crate) const NAME: &str = "cranelift";
+
+/// A [`CompileError::Unsupported`] from this backend.
+pub(crate) fn unsupported(what: impl Into<String>, offset: u64) -> CompileError {
+    CompileError::Unsupported {
+        backend: NAME,
+        what: what.into(),
+        offset,
+    }
+}
+
+/// A [`CompileError::Codegen`] from this backend.
+pub(crate) fn codegen_error(message: impl Into<String>) -> CompileError {
+    CompileError::Codegen {
+        backend: NAME,
+        message: message.into().into_boxed_str(),
+    }
+}
+
+/// The Cranelift backend. Cheap to share between threads: every compilation
+/// uses per-thread scratch state.
+pub struct CraneliftBackend {
+    isa: OwnedTargetIsa,
+}
+
+impl CraneliftBackend {
+    /// Builds the backend for the host CPU. Fails with
+    /// [`CompileError::Unsupported`] when the CPU lacks SSE4.1 (needed so
+    /// float rounding never becomes a libcall).
+    pub fn new() -> Result<Self, CompileError> {
+        Ok(CraneliftBackend {
+            isa: isa::host_isa()?,
+        })
+    }
+
+    /// Rejects tunables this backend cannot honour yet.
+    fn check_tunables(tunables: &Tunables) -> Result<(), CompileError> {
+        if tunables.consume_fuel {
+            return Err(unsupported("fuel consumption", 0));
+        }
+        if tunables.epoch_interruption {
+            return Err(unsupported("epoch interruption", 0));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for CraneliftBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CraneliftBackend")
+            .field("isa", &self.isa.triple())
+            .finish()
+    }
+}
+
+impl Backend for CraneliftBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn compile_function(
+        &self,
+        inputs: &CompileInputs<'_>,
+        index: DefinedFuncIndex,
+        body: &tandem_environ::FunctionBody<'_>,
+    ) -> Result<CompiledFunction, CompileError> {
+        Self::check_tunables(inputs.tunables)?;
+        translate::compile_function(&*self.isa, inputs, index, body)
+    }
+
+    fn compile_array_to_wasm(
+        &self,
+        inputs: &CompileInputs<'_>,
+        index: DefinedFuncIndex,
+    ) -> Result<CompiledFunction, CompileError> {
+        trampolines::array_to_wasm(&*self.isa, inputs.module, index)
+    }
+
+    fn compile_wasm_to_array(
+        &self,
+        tunables: &Tunables,
+        ty: &FuncType,
+    ) -> Result<CompiledFunction, CompileError> {
+        Self::check_tunables(tunables)?;
+        trampolines::wasm_to_array(&*self.isa, ty)
+    }
+
+    fn compile_wasm_to_libcall(
+        &self,
+        tunables: &Tunables,
+        libcall: Libcall,
+    ) -> Result<CompiledFunction, CompileError> {
+        Self::check_tunables(tunables)?;
+        trampolines::wasm_to_libcall(&*self.isa, libcall)
+    }
+}

@@ -332,7 +332,8 @@ fn global_type(t: wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
     })
 }
 
-/// Marks the functions that can be reached from outside their module's code.
+/// Marks the functions that can be reached from outside their module's code
+/// (or are called by the runtime, like the start function).
 fn finish(m: &mut ModuleInfo) {
     let mut escaping = vec![false; m.functions.len()];
     let mut mark = |f: FuncIndex| {
@@ -344,6 +345,10 @@ fn finish(m: &mut ModuleInfo) {
         if let EntityIndex::Func(f) = export.index {
             mark(f);
         }
+    }
+    // The runtime calls the start function through its array-call entry.
+    if let Some(start) = m.start {
+        mark(start);
     }
     let exprs = m
         .global_inits

@@ -14,4 +14,10 @@ pub enum VmError {
     /// A resource limit was exceeded.
     #[error("{0}")]
     Limit(String),
+    /// Compiled code could not be linked.
+    #[error("linking compiled code failed: {0}")]
+    Link(#[from] crate::code_memory::LinkError),
+    /// A signal-handling resource (alternate signal stack) could not be set up.
+    #[error("signal handling setup failed: {0}")]
+    Signals(std::io::Error),
 }

@@ -1,1 +1,286 @@
-//! (in progress)
+//! The runtime functions compiled code calls ("libcalls").
+//!
+//! Rules every libcall follows (see the seed document on libcalls):
+//! - Parameters and results are raw `i32`/`i64`/`f32`/`f64`/pointers only,
+//!   as listed once in [`tandem_environ::foreach_libcall!`].
+//! - Each body in [`impls`] is an ordinary safe function returning
+//!   `Result`. The `extern "C"` shim generated for it converts the VMContext
+//!   to the instance, calls the body, and only after the body has returned —
+//!   so every Rust local it had is already dropped — raises the trap, which
+//!   unwinds straight to the host's landing pad without running destructors.
+//! - Compiled code enters a libcall through its module's Wasm-to-libcall
+//!   trampoline, which records the last Wasm frame pointer and PC so the
+//!   trap's backtrace starts at the calling Wasm frame.
+//! - A raw externref pointer arriving here must be turned into an owning
+//!   handle before anything that could collect garbage runs.
+
+use crate::instance::Instance;
+use tandem_environ::Libcall;
+
+/// How a libcall body fails.
+#[derive(Debug)]
+pub enum LibcallError {
+    /// Raise this trap.
+    Trap(tandem_environ::TrapCode),
+    /// A host function already recorded why Wasm must unwind.
+    Pending,
+}
+
+impl From<tandem_environ::TrapCode> for LibcallError {
+    fn from(code: tandem_environ::TrapCode) -> Self {
+        LibcallError::Trap(code)
+    }
+}
+
+/// Result of a libcall body.
+pub type LibcallResult<T = ()> = Result<T, LibcallError>;
+
+macro_rules! libcall_type {
+    (ptr) => { *mut u8 };
+    (i32) => { i32 };
+    (i64) => { i64 };
+    (f32) => { f32 };
+    (f64) => { f64 };
+}
+
+macro_rules! define_shims {
+    ($($(#[$doc:meta])* $name:ident(vmctx: vmctx $(, $pname:ident: $pty:ident)*) $(-> $rty:ident)?;)*) => {
+        /// The `extern "C"` entry points, one per libcall.
+        pub mod raw {
+            use super::*;
+            $(
+                $(#[$doc])*
+                ///
+                /// # Safety
+                ///
+                /// Called only by compiled code, with the VMContext of a live
+                /// instance whose store is inside `catch_traps`.
+                pub unsafe extern "C" fn $name(vmctx: *mut u8 $(, $pname: libcall_type!($pty))*) $(-> libcall_type!($rty))? {
+                    let result = {
+                        // SAFETY: compiled code passes its own live VMContext,
+                        // and while Wasm runs nothing else borrows the instance.
+                        let instance = unsafe { Instance::from_vmctx(vmctx) };
+                        impls::$name(instance $(, $pname)*)
+                    };
+                    match result {
+                        Ok(value) => value,
+                        Err(LibcallError::Trap(code)) => crate::traphandlers::raise_trap(code),
+                        Err(LibcallError::Pending) => crate::traphandlers::raise_pending(),
+                    }
+                }
+            )*
+        }
+
+        /// The address table every VMContext points to, in [`Libcall`] order.
+        pub static BUILTINS: Builtins = Builtins([$(raw::$name as *const u8,)*]);
+
+        #[cfg(test)]
+        const NAMES: &[&str] = &[$(stringify!($name),)*];
+    };
+}
+
+/// The libcall address table.
+#[repr(transparent)]
+pub struct Builtins([*const u8; Libcall::COUNT]);
+
+// SAFETY: the table holds immutable function addresses.
+unsafe impl Sync for Builtins {}
+
+impl Builtins {
+    /// Pointer to the first entry (what `VMCTX_BUILTINS` holds).
+    pub fn as_ptr(&self) -> *const *const u8 {
+        self.0.as_ptr()
+    }
+
+    /// The address of `libcall`.
+    pub fn get(&self, libcall: Libcall) -> *const u8 {
+        self.0[libcall.index()]
+    }
+}
+
+tandem_environ::foreach_libcall!(define_shims);
+
+/// The libcall bodies: safe functions over the calling instance.
+pub mod impls {
+    use super::*;
+    use tandem_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TrapCode};
+
+    pub(super) fn memory_grow(instance: &mut Instance, memory: i32, delta: i64) -> LibcallResult<i64> {
+        let memory = instance.memory_mut(MemoryIndex::from_u32(memory as u32));
+        Ok(memory
+            .grow(delta as u64, None)
+            .map_or(-1, |old| old as i64))
+    }
+
+    pub(super) fn memory_fill(
+        instance: &mut Instance,
+        memory: i32,
+        dst: i64,
+        value: i32,
+        len: i64,
+    ) -> LibcallResult {
+        let data = instance.memory_mut(MemoryIndex::from_u32(memory as u32)).data_mut();
+        let range = crate::instance::memory_range(dst as u64, len as u64, data.len())?;
+        data[range].fill(value as u8);
+        Ok(())
+    }
+
+    pub(super) fn memory_copy(
+        instance: &mut Instance,
+        dst_memory: i32,
+        dst: i64,
+        src_memory: i32,
+        src: i64,
+        len: i64,
+    ) -> LibcallResult {
+        let (dst_memory, src_memory) = (
+            MemoryIndex::from_u32(dst_memory as u32),
+            MemoryIndex::from_u32(src_memory as u32),
+        );
+        let (dst, src, len) = (dst as u64, src as u64, len as u64);
+        if dst_memory == src_memory {
+            let data = instance.memory_mut(dst_memory).data_mut();
+            let src_range = crate::instance::memory_range(src, len, data.len())?;
+            crate::instance::memory_range(dst, len, data.len())?;
+            data.copy_within(src_range, dst as usize);
+        } else {
+            // SAFETY: distinct memories never alias, and both stay alive for
+            // the instance's life.
+            let src_data = unsafe { (*instance.memory_ptr(src_memory)).data() };
+            let src_range = crate::instance::memory_range(src, len, src_data.len())?;
+            let dst_data = instance.memory_mut(dst_memory).data_mut();
+            let dst_range = crate::instance::memory_range(dst, len, dst_data.len())?;
+            dst_data[dst_range].copy_from_slice(&src_data[src_range]);
+        }
+        Ok(())
+    }
+
+    pub(super) fn memory_init(
+        instance: &mut Instance,
+        memory: i32,
+        data: i32,
+        dst: i64,
+        src: i32,
+        len: i32,
+    ) -> LibcallResult {
+        instance.memory_init(
+            MemoryIndex::from_u32(memory as u32),
+            DataIndex::from_u32(data as u32),
+            dst as u64,
+            src as u32,
+            len as u32,
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn data_drop(instance: &mut Instance, data: i32) -> LibcallResult {
+        instance.data_drop(DataIndex::from_u32(data as u32));
+        Ok(())
+    }
+
+    pub(super) fn table_grow(
+        instance: &mut Instance,
+        table: i32,
+        delta: i32,
+        init: *mut u8,
+    ) -> LibcallResult<i32> {
+        let table = instance.table_mut(TableIndex::from_u32(table as u32));
+        Ok(table
+            .grow(delta as u32, init, None)
+            .map_or(-1, |old| old as i32))
+    }
+
+    pub(super) fn table_fill(
+        instance: &mut Instance,
+        table: i32,
+        dst: i32,
+        value: *mut u8,
+        len: i32,
+    ) -> LibcallResult {
+        instance
+            .table_mut(TableIndex::from_u32(table as u32))
+            .fill(dst as u32, value, len as u32)
+            .map_err(|_| TrapCode::TableOutOfBounds.into())
+    }
+
+    pub(super) fn table_copy(
+        instance: &mut Instance,
+        dst_table: i32,
+        src_table: i32,
+        dst: i32,
+        src: i32,
+        len: i32,
+    ) -> LibcallResult {
+        let (dst_table, src_table) = (
+            TableIndex::from_u32(dst_table as u32),
+            TableIndex::from_u32(src_table as u32),
+        );
+        let (dst, src, len) = (dst as u32, src as u32, len as u32);
+        let dst_ptr = instance.table_ptr(dst_table);
+        let src_ptr = instance.table_ptr(src_table);
+        let result = if dst_ptr == src_ptr {
+            instance.table_mut(dst_table).copy_within(dst, src, len)
+        } else {
+            // SAFETY: distinct tables never alias and both outlive the call.
+            let (dst_t, src_t) = unsafe { (&mut *dst_ptr, &*src_ptr) };
+            dst_t.copy_from(dst, src_t, src, len)
+        };
+        result.map_err(|_| TrapCode::TableOutOfBounds.into())
+    }
+
+    pub(super) fn table_init(
+        instance: &mut Instance,
+        table: i32,
+        elem: i32,
+        dst: i32,
+        src: i32,
+        len: i32,
+    ) -> LibcallResult {
+        instance.table_init(
+            TableIndex::from_u32(table as u32),
+            ElemIndex::from_u32(elem as u32),
+            dst as u32,
+            src as u32,
+            len as u32,
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn elem_drop(instance: &mut Instance, elem: i32) -> LibcallResult {
+        instance.elem_drop(ElemIndex::from_u32(elem as u32));
+        Ok(())
+    }
+
+    pub(super) fn out_of_fuel(_instance: &mut Instance) -> LibcallResult {
+        Err(TrapCode::OutOfFuel.into())
+    }
+
+    pub(super) fn new_epoch(_instance: &mut Instance) -> LibcallResult<i64> {
+        Err(TrapCode::Interrupt.into())
+    }
+
+    pub(super) fn raise_trap(_instance: &mut Instance, code: i32) -> LibcallResult {
+        if code == tandem_codegen_api::abi::RAISE_PENDING {
+            return Err(LibcallError::Pending);
+        }
+        Err(u8::try_from(code)
+            .ok()
+            .and_then(TrapCode::from_u8)
+            .unwrap_or(TrapCode::UnreachableCodeReached)
+            .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_order_matches_the_libcall_list() {
+        assert_eq!(NAMES.len(), Libcall::COUNT);
+        for (&libcall, &name) in Libcall::ALL.iter().zip(NAMES) {
+            assert_eq!(libcall.name(), name);
+            assert!(!BUILTINS.get(libcall).is_null());
+        }
+    }
+}

@@ -1,1 +1,189 @@
-//! (in progress)
+//! Linear memories: a reserved region with guard pages whose accessible
+//! prefix grows in 64 KiB pages.
+
+use crate::mmap::Mmap;
+use crate::{VMMemoryDefinition, VmError};
+use tandem_environ::{MemoryType, Tunables};
+
+/// Bytes per Wasm page.
+pub const WASM_PAGE_SIZE: u64 = 64 << 10;
+/// Most pages a 32-bit memory can have (4 GiB).
+pub const MAX_PAGES_32: u64 = 1 << 16;
+
+/// A linear memory. Its [`VMMemoryDefinition`] lives where compiled code
+/// reads it: inside the owning instance's VMContext, or in a box of its own
+/// for memories the host created. The memory keeps it current on growth.
+pub struct LinearMemory {
+    mmap: Mmap,
+    def: *mut VMMemoryDefinition,
+    own_def: Option<Box<VMMemoryDefinition>>,
+    ty: MemoryType,
+    pages: u64,
+}
+
+// SAFETY: `def` points into memory owned by the same store, which moves
+// between threads as a whole and is used by one thread at a time.
+unsafe impl Send for LinearMemory {}
+// SAFETY: as above; shared access never writes.
+unsafe impl Sync for LinearMemory {}
+
+impl LinearMemory {
+    /// Creates a memory of type `ty` whose definition is written to `def`
+    /// (null: the memory owns its definition).
+    ///
+    /// # Safety
+    ///
+    /// A non-null `def` must stay valid and unaliased by other writers for as
+    /// long as the memory lives.
+    pub unsafe fn new(
+        ty: MemoryType,
+        tunables: &Tunables,
+        def: *mut VMMemoryDefinition,
+    ) -> Result<LinearMemory, VmError> {
+        if ty.memory64 || ty.shared {
+            return Err(VmError::Limit(
+                "64-bit and shared memories are not supported yet".into(),
+            ));
+        }
+        if ty.minimum > MAX_PAGES_32 {
+            return Err(VmError::Limit(format!(
+                "memory minimum of {} pages exceeds the 4 GiB limit",
+                ty.minimum
+            )));
+        }
+        let reservation = usize::try_from(tunables.memory_reservation)
+            .map_err(|_| VmError::Limit("memory reservation exceeds address space".into()))?;
+        let mmap = Mmap::reserve(reservation)?;
+        let mut own_def = None;
+        let def = if def.is_null() {
+            let boxed = own_def.insert(Box::new(VMMemoryDefinition {
+                base: std::ptr::null_mut(),
+                current_length: 0,
+            }));
+            &mut **boxed as *mut VMMemoryDefinition
+        } else {
+            def
+        };
+        let mut memory = LinearMemory {
+            mmap,
+            def,
+            own_def,
+            ty,
+            pages: 0,
+        };
+        memory.set_pages(ty.minimum)?;
+        Ok(memory)
+    }
+
+    fn set_pages(&mut self, pages: u64) -> Result<(), VmError> {
+        let old_bytes = (self.pages * WASM_PAGE_SIZE) as usize;
+        let new_bytes = (pages * WASM_PAGE_SIZE) as usize;
+        if new_bytes > old_bytes {
+            self.mmap.make_accessible(old_bytes, new_bytes - old_bytes)?;
+        }
+        self.pages = pages;
+        // SAFETY: `def` is valid for the memory's life (constructor contract
+        // or our own box), and only this memory writes it.
+        unsafe {
+            *self.def = VMMemoryDefinition {
+                base: self.mmap.as_mut_ptr(),
+                current_length: new_bytes,
+            };
+        }
+        Ok(())
+    }
+
+    /// Grows by `delta` pages; returns the old size in pages, or `None` if
+    /// the maximum (or `limit`, when given) forbids it or memory ran out.
+    pub fn grow(&mut self, delta: u64, limit: Option<u64>) -> Option<u64> {
+        let old = self.pages;
+        let new = old.checked_add(delta)?;
+        let max = self.ty.maximum.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
+        if new > max || limit.is_some_and(|l| new > l) {
+            return None;
+        }
+        self.set_pages(new).ok()?;
+        Some(old)
+    }
+
+    /// Current size in pages.
+    pub fn pages(&self) -> u64 {
+        self.pages
+    }
+
+    /// The memory's type (with the current size as minimum).
+    pub fn ty(&self) -> MemoryType {
+        MemoryType {
+            minimum: self.pages,
+            ..self.ty
+        }
+    }
+
+    /// Pointer to the definition compiled code reads (for imports).
+    pub fn definition(&self) -> *mut VMMemoryDefinition {
+        self.def
+    }
+
+    /// The accessible bytes.
+    pub fn data(&self) -> &[u8] {
+        let len = (self.pages * WASM_PAGE_SIZE) as usize;
+        // SAFETY: the first `len` bytes of the mapping are accessible, and
+        // Wasm does not run while the host holds this borrow.
+        unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), len) }
+    }
+
+    /// The accessible bytes, mutably.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        let len = (self.pages * WASM_PAGE_SIZE) as usize;
+        // SAFETY: as in `data`, and `&mut self` makes the borrow unique.
+        unsafe { std::slice::from_raw_parts_mut(self.mmap.as_mut_ptr(), len) }
+    }
+}
+
+impl std::fmt::Debug for LinearMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinearMemory")
+            .field("pages", &self.pages)
+            .field("ty", &self.ty)
+            .field("owns_definition", &self.own_def.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(minimum: u64, maximum: Option<u64>) -> MemoryType {
+        MemoryType {
+            minimum,
+            maximum,
+            memory64: false,
+            shared: false,
+        }
+    }
+
+    #[test]
+    fn grows_within_maximum_and_keeps_definition_current() {
+        // SAFETY: a null definition makes the memory own it.
+        let mut m = unsafe { LinearMemory::new(ty(1, Some(3)), &Tunables::default(), std::ptr::null_mut()) }
+            .unwrap();
+        m.data_mut()[65535] = 7;
+        assert_eq!(m.grow(2, None), Some(1));
+        assert_eq!(m.grow(1, None), None);
+        assert_eq!(m.data()[65535], 7);
+        // SAFETY: the definition lives as long as `m`.
+        let def = unsafe { &*m.definition() };
+        assert_eq!(def.current_length, 3 << 16);
+        assert_eq!(m.grow(0, None), Some(3));
+    }
+
+    #[test]
+    fn limit_caps_growth() {
+        // SAFETY: a null definition makes the memory own it.
+        let mut m = unsafe { LinearMemory::new(ty(0, None), &Tunables::default(), std::ptr::null_mut()) }
+            .unwrap();
+        assert_eq!(m.grow(2, Some(1)), None);
+        assert_eq!(m.grow(1, Some(1)), Some(0));
+    }
+}

@@ -1,1 +1,225 @@
-//! (in progress)
+//! [`Mmap`]: an anonymous, page-aligned region of address space that is
+//! unmapped on drop, with page-granular protection changes.
+//!
+//! Linear memories reserve their whole range (plus guard) with
+//! [`Mmap::reserve`] and make the accessible prefix readable and writable as
+//! they grow; code memory is written while read+write and then switched to
+//! read+execute (never writable and executable at once).
+
+use crate::VmError;
+use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
+use std::ffi::c_void;
+use std::ptr::NonNull;
+
+/// The size of a virtual-memory page.
+pub fn page_size() -> usize {
+    rustix::param::page_size()
+}
+
+/// Rounds `len` up to a whole number of pages, or `None` on overflow.
+fn round_to_pages(len: usize) -> Option<usize> {
+    len.checked_next_multiple_of(page_size())
+}
+
+/// An owned anonymous memory mapping.
+#[derive(Debug)]
+pub struct Mmap {
+    /// Start of the mapping; dangling (but non-null) when `len` is 0.
+    ptr: NonNull<u8>,
+    /// Length in bytes, a multiple of the page size.
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; access to its bytes
+// is governed by `&`/`&mut` on the `Mmap` like any owned buffer.
+unsafe impl Send for Mmap {}
+// SAFETY: as above; `&Mmap` only hands out raw pointers.
+unsafe impl Sync for Mmap {}
+
+impl Mmap {
+    /// Reserves `len` bytes (rounded up to pages) of inaccessible address
+    /// space. Touching it faults until [`Mmap::make_accessible`].
+    pub fn reserve(len: usize) -> Result<Mmap, VmError> {
+        Self::map(len, ProtFlags::empty())
+    }
+
+    /// Maps `len` bytes (rounded up to pages) of zeroed read+write memory.
+    pub fn accessible(len: usize) -> Result<Mmap, VmError> {
+        Self::map(len, ProtFlags::READ | ProtFlags::WRITE)
+    }
+
+    fn map(len: usize, prot: ProtFlags) -> Result<Mmap, VmError> {
+        let too_large = || VmError::Mmap {
+            size: len,
+            source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+        };
+        let len = round_to_pages(len).ok_or_else(too_large)?;
+        if len == 0 {
+            return Ok(Mmap {
+                ptr: NonNull::dangling(),
+                len: 0,
+            });
+        }
+        // SAFETY: a fresh anonymous mapping at an address the kernel picks
+        // cannot alias any existing Rust object.
+        let ptr = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|e| VmError::Mmap {
+            size: len,
+            source: e.into(),
+        })?;
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(too_large)?;
+        Ok(Mmap { ptr, len })
+    }
+
+    /// Makes `[start, start + len)` readable and writable.
+    pub fn make_accessible(&mut self, start: usize, len: usize) -> Result<(), VmError> {
+        self.protect(start, len, MprotectFlags::READ | MprotectFlags::WRITE)
+    }
+
+    /// Makes `[start, start + len)` readable and executable (and no longer
+    /// writable).
+    pub fn make_executable(&mut self, start: usize, len: usize) -> Result<(), VmError> {
+        self.protect(start, len, MprotectFlags::READ | MprotectFlags::EXEC)
+    }
+
+    /// Makes `[start, start + len)` read-only.
+    pub fn make_readonly(&mut self, start: usize, len: usize) -> Result<(), VmError> {
+        self.protect(start, len, MprotectFlags::READ)
+    }
+
+    /// Makes `[start, start + len)` inaccessible again.
+    pub fn make_inaccessible(&mut self, start: usize, len: usize) -> Result<(), VmError> {
+        self.protect(start, len, MprotectFlags::empty())
+    }
+
+    fn protect(&mut self, start: usize, len: usize, flags: MprotectFlags) -> Result<(), VmError> {
+        debug_assert_eq!(start % page_size(), 0, "unaligned protection start");
+        debug_assert!(
+            start.checked_add(len).is_some_and(|end| end <= self.len),
+            "protection range {start}+{len} outside a mapping of {}",
+            self.len
+        );
+        if len == 0 {
+            return Ok(());
+        }
+        let end = start
+            .checked_add(len)
+            .filter(|&end| end <= self.len)
+            .ok_or_else(|| VmError::Mmap {
+                size: len,
+                source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+            })?;
+        debug_assert!(end <= self.len);
+        // SAFETY: the range lies inside this mapping (checked above), which
+        // this value owns; changing its protection cannot invalidate Rust
+        // references because the mapping only hands out raw pointers.
+        unsafe { rustix::mm::mprotect(self.ptr.as_ptr().add(start).cast::<c_void>(), len, flags) }
+            .map_err(|e| VmError::Mmap {
+                size: len,
+                source: e.into(),
+            })
+    }
+
+    /// Start of the mapping.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Start of the mapping, for writing.
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Length in bytes (a multiple of the page size).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the mapping is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The address range the mapping covers.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        let start = self.ptr.as_ptr() as usize;
+        start..start + self.len
+    }
+
+    /// The page size (same as the free function [`page_size`]).
+    pub fn page_size() -> usize {
+        page_size()
+    }
+}
+
+impl Drop for Mmap {
+    fn drop(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        // SAFETY: the mapping was created by `map` with this exact range and
+        // is owned by this value, which is going away.
+        let result = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast::<c_void>(), self.len) };
+        debug_assert!(result.is_ok(), "munmap failed: {result:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserve_then_make_accessible_and_write() {
+        let page = page_size();
+        let mut m = Mmap::reserve(4 * page).unwrap();
+        assert_eq!(m.len(), 4 * page);
+        m.make_accessible(page, 2 * page).unwrap();
+        // SAFETY: pages 1 and 2 were just made read+write.
+        unsafe {
+            let p = m.as_mut_ptr().add(page);
+            assert_eq!(*p, 0, "fresh pages are zeroed");
+            p.write(0xAB);
+            p.add(2 * page - 1).write(0xCD);
+            assert_eq!(*p, 0xAB);
+            assert_eq!(*p.add(2 * page - 1), 0xCD);
+        }
+    }
+
+    #[test]
+    fn lengths_round_up_to_pages_and_zero_is_allowed() {
+        let m = Mmap::accessible(1).unwrap();
+        assert_eq!(m.len(), page_size());
+        let empty = Mmap::reserve(0).unwrap();
+        assert!(empty.is_empty());
+        assert!(!empty.as_ptr().is_null());
+    }
+
+    #[test]
+    fn huge_reservation_fails_with_an_error() {
+        let err = Mmap::reserve(usize::MAX).unwrap_err();
+        assert!(matches!(err, VmError::Mmap { .. }), "{err}");
+    }
+
+    #[test]
+    fn executable_memory_runs() {
+        // mov eax, 42; ret
+        let code = [0xB8, 42, 0, 0, 0, 0xC3];
+        let mut m = Mmap::accessible(code.len()).unwrap();
+        // SAFETY: the mapping is read+write and at least a page long.
+        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), m.as_mut_ptr(), code.len()) };
+        m.make_executable(0, m.len()).unwrap();
+        // SAFETY: the mapping now holds a complete `extern "C" fn() -> i32`.
+        let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(m.as_ptr()) };
+        assert_eq!(f(), 42);
+        m.make_readonly(0, m.len()).unwrap();
+        // SAFETY: read-only memory is still readable.
+        assert_eq!(unsafe { *m.as_ptr() }, 0xB8);
+    }
+}

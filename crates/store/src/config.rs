@@ -1,0 +1,112 @@
+//! [`Config`] and [`Engine`]: compilation settings and what stores share.
+
+use crate::Result;
+use std::sync::Arc;
+
+/// Which code generator compiles a module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// The optimizing backend on Cranelift.
+    Cranelift,
+    /// The single-pass baseline backend (not built yet).
+    Baseline,
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "cranelift" => Ok(BackendKind::Cranelift),
+            "baseline" => Ok(BackendKind::Baseline),
+            other => Err(format!("unknown backend `{other}` (expected cranelift or baseline)")),
+        }
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BackendKind::Cranelift => "cranelift",
+            BackendKind::Baseline => "baseline",
+        })
+    }
+}
+
+/// Settings for an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) backend: BackendKind,
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) tunables: tandem_environ::Tunables,
+    pub(crate) features: tandem_environ::WasmFeatures,
+    pub(crate) parallel_compilation: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            backend: BackendKind::Cranelift,
+            max_wasm_stack: 512 << 10,
+            tunables: Default::default(),
+            features: tandem_environ::default_features(),
+            parallel_compilation: true,
+        }
+    }
+}
+
+impl Config {
+    /// The default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The backend modules are compiled with unless one is named.
+    pub fn backend(&mut self, backend: BackendKind) -> &mut Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Bytes of native stack Wasm may use before it traps with stack overflow.
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Compile functions on all cores (default) or on the calling thread.
+    pub fn parallel_compilation(&mut self, yes: bool) -> &mut Self {
+        self.parallel_compilation = yes;
+        self
+    }
+}
+
+/// Shared, thread-safe compilation context: the backends and the engine-wide
+/// signature registry. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<crate::module::EngineInner>,
+}
+
+impl Engine {
+    /// An engine with `config`.
+    pub fn new(config: &Config) -> Result<Engine> {
+        crate::module::EngineInner::new(config).map(|inner| Engine {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether two handles are the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default()).expect("the default configuration is valid")
+    }
+}

@@ -1,0 +1,65 @@
+//! [`AsContext`] and [`AsContextMut`]: anything that gives access to a
+//! store — the store itself, a reference to it, or a host function's
+//! [`Caller`] — so APIs take either and turbofish only the types that matter.
+
+use crate::{Caller, Store};
+
+/// Shared access to a store.
+pub trait AsContext {
+    /// The store's data type.
+    type Data: 'static;
+    /// The store.
+    fn as_context(&self) -> &Store<Self::Data>;
+}
+
+/// Exclusive access to a store.
+pub trait AsContextMut: AsContext {
+    /// The store.
+    fn as_context_mut(&mut self) -> &mut Store<Self::Data>;
+}
+
+impl<T: 'static> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> &Store<T> {
+        self
+    }
+}
+
+impl<T: 'static> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> &mut Store<T> {
+        self
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &S {
+    type Data = S::Data;
+    fn as_context(&self) -> &Store<S::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &mut S {
+    type Data = S::Data;
+    fn as_context(&self) -> &Store<S::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContextMut + ?Sized> AsContextMut for &mut S {
+    fn as_context_mut(&mut self) -> &mut Store<S::Data> {
+        (**self).as_context_mut()
+    }
+}
+
+impl<T: 'static> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> &Store<T> {
+        self.store_ref()
+    }
+}
+
+impl<T: 'static> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> &mut Store<T> {
+        self.store()
+    }
+}

@@ -1,0 +1,316 @@
+//! [`Func`]: calling Wasm from the host, and host functions Wasm can call.
+
+use crate::func_refs::Storage;
+use crate::store::{StoreContext, StoreOpaque};
+use crate::{Error, Extern, Result, Store, Trap, Val};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+use tandem_environ::{FuncType, TrapCode, VMHOST_MAGIC, VMOffsets};
+use tandem_vm::traphandlers::{Unwind, UnwindReason};
+use tandem_vm::{VMFuncRef, VMHostFuncContext, ValRaw};
+
+mod typed;
+pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
+
+/// A function of a store: defined by Wasm or by the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func {
+    pub(crate) store_id: u64,
+    pub(crate) index: u32,
+}
+
+/// The dynamic form every host function is stored in.
+pub(crate) type HostFn<T> =
+    dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static;
+
+/// A host function's state, kept in its `VMHostFuncContext`.
+pub(crate) struct HostFunc<T: 'static> {
+    pub(crate) func: Box<HostFn<T>>,
+    pub(crate) ty: FuncType,
+}
+
+/// What a host function receives: the store, and the instance that called.
+pub struct Caller<'a, T> {
+    store: &'a mut Store<T>,
+    instance: Option<crate::Instance>,
+}
+
+impl<'a, T: 'static> Caller<'a, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        self.store.data()
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        self.store.data_mut()
+    }
+
+    /// The store, e.g. to call other functions.
+    pub fn store(&mut self) -> &mut Store<T> {
+        self.store
+    }
+
+    pub(crate) fn store_ref(&self) -> &Store<T> {
+        self.store
+    }
+
+    /// An export of the calling instance (e.g. its memory).
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        let instance = self.instance?;
+        instance.get_export(self.store, name)
+    }
+}
+
+/// Builds a host function's context with a hole for `wasm_call`.
+pub(crate) fn host_context<T: 'static>(type_index: u32, host: HostFunc<T>) -> Box<VMHostFuncContext> {
+    let mut ctx = Box::new(VMHostFuncContext {
+        magic: VMHOST_MAGIC,
+        array_call: host_trampoline::<T>,
+        func_ref: VMFuncRef::NULL,
+        host_state: Box::new(host),
+    });
+    let vmctx: *mut VMHostFuncContext = &mut *ctx;
+    ctx.func_ref = VMFuncRef {
+        array_call: host_trampoline::<T> as *const u8,
+        wasm_call: std::ptr::null(),
+        type_index,
+        vmctx: vmctx.cast(),
+    };
+    ctx
+}
+
+impl Func {
+    /// A host function of type `ty` backed by `func`.
+    pub fn new<T: 'static>(
+        store: &mut Store<T>,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let type_index = store.engine().inner.signature_id(&ty);
+        let ctx = host_context(type_index, HostFunc { func: Box::new(func), ty });
+        let func_ref = ctx.func_ref;
+        store.opaque.keep(Storage::BoxHost(ctx));
+        let pinned = store.opaque.push_func_ref(func_ref);
+        Func::from_func_ref(&mut store.opaque, pinned)
+    }
+
+    /// A host function from a typed closure, e.g. `|a: i32, b: i32| a + b`
+    /// or `|caller: Caller<'_, T>, x: f64| -> Result<f64> { .. }`.
+    pub fn wrap<T: 'static, Params, Results>(
+        store: &mut Store<T>,
+        func: impl IntoFunc<T, Params, Results>,
+    ) -> Func {
+        let (ty, func) = func.into_host_fn();
+        Func::new(store, ty, move |caller, params, results| func(caller, params, results))
+    }
+
+    pub(crate) fn from_func_ref(store: &mut StoreOpaque, ptr: NonNull<VMFuncRef>) -> Func {
+        Func {
+            store_id: store.id,
+            index: store.func_handle(ptr),
+        }
+    }
+
+    pub(crate) fn func_ref(&self, store: &StoreOpaque) -> Result<NonNull<VMFuncRef>> {
+        store.check(self.store_id)?;
+        Ok(store.funcs[self.index as usize])
+    }
+
+    /// The function's type.
+    pub fn ty<T>(&self, store: &Store<T>) -> FuncType {
+        let func_ref = self.func_ref(&store.opaque).expect("function of another store");
+        // SAFETY: func-refs of a store stay valid while it lives.
+        let type_index = unsafe { func_ref.as_ref().type_index };
+        store.engine().inner.signature(type_index)
+    }
+
+    /// Calls the function with `params`, writing `results`.
+    pub fn call<T: 'static>(
+        &self,
+        store: &mut Store<T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let ty = self.ty(store);
+        typecheck("argument", &ty.params, params)?;
+        if results.len() != ty.results.len() {
+            return Err(Error::Usage(format!(
+                "expected {} result slots, got {}",
+                ty.results.len(),
+                results.len()
+            )));
+        }
+        // SAFETY: the func-ref belongs to this store (checked by `ty`).
+        let func_ref = unsafe { *self.func_ref(&store.opaque)?.as_ref() };
+        // SAFETY: `vmctx` of a live func-ref points to a VMContext or a
+        // host context, both starting with their magic word.
+        let magic = unsafe { *func_ref.vmctx.cast::<u32>() };
+        if magic == VMHOST_MAGIC {
+            // SAFETY: the magic says this is a host context.
+            let ctx = unsafe { &*func_ref.vmctx.cast::<VMHostFuncContext>() };
+            let host = ctx.host_state.downcast_ref::<HostFunc<T>>().ok_or_else(|| {
+                Error::Usage("host function belongs to a store with another data type".into())
+            })?;
+            return (host.func)(Caller { store, instance: None }, params, results);
+        }
+        let mut values = vec![ValRaw::default(); params.len().max(results.len())];
+        for (slot, param) in values.iter_mut().zip(params) {
+            *slot = param.to_raw(&store.opaque)?;
+        }
+        invoke(store, func_ref, &mut values)?;
+        for ((slot, raw), ty) in results.iter_mut().zip(&values).zip(ty.results.iter()) {
+            // SAFETY: Wasm wrote a value of the declared result type.
+            *slot = unsafe { Val::from_raw(&mut store.opaque, *raw, *ty) };
+        }
+        Ok(())
+    }
+
+    /// A typed view of the function.
+    pub fn typed<P: WasmParams, R: WasmResults>(
+        &self,
+        store: impl crate::AsContext,
+    ) -> Result<TypedFunc<P, R>> {
+        TypedFunc::new(*self, &self.ty(store.as_context()))
+    }
+}
+
+/// Calls a Wasm func-ref through its array-call entry with the store's
+/// trap handling.
+pub(crate) fn invoke<T>(store: &mut Store<T>, func_ref: VMFuncRef, values: &mut [ValRaw]) -> Result<()> {
+    if func_ref.array_call.is_null() {
+        return Err(Error::Usage("function has no array-call entry".into()));
+    }
+    let context: *const StoreContext = &*store.opaque.context;
+    let this: *mut Store<T> = store;
+    let previous = store.opaque.context.store.replace(this.cast());
+    // SAFETY: a non-null `array_call` of a live func-ref is an array-call
+    // function (written by `Instance::new` from the linked code).
+    let callee: tandem_vm::ArrayCallFn = unsafe { std::mem::transmute(func_ref.array_call) };
+    let max_stack = store.engine().config().max_wasm_stack;
+    // SAFETY: the store context outlives the call; the func-ref's vmctx is a
+    // live VMContext of this store; `values` has room for params and results.
+    let result = unsafe {
+        tandem_vm::traphandlers::catch_traps(
+            context.cast(),
+            max_stack,
+            callee,
+            func_ref.vmctx,
+            func_ref.vmctx,
+            values.as_mut_ptr(),
+            values.len(),
+        )
+    };
+    store.opaque.context.store.set(previous);
+    result.map_err(|unwind| unwind_to_error(*unwind))
+}
+
+/// Turns an unwind into the error the caller of `Func::call` sees; a host
+/// panic resumes unwinding here.
+pub(crate) fn unwind_to_error(unwind: Unwind) -> Error {
+    let Unwind { reason, backtrace } = unwind;
+    match reason {
+        UnwindReason::Trap { code } => Error::Trap(Box::new(Trap::new(code, Some(&backtrace), None))),
+        UnwindReason::Host(error) => match error.downcast::<Error>() {
+            Ok(inner) => match *inner {
+                // A trap from a nested call keeps its own backtrace.
+                Error::Trap(trap) => Error::Trap(trap),
+                other => Error::Trap(Box::new(Trap::new(
+                    TrapCode::HostError,
+                    Some(&backtrace),
+                    Some(Box::new(other)),
+                ))),
+            },
+            Err(error) => Error::Trap(Box::new(Trap::new(TrapCode::HostError, Some(&backtrace), Some(error)))),
+        },
+        UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+fn typecheck(what: &str, expected: &[tandem_environ::ValType], actual: &[Val]) -> Result<()> {
+    if expected.len() != actual.len() {
+        return Err(Error::Usage(format!(
+            "expected {} {what}s, got {}",
+            expected.len(),
+            actual.len()
+        )));
+    }
+    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
+        if *e != a.ty() {
+            return Err(Error::Usage(format!(
+                "{what} {i} has type {}, expected {e}",
+                a.ty()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The array-call entry of every host function with store data `T`.
+///
+/// # Safety
+///
+/// Called only by Wasm-to-array trampolines: `callee_vmctx` is a live
+/// `VMHostFuncContext` whose state is a `HostFunc<T>`, `caller_vmctx` a live
+/// VMContext of a `Store<T>` that is inside a call, and `values` holds `len`
+/// slots.
+unsafe extern "C" fn host_trampoline<T: 'static>(
+    callee_vmctx: *mut u8,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+    len: usize,
+) -> bool {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: guaranteed by this function's contract.
+        let (host, store, instance, values) = unsafe {
+            let ctx = &*callee_vmctx.cast::<VMHostFuncContext>();
+            debug_assert_eq!(ctx.magic, VMHOST_MAGIC);
+            let host = ctx
+                .host_state
+                .downcast_ref::<HostFunc<T>>()
+                .expect("host context holds this store's HostFunc type");
+            let context = *caller_vmctx
+                .add(VMOffsets::VMCTX_STORE_CONTEXT as usize)
+                .cast::<*const StoreContext>();
+            let store = &mut *(*context).store.get().cast::<Store<T>>();
+            let vm_instance = tandem_vm::instance::Instance::from_vmctx(caller_vmctx);
+            let instance = crate::Instance::from_vm(store.opaque.id, vm_instance);
+            (host, store, instance, std::slice::from_raw_parts_mut(values, len))
+        };
+        call_host(host, store, instance, values)
+    }));
+    match outcome {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tandem_vm::traphandlers::set_pending_unwind(UnwindReason::Host(Box::new(error)));
+            false
+        }
+        Err(panic) => {
+            tandem_vm::traphandlers::set_pending_unwind(UnwindReason::Panic(panic));
+            false
+        }
+    }
+}
+
+fn call_host<T: 'static>(
+    host: &HostFunc<T>,
+    store: &mut Store<T>,
+    instance: Option<crate::Instance>,
+    values: &mut [ValRaw],
+) -> Result<()> {
+    let params: Vec<Val> = host
+        .ty
+        .params
+        .iter()
+        .zip(values.iter())
+        // SAFETY: Wasm passed values of the declared parameter types.
+        .map(|(ty, raw)| unsafe { Val::from_raw(&mut store.opaque, *raw, *ty) })
+        .collect();
+    let mut results: Vec<Val> = host.ty.results.iter().map(|&t| Val::default_for(t)).collect();
+    (host.func)(Caller { store: &mut *store, instance }, &params, &mut results)?;
+    typecheck("result", &host.ty.results, &results)?;
+    for (slot, result) in values.iter_mut().zip(&results) {
+        *slot = result.to_raw(&store.opaque)?;
+    }
+    Ok(())
+}

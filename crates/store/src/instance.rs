@@ -1,0 +1,260 @@
+//! [`Instance`]: instantiating a module in a store with resolved imports.
+
+use crate::externals::{Global, Memory, Table};
+use crate::func::invoke;
+use crate::module::entity_type;
+use crate::{Error, Extern, ExternType, Func, Module, Result, Store, Trap, TypedFunc};
+use crate::func::{WasmParams, WasmResults};
+use std::ptr::NonNull;
+use tandem_environ::{EntityIndex, ImportKind, ValType};
+use tandem_vm::instance::{InstanceImports, InstantiateError};
+
+/// What the store keeps per instance.
+pub(crate) struct InstanceData {
+    pub(crate) vm: Box<tandem_vm::instance::Instance>,
+    #[allow(dead_code, reason = "keeps the module's code alive")]
+    pub(crate) module: Module,
+}
+
+/// An instance of a module in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Instance {
+    store_id: u64,
+    index: u32,
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the module's import
+    /// order, then runs its start function.
+    pub fn new<T: 'static>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        if !crate::Engine::same(store.engine(), module.engine()) {
+            return Err(Error::Usage("module and store belong to different engines".into()));
+        }
+        let info = module.info().clone();
+        if imports.len() != info.imports.len() {
+            return Err(Error::Link(format!(
+                "expected {} imports, got {}",
+                info.imports.len(),
+                imports.len()
+            )));
+        }
+        let mut funcs = Vec::new();
+        let mut tables = Vec::new();
+        let mut memories = Vec::new();
+        let mut globals = Vec::new();
+        for (import, item) in info.imports.iter().zip(imports) {
+            check_import(store, module, import, item)?;
+            match item {
+                // SAFETY: func-refs of the store are alive while it is.
+                Extern::Func(f) => funcs.push(unsafe { *f.func_ref(&store.opaque)?.as_ref() }),
+                Extern::Table(t) => tables.push(t.ptr(store)?),
+                Extern::Memory(m) => memories.push(m.ptr(store)?),
+                Extern::Global(g) => globals.push(g.ptr(store)?),
+            }
+        }
+        store.opaque.register_module(module);
+        let engine = store.engine().clone();
+        // SAFETY: every import pointer belongs to this store and lives as
+        // long as it; so do the store context and the engine's epoch counter.
+        let vm = unsafe {
+            tandem_vm::instance::Instance::new(
+                info.clone(),
+                module.inner.code.clone(),
+                module.inner.type_ids.clone(),
+                store.opaque.vm_context(),
+                engine.inner.epoch.as_ptr().cast_const(),
+                InstanceImports {
+                    funcs: &funcs,
+                    tables: &tables,
+                    memories: &memories,
+                    globals: &globals,
+                },
+                &engine.config().tunables,
+            )
+        };
+        let mut vm = vm.map_err(instantiate_error)?;
+        let index = store.opaque.instances.len() as u32;
+        vm.host_data = index as usize as *mut ();
+        store.opaque.instances.push(InstanceData {
+            vm,
+            module: module.clone(),
+        });
+        let instance = Instance {
+            store_id: store.opaque.id,
+            index,
+        };
+        store.opaque.instances[index as usize]
+            .vm
+            .initialize()
+            .map_err(instantiate_error)?;
+        if let Some(start) = info.start {
+            let func_ref = store.opaque.instances[index as usize].vm.func_ref(start);
+            // SAFETY: the func-ref lives in the instance's VMContext.
+            let func_ref = unsafe { *func_ref };
+            invoke(store, func_ref, &mut [])?;
+        }
+        Ok(instance)
+    }
+
+    pub(crate) fn from_vm(store_id: u64, vm: &tandem_vm::instance::Instance) -> Option<Instance> {
+        Some(Instance {
+            store_id,
+            index: vm.host_data as usize as u32,
+        })
+    }
+
+    /// The export called `name`.
+    pub fn get_export<T>(&self, store: &mut Store<T>, name: &str) -> Option<Extern> {
+        store.opaque.check(self.store_id).ok()?;
+        let opaque = &mut store.opaque;
+        let data = &mut opaque.instances[self.index as usize];
+        let entity = data.vm.module().export(name)?;
+        Some(match entity {
+            EntityIndex::Func(f) => {
+                let ptr = NonNull::new(data.vm.func_ref(f))?;
+                Extern::Func(Func::from_func_ref(opaque, ptr))
+            }
+            EntityIndex::Memory(m) => {
+                let ptr = data.vm.memory_ptr(m);
+                Extern::Memory(Memory {
+                    store_id: opaque.id,
+                    index: opaque.memory_handle(ptr),
+                })
+            }
+            EntityIndex::Table(t) => {
+                let ptr = data.vm.table_ptr(t);
+                Extern::Table(Table {
+                    store_id: opaque.id,
+                    index: opaque.table_handle(ptr),
+                })
+            }
+            EntityIndex::Global(g) => {
+                let ty = data.vm.module().globals[g.index()];
+                let ptr = data.vm.global_ptr(g);
+                Extern::Global(Global {
+                    store_id: opaque.id,
+                    index: opaque.global_handle(ptr, ty),
+                })
+            }
+        })
+    }
+
+    /// Every export, by name, in the module's order.
+    pub fn exports<T>(&self, store: &mut Store<T>) -> Vec<(String, Extern)> {
+        let Ok(()) = store.opaque.check(self.store_id) else {
+            return Vec::new();
+        };
+        let names: Vec<String> = store.opaque.instances[self.index as usize]
+            .vm
+            .module()
+            .exports
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        names
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), self.get_export(store, &name)?)))
+            .collect()
+    }
+
+    /// The exported function `name`.
+    pub fn get_func<T>(&self, store: &mut Store<T>, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory<T>(&self, store: &mut Store<T>, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table<T>(&self, store: &mut Store<T>, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global<T>(&self, store: &mut Store<T>, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported function `name`, typed.
+    pub fn get_typed_func<P: WasmParams, R: WasmResults>(
+        &self,
+        mut store: impl crate::AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>> {
+        let store = store.as_context_mut();
+        let func = self
+            .get_func(store, name)
+            .ok_or_else(|| Error::Usage(format!("no exported function named `{name}`")))?;
+        func.typed(store)
+    }
+}
+
+fn instantiate_error(e: InstantiateError) -> Error {
+    match e {
+        InstantiateError::Vm(e) => Error::Vm(e),
+        InstantiateError::Trap(code) => Error::Trap(Box::new(Trap::new(code, None, None))),
+    }
+}
+
+/// Checks `item` against what `import` expects (the spec's import matching).
+fn check_import<T: 'static>(
+    store: &Store<T>,
+    module: &Module,
+    import: &tandem_environ::Import,
+    item: &Extern,
+) -> Result<()> {
+    let actual = item.ty(store)?;
+    let info = module.info();
+    let expected = entity_type(info, import.index);
+    let ok = match (&import.kind, &actual) {
+        (ImportKind::Func(_), ExternType::Func(a)) => Some(a) == match &expected {
+            ExternType::Func(e) => Some(e),
+            _ => None,
+        },
+        (ImportKind::Table(e), ExternType::Table(a)) => {
+            e.element == a.element && limits_match(e.minimum, e.maximum, a.minimum, a.maximum)
+        }
+        (ImportKind::Memory(e), ExternType::Memory(a)) => {
+            e.memory64 == a.memory64
+                && e.shared == a.shared
+                && limits_match(e.minimum, e.maximum, a.minimum, a.maximum)
+        }
+        (ImportKind::Global(e), ExternType::Global(a)) => e == a,
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(Error::Link(format!(
+        "incompatible import type for `{}::{}`: expected {}, found {}",
+        import.module,
+        import.name,
+        describe(&expected),
+        describe(&actual)
+    )))
+}
+
+fn limits_match(e_min: u64, e_max: Option<u64>, a_min: u64, a_max: Option<u64>) -> bool {
+    a_min >= e_min
+        && match (e_max, a_max) {
+            (None, _) => true,
+            (Some(e), Some(a)) => a <= e,
+            (Some(_), None) => false,
+        }
+}
+
+fn describe(ty: &ExternType) -> String {
+    match ty {
+        ExternType::Func(f) => format!("func {f}"),
+        ExternType::Table(t) => format!("table {} {:?}..{:?}", ValType::Ref(t.element), t.minimum, t.maximum),
+        ExternType::Memory(m) => format!("memory {}..{:?}", m.minimum, m.maximum),
+        ExternType::Global(g) => format!(
+            "global {}{}",
+            if g.mutable { "mut " } else { "" },
+            g.content
+        ),
+    }
+}
+

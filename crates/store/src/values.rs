@@ -1,0 +1,198 @@
+//! [`Val`] and [`ExternRef`]: values that cross between host and Wasm, and
+//! their conversion to and from the raw form compiled code uses.
+
+use crate::store::StoreOpaque;
+use crate::{Func, Result, Store};
+use std::any::Any;
+use std::ptr::NonNull;
+use tandem_environ::{RefType, ValType};
+use tandem_vm::{VMFuncRef, ValRaw};
+
+/// A WebAssembly value.
+#[derive(Clone, Debug)]
+pub enum Val {
+    /// i32
+    I32(i32),
+    /// i64
+    I64(i64),
+    /// f32, as bits (NaN payloads survive)
+    F32(u32),
+    /// f64, as bits
+    F64(u64),
+    /// v128
+    V128(u128),
+    /// funcref (`None` is null)
+    FuncRef(Option<Func>),
+    /// externref (`None` is null)
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::Ref(RefType::Func),
+            Val::ExternRef(_) => ValType::Ref(RefType::Extern),
+        }
+    }
+
+    /// The zero (or null) value of `ty`.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::Ref(RefType::Func) => Val::FuncRef(None),
+            ValType::Ref(RefType::Extern) => Val::ExternRef(None),
+        }
+    }
+
+    /// The i32, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        if let Val::I32(v) = self { Some(*v) } else { None }
+    }
+
+    /// The i64, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        if let Val::I64(v) = self { Some(*v) } else { None }
+    }
+
+    /// The f32, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+    }
+
+    /// The f64, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+
+    /// The raw form, after checking the value belongs to `store`.
+    pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<ValRaw> {
+        // Start from zero so every byte of the 16-byte slot is initialised.
+        let mut raw = ValRaw::default();
+        match self {
+            Val::I32(v) => raw.i64 = *v as u32 as i64,
+            Val::I64(v) => raw.i64 = *v,
+            Val::F32(v) => raw.i64 = *v as i64,
+            Val::F64(v) => raw.f64 = *v,
+            Val::V128(v) => raw.v128 = v.to_le_bytes(),
+            Val::FuncRef(None) | Val::ExternRef(None) => {}
+            Val::FuncRef(Some(f)) => raw.ptr = f.func_ref(store)?.as_ptr().cast(),
+            Val::ExternRef(Some(e)) => {
+                store.check(e.store_id)?;
+                raw.ptr = e.ptr.as_ptr().cast();
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Reads a raw value of type `ty`.
+    ///
+    /// # Safety
+    ///
+    /// Reference values must be null or point to a func-ref / externref
+    /// alive in `store`.
+    pub(crate) unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
+        // SAFETY: each arm reads the union at the width the type says was
+        // written; references are valid per the caller's contract.
+        unsafe {
+            match ty {
+                ValType::I32 => Val::I32(raw.i32),
+                ValType::I64 => Val::I64(raw.i64),
+                ValType::F32 => Val::F32(raw.f32),
+                ValType::F64 => Val::F64(raw.f64),
+                ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
+                ValType::Ref(RefType::Func) => Val::FuncRef(
+                    NonNull::new(raw.ptr.cast::<VMFuncRef>()).map(|p| Func::from_func_ref(store, p)),
+                ),
+                ValType::Ref(RefType::Extern) => Val::ExternRef(
+                    NonNull::new(raw.ptr.cast::<ExternData>()).map(|ptr| ExternRef {
+                        store_id: store.id,
+                        ptr,
+                    }),
+                ),
+            }
+        }
+    }
+}
+
+macro_rules! val_from {
+    ($($t:ty => $variant:ident $(via $conv:ident)?;)*) => {$(
+        impl From<$t> for Val {
+            fn from(v: $t) -> Val {
+                Val::$variant(v $(.$conv())?)
+            }
+        }
+    )*};
+}
+
+val_from! {
+    i32 => I32;
+    i64 => I64;
+    f32 => F32 via to_bits;
+    f64 => F64 via to_bits;
+    Option<Func> => FuncRef;
+    Option<ExternRef> => ExternRef;
+}
+
+impl From<Func> for Val {
+    fn from(f: Func) -> Val {
+        Val::FuncRef(Some(f))
+    }
+}
+
+impl From<ExternRef> for Val {
+    fn from(e: ExternRef) -> Val {
+        Val::ExternRef(Some(e))
+    }
+}
+
+/// The host value an externref points to. Boxed by the store, so the raw
+/// pointer Wasm holds stays valid until the store drops it.
+pub(crate) struct ExternData {
+    pub(crate) value: Box<dyn Any + Send + Sync>,
+}
+
+/// A reference to a host value, passable to Wasm as `externref`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExternRef {
+    store_id: u64,
+    ptr: NonNull<ExternData>,
+}
+
+// SAFETY: the pointer is only dereferenced through the owning store, whose
+// id every access checks; the value is `Send + Sync`.
+unsafe impl Send for ExternRef {}
+// SAFETY: as above.
+unsafe impl Sync for ExternRef {}
+
+impl ExternRef {
+    /// Wraps `value` in a new externref owned by `store`.
+    pub fn new<T>(store: &mut Store<T>, value: impl Any + Send + Sync) -> ExternRef {
+        let mut data = Box::new(ExternData {
+            value: Box::new(value),
+        });
+        let ptr = NonNull::from(&mut *data);
+        store.opaque.externrefs.push(data);
+        ExternRef {
+            store_id: store.opaque.id,
+            ptr,
+        }
+    }
+
+    /// The host value.
+    pub fn data<'a, T>(&self, store: &'a Store<T>) -> Result<&'a (dyn Any + Send + Sync)> {
+        store.opaque.check(self.store_id)?;
+        // SAFETY: the store owns the data (checked above) and keeps it alive
+        // while it lives; the borrow of the store bounds the result.
+        Ok(unsafe { &*self.ptr.as_ref().value })
+    }
+}
