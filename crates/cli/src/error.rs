@@ -30,8 +30,8 @@ pub enum CliError {
         /// The store's message, on one line.
         message: String,
     },
-    /// Wasm trapped; the text includes the backtrace.
-    #[error("wasm trap: {0}")]
+    /// Wasm trapped; the text is the trap's line and its backtrace.
+    #[error("{0}")]
     Trap(String),
     /// The command line asks for something the module cannot give.
     #[error("{0}")]
@@ -50,8 +50,8 @@ impl CliError {
     /// Wraps a store error: traps keep their backtrace, anything else is cut
     /// to its first line and prefixed with `context`.
     pub fn store(context: impl Into<String>, err: tandem_store::Error) -> CliError {
-        if err.as_trap().is_some() {
-            return CliError::Trap(err.to_string());
+        if let Some(trap) = err.as_trap() {
+            return CliError::Trap(format_trap(trap));
         }
         let text = err.to_string();
         CliError::Store {
@@ -59,4 +59,37 @@ impl CliError {
             message: text.lines().next().unwrap_or("").to_string(),
         }
     }
+}
+
+/// Most backtrace lines printed; the rest are counted, not shown.
+const MAX_FRAME_LINES: usize = 40;
+
+/// The trap's first line (`wasm trap: ...`), then its backtrace with runs of
+/// identical frames (deep recursion) folded into one line each.
+pub fn format_trap(trap: &tandem_store::Trap) -> String {
+    let text = trap.to_string();
+    let mut out = text.lines().next().unwrap_or("wasm trap").to_string();
+    let frames: Vec<String> = trap.trace().iter().map(|f| f.to_string()).collect();
+    if frames.is_empty() {
+        return out;
+    }
+    out.push_str("\nwasm backtrace:");
+    let (mut index, mut lines) = (0, 0);
+    while index < frames.len() {
+        let run = frames[index..]
+            .iter()
+            .take_while(|f| **f == frames[index])
+            .count();
+        if lines == MAX_FRAME_LINES {
+            out.push_str(&format!("\n  ... {} more frame(s)", frames.len() - index));
+            break;
+        }
+        out.push_str(&format!("\n  {index:>3}: {}", frames[index]));
+        if run > 1 {
+            out.push_str(&format!(" (and {} more identical frame(s))", run - 1));
+        }
+        index += run;
+        lines += 1;
+    }
+    out
 }

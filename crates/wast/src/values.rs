@@ -86,7 +86,7 @@ pub fn match_result<T>(store: &Store<T>, val: &Val, expected: &WastRetCore<'_>) 
         }
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
-            r.data(store).downcast_ref::<u32>() == Some(n)
+            r.data(store)?.downcast_ref::<u32>() == Some(n)
         }
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
         (WastRetCore::Either(options), _) => {
@@ -203,7 +203,7 @@ pub fn describe<T>(store: &Store<T>, val: &Val) -> String {
         Val::FuncRef(None) => "ref.null func".into(),
         Val::FuncRef(Some(_)) => "ref.func".into(),
         Val::ExternRef(None) => "ref.null extern".into(),
-        Val::ExternRef(Some(r)) => match r.data(store).downcast_ref::<u32>() {
+        Val::ExternRef(Some(r)) => match r.data(store).ok().and_then(|d| d.downcast_ref::<u32>()) {
             Some(n) => format!("ref.extern {n}"),
             None => "ref.extern (host value)".into(),
         },
