@@ -1,11 +1,13 @@
 //! `cargo xtask`: the project's one test command and the spec-suite driver;
 //! [`USAGE`] lists the commands.
 //!
-//! The suite runs in this process (built with the workspace's dev profile),
-//! each file on a fresh store, on all cores. Expected failures are listed in
+//! The suite runs in this binary (built with the workspace's dev profile),
+//! one child process per file so a crash fails only its file (see
+//! [`isolate`]), one file per core at a time. Expected failures are listed in
 //! `tests/spec-expected-failures.txt` (see [`expected`]).
 
 mod expected;
+mod isolate;
 mod report;
 
 use expected::ExpectedFailures;
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
             ..SpecOptions::default()
         }),
         Some("bless-failures") => Err("`bless-failures` takes no options".to_string()),
+        Some("spec-worker") => isolate::worker(&args[1..]),
         None | Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -140,6 +143,11 @@ impl SpecOptions {
     }
 }
 
+/// Files run at once: one per core.
+fn jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn suite_files(set: SpecSet) -> BTreeSet<String> {
     spec_suite(set).into_iter().map(|(name, _)| name).collect()
 }
@@ -168,8 +176,7 @@ fn spec(options: &SpecOptions) -> Result<(), String> {
     for &backend in backends {
         for &set in sets {
             eprintln!("xtask: spec suite {set} on {backend}");
-            let report = tandem_wast::run_spec_set(backend, set, &options.filter)
-                .map_err(|e| format!("cannot run the spec suite on {backend}: {e}"))?;
+            let report = isolate::run_set(backend, set, &options.filter, jobs())?;
             if report.scripts.is_empty() {
                 return Err(format!(
                     "no file of the {set} suite matches `{}`",
@@ -182,6 +189,10 @@ fn spec(options: &SpecOptions) -> Result<(), String> {
 
     if options.bless {
         expected.bless(&reports, suite_files);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
         std::fs::write(&path, expected.render())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!(

@@ -34,7 +34,7 @@ pub mod suite;
 pub mod values;
 
 pub use error::WastError;
-pub use runner::{Failure, ScriptReport, WastRunner};
+pub use runner::{Event, Failure, ScriptReport, WastRunner};
 pub use spectest::define_spectest;
 pub use suite::{SpecSet, SuiteReport, run_scripts, run_spec_set, spec_suite};
 

