@@ -286,3 +286,25 @@ fn wast_scripts() {
     assert!(out.stdout.contains(&format!("{bad}:2: ")), "{}", out.stdout);
     assert_error(&out, &["1 of 2 script(s) failed"]);
 }
+
+#[test]
+fn deep_recursion_backtrace_is_folded() {
+    let path = temp_file(
+        "recurse.wat",
+        br#"(module (func $f (export "f") (param i32) (result i32) local.get 0 call $f))"#,
+    );
+    let out = tandem(&["run", path.to_str().expect("utf-8"), "1"]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr
+            .starts_with("error: wasm trap: call stack exhausted"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("more identical frame(s)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.lines().count() < 50, "{}", out.stderr);
+}

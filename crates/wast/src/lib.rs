@@ -13,7 +13,7 @@
 //!
 //! # Example
 //!
-//! ```no_run
+//! ```
 //! use tandem_wast::WastRunner;
 //! let runner = WastRunner::new(tandem_store::Engine::default());
 //! let report = runner.run_script("add.wast", r#"

@@ -252,14 +252,13 @@ impl<'e> ScriptState<'e> {
                 instance, module, ..
             } => {
                 let module = match module {
-                    Some(id) => self.definitions.get(id.name()).cloned(),
-                    None => self.last_definition.clone(),
-                }
-                .ok_or_else(|| {
-                    WastError::UnknownModule(
-                        module.map_or("(last definition)", |id| id.name()).into(),
-                    )
-                })?;
+                    Some(id) => self
+                        .definitions
+                        .get(id.name())
+                        .cloned()
+                        .ok_or_else(|| WastError::UnknownModule(id.name().to_string()))?,
+                    None => self.last_definition.clone().ok_or(WastError::NoModule)?,
+                };
                 let new = self.linker.instantiate(&mut self.store, &module)?;
                 self.set_current(new, instance);
                 Ok(())
