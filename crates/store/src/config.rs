@@ -12,6 +12,16 @@ pub enum BackendKind {
     Baseline,
 }
 
+impl BackendKind {
+    /// The backends built into this Tandem (by Cargo feature).
+    pub fn available() -> &'static [BackendKind] {
+        &[
+            #[cfg(feature = "cranelift")]
+            BackendKind::Cranelift,
+        ]
+    }
+}
+
 impl std::str::FromStr for BackendKind {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {

@@ -128,6 +128,12 @@ impl Func {
         Ok(store.funcs[self.index as usize])
     }
 
+    /// The address of the function's func-ref (stable for the store's life).
+    #[doc(hidden)]
+    pub fn func_ref_address<T>(&self, store: &Store<T>) -> Result<usize> {
+        Ok(self.func_ref(&store.opaque)?.as_ptr() as usize)
+    }
+
     /// The function's type.
     pub fn ty<T>(&self, store: &Store<T>) -> FuncType {
         let func_ref = self
