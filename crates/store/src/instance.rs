@@ -26,6 +26,21 @@ pub(crate) struct InstanceData {
 }
 
 /// An instance of a module in a store.
+///
+/// ```
+/// use tandem_store::{Engine, Func, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "twice" (func $twice (param i32) (result i32)))
+///     (memory (export "memory") 1)
+///     (func (export "run") (param i32) (result i32) local.get 0 call $twice))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let twice = Func::wrap(&mut store, |x: i32| x * 2);
+/// let instance = Instance::new(&mut store, &module, &[twice.into()]).unwrap();
+/// let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+/// assert_eq!(run.call(&mut store, 21).unwrap(), 42);
+/// assert!(instance.get_memory(&mut store, "memory").is_some());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     store_id: u64,

@@ -19,6 +19,21 @@ enum Definition {
 }
 
 /// Resolves imports by `(module, name)`.
+///
+/// ```
+/// use tandem_store::{Engine, Linker, Module, Store};
+/// let engine = Engine::default();
+/// let mut linker = Linker::<u32>::new(&engine);
+/// linker.func_wrap("env", "bump", |mut caller: tandem_store::Caller<'_, u32>| {
+///     *caller.data_mut() += 1;
+/// }).unwrap();
+/// let module = Module::new(&engine, r#"(module (import "env" "bump" (func $b))
+///     (func (export "run") call $b call $b))"#).unwrap();
+/// let mut store = Store::new(&engine, 0);
+/// let instance = linker.instantiate(&mut store, &module).unwrap();
+/// instance.get_typed_func::<(), ()>(&mut store, "run").unwrap().call(&mut store, ()).unwrap();
+/// assert_eq!(*store.data(), 2);
+/// ```
 pub struct Linker<T> {
     engine: Engine,
     map: HashMap<(String, String), Definition>,
@@ -228,6 +243,22 @@ unsafe impl Sync for PreFuncRefs {}
 
 /// A module with its imports resolved by a [`Linker`], ready to be
 /// instantiated in any number of stores.
+///
+/// ```
+/// use tandem_store::{Engine, Linker, Module, Store};
+/// let engine = Engine::default();
+/// let mut linker = Linker::<()>::new(&engine);
+/// linker.func_wrap("env", "seven", || 7i32).unwrap();
+/// let module = Module::new(&engine, r#"(module (import "env" "seven" (func $s (result i32)))
+///     (func (export "run") (result i32) call $s))"#).unwrap();
+/// let pre = linker.instantiate_pre(&module).unwrap();
+/// for _ in 0..3 {
+///     let mut store = Store::new(&engine, ());
+///     let instance = pre.instantiate(&mut store).unwrap();
+///     let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+///     assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+/// }
+/// ```
 pub struct InstancePre<T> {
     module: Module,
     items: Arc<PreItems>,
