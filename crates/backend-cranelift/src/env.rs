@@ -6,8 +6,8 @@
 use crate::isa::{FUNC_NAMESPACE, LIBCALL_NAMESPACE};
 use crate::unsupported;
 use cranelift_codegen::ir::{
-    AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, InstBuilder,
-    MemFlagsData, SigRef, Signature, Type, UserExternalName, Value, types,
+    AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData,
+    SigRef, Signature, Type, UserExternalName, Value, types,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
@@ -209,9 +209,12 @@ impl<'a> FuncEnv<'a> {
     /// Loads table `index`'s base and current element count.
     pub fn table_bounds(&self, b: &mut FunctionBuilder, index: TableIndex) -> (Value, Value) {
         let def = self.table_def(b, index);
-        let base = b
-            .ins()
-            .load(POINTER, mutable_field(), def.base, def.field(VMOffsets::TABLE_BASE));
+        let base = b.ins().load(
+            POINTER,
+            mutable_field(),
+            def.base,
+            def.field(VMOffsets::TABLE_BASE),
+        );
         let len = b.ins().load(
             POINTER,
             mutable_field(),
@@ -228,7 +231,11 @@ impl<'a> FuncEnv<'a> {
     }
 
     /// The signature of Wasm type `ty`, imported into the function.
-    pub fn sig_ref(&mut self, b: &mut FunctionBuilder, ty: TypeIndex) -> Result<SigRef, CompileError> {
+    pub fn sig_ref(
+        &mut self,
+        b: &mut FunctionBuilder,
+        ty: TypeIndex,
+    ) -> Result<SigRef, CompileError> {
         if let Some(&sig) = self.sigs.get(&ty) {
             return Ok(sig);
         }

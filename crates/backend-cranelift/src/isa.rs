@@ -27,7 +27,11 @@ pub(crate) const LIBCALL_NAMESPACE: u32 = 1;
 /// Builds the ISA for the host CPU with Tandem's flags.
 pub(crate) fn host_isa() -> Result<OwnedTargetIsa, CompileError> {
     let mut flags = settings::builder();
-    let verifier = if cfg!(debug_assertions) { "true" } else { "false" };
+    let verifier = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
     for (name, value) in [
         ("opt_level", "speed"),
         ("preserve_frame_pointers", "true"),
@@ -40,8 +44,8 @@ pub(crate) fn host_isa() -> Result<OwnedTargetIsa, CompileError> {
             .set(name, value)
             .map_err(|e| codegen_error(format!("setting {name}={value}: {e}")))?;
     }
-    let builder = cranelift_native::builder()
-        .map_err(|e| unsupported(format!("host CPU: {e}"), 0))?;
+    let builder =
+        cranelift_native::builder().map_err(|e| unsupported(format!("host CPU: {e}"), 0))?;
     let isa = builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| codegen_error(format!("building the ISA: {e}")))?;
@@ -109,7 +113,10 @@ fn from_ir_trap(code: ir::TrapCode) -> Result<TrapCode, CompileError> {
 }
 
 /// Compiles the function in `ctx` and converts the result.
-pub(crate) fn finish(ctx: &mut Context, isa: &dyn TargetIsa) -> Result<CompiledFunction, CompileError> {
+pub(crate) fn finish(
+    ctx: &mut Context,
+    isa: &dyn TargetIsa,
+) -> Result<CompiledFunction, CompileError> {
     // Compilation does not change the names; copy them out first.
     let names = ctx.func.params.user_named_funcs().clone();
     let compiled = ctx
@@ -126,7 +133,9 @@ pub(crate) fn finish(ctx: &mut Context, isa: &dyn TargetIsa) -> Result<CompiledF
                     reloc_target(&names[*name])?
                 }
                 other => {
-                    return Err(codegen_error(format!("unexpected relocation target {other:?}")));
+                    return Err(codegen_error(format!(
+                        "unexpected relocation target {other:?}"
+                    )));
                 }
             };
             let kind = match r.kind {

@@ -2,6 +2,10 @@
 //! the artifacts are well-formed (relocations, trap sites, address maps), and
 //! real-world modules when they are available.
 
+mod exec;
+mod semantics;
+mod spec;
+
 use crate::CraneliftBackend;
 use tandem_codegen_api::{Backend, CompileError, CompiledFunction, CompiledModule, RelocTarget};
 use tandem_environ::{
@@ -30,9 +34,17 @@ fn check_function(f: &CompiledFunction) {
     assert!(!f.code.is_empty());
     assert!(f.alignment.is_power_of_two());
     let len = f.code.len() as u32;
-    assert!(f.traps.windows(2).all(|w| w[0].code_offset <= w[1].code_offset));
+    assert!(
+        f.traps
+            .windows(2)
+            .all(|w| w[0].code_offset <= w[1].code_offset)
+    );
     assert!(f.traps.iter().all(|t| t.code_offset < len));
-    assert!(f.address_map.windows(2).all(|w| w[0].0 < w[1].0), "{:?}", f.address_map);
+    assert!(
+        f.address_map.windows(2).all(|w| w[0].0 < w[1].0),
+        "{:?}",
+        f.address_map
+    );
     assert!(f.address_map.iter().all(|&(code, _)| code < len));
     for r in &f.relocs {
         assert!(r.offset + 4 <= len);
@@ -109,7 +121,10 @@ fn integer_operators() {
     );
     let m = compile(&wat);
     let codes = trap_codes(&m.funcs[0]);
-    assert!(codes.contains(&TrapCode::IntegerDivisionByZero), "{codes:?}");
+    assert!(
+        codes.contains(&TrapCode::IntegerDivisionByZero),
+        "{codes:?}"
+    );
     assert!(codes.contains(&TrapCode::IntegerOverflow), "{codes:?}");
     assert!(codes.contains(&TrapCode::StackOverflow) || m.funcs[0].traps.len() > 2);
 }
@@ -118,7 +133,10 @@ fn integer_operators() {
 fn float_operators_and_conversions() {
     let mut body = String::new();
     for ty in ["f32", "f64"] {
-        for op in ["add", "sub", "mul", "div", "min", "max", "copysign", "eq", "ne", "lt", "gt", "le", "ge"] {
+        for op in [
+            "add", "sub", "mul", "div", "min", "max", "copysign", "eq", "ne", "lt", "gt", "le",
+            "ge",
+        ] {
             body += &format!("({ty}.{op} (local.get $a_{ty}) (local.get $a_{ty})) drop\n");
         }
         for op in ["abs", "neg", "ceil", "floor", "trunc", "nearest", "sqrt"] {
@@ -142,7 +160,10 @@ fn float_operators_and_conversions() {
     );
     let m = compile(&wat);
     let codes = trap_codes(&m.funcs[0]);
-    assert!(codes.contains(&TrapCode::BadConversionToInteger), "{codes:?}");
+    assert!(
+        codes.contains(&TrapCode::BadConversionToInteger),
+        "{codes:?}"
+    );
     assert!(codes.contains(&TrapCode::IntegerOverflow), "{codes:?}");
     // Rounding is inline (SSE4.1): no libcall relocations at all.
     assert!(m.funcs[0].relocs.is_empty());
@@ -378,10 +399,7 @@ fn trampolines_for_several_signatures() {
         FuncType::new([], []),
         FuncType::new([I32, I64, F32, F64], [I32]),
         FuncType::new([I32; 12], [F64; 3]),
-        FuncType::new(
-            [F64; 10],
-            [I32, I64, F32, F64].repeat(5),
-        ),
+        FuncType::new([F64; 10], [I32, I64, F32, F64].repeat(5)),
         FuncType::new(
             [ValType::Ref(tandem_environ::RefType::Func); 2],
             [ValType::Ref(tandem_environ::RefType::Extern)],
@@ -402,7 +420,12 @@ fn trampolines_for_several_signatures() {
     // Array-to-Wasm entries for the same signatures.
     let mut wat = String::from("(module\n");
     for ty in &signatures {
-        let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        let list = |tys: &[ValType]| {
+            tys.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let results = ty
             .results
             .iter()
@@ -411,7 +434,14 @@ fn trampolines_for_several_signatures() {
                 I64 => "(i64.const 1)".to_string(),
                 F32 => "(f32.const 1)".to_string(),
                 F64 => "(f64.const 1)".to_string(),
-                other => format!("(ref.null {})", if other.to_string() == "funcref" { "func" } else { "extern" }),
+                other => format!(
+                    "(ref.null {})",
+                    if other.to_string() == "funcref" {
+                        "func"
+                    } else {
+                        "extern"
+                    }
+                ),
             })
             .collect::<Vec<_>>()
             .join(" ");
@@ -445,7 +475,10 @@ fn unsupported_things_are_typed_errors() {
 
     // SIMD passes validation with the feature on, but this backend
     // rejects it with the operator's offset.
-    let wasm = wat::parse_str("(module (func (result i32) (v128.const i64x2 0 0) (i32x4.extract_lane 0)))").unwrap();
+    let wasm = wat::parse_str(
+        "(module (func (result i32) (v128.const i64x2 0 0) (i32x4.extract_lane 0)))",
+    )
+    .unwrap();
     let features = default_features() | WasmFeatures::SIMD;
     let translation = translate(&wasm, features).unwrap();
     let err = backend()
@@ -456,7 +489,9 @@ fn unsupported_things_are_typed_errors() {
         other => panic!("{other}"),
     }
 
-    let wasm = wat::parse_str("(module (memory i64 1) (func (result i32) (i32.load (i64.const 0))))").unwrap();
+    let wasm =
+        wat::parse_str("(module (memory i64 1) (func (result i32) (i32.load (i64.const 0))))")
+            .unwrap();
     let features = default_features() | WasmFeatures::MEMORY64;
     let translation = translate(&wasm, features).unwrap();
     let err = backend()
@@ -469,14 +504,11 @@ fn unsupported_things_are_typed_errors() {
 fn compile_realworld(name_prefix: &str) {
     let dir = std::path::Path::new("/work/shared/realworld");
     let Some(path) = std::fs::read_dir(dir).ok().and_then(|entries| {
-        entries
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(name_prefix) && n.ends_with(".wasm"))
-            })
+        entries.flatten().map(|e| e.path()).find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(name_prefix) && n.ends_with(".wasm"))
+        })
     }) else {
         println!("skipping: no {name_prefix}*.wasm in {}", dir.display());
         return;
@@ -488,6 +520,12 @@ fn compile_realworld(name_prefix: &str) {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     check_module(&m);
     assert_eq!(m.funcs.len(), translation.bodies.len());
+    let code: usize = m.funcs.iter().map(|f| f.code.len()).sum();
+    println!(
+        "{}: {} functions, {code} bytes of code",
+        path.display(),
+        m.funcs.len()
+    );
 }
 
 #[test]
@@ -498,4 +536,11 @@ fn compiles_sqljs() {
 #[test]
 fn compiles_brotli() {
     compile_realworld("brotli-");
+}
+
+/// esbuild is 14 MB of Go-compiled Wasm: run with `--ignored`.
+#[test]
+#[ignore]
+fn compiles_esbuild() {
+    compile_realworld("esbuild-");
 }

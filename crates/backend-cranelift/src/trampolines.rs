@@ -140,7 +140,10 @@ pub(crate) fn array_to_wasm(
 }
 
 /// The Wasm-to-array trampoline for signature `ty`.
-pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> Result<CompiledFunction, CompileError> {
+pub(crate) fn wasm_to_array(
+    isa: &dyn TargetIsa,
+    ty: &FuncType,
+) -> Result<CompiledFunction, CompileError> {
     let signature = wasm_signature(ty)?;
     let slots = ty.params.len().max(ty.results.len()).max(1);
     let slot_bytes = u32::try_from(slots)
@@ -192,8 +195,11 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> Result<Compil
         b.set_cold_block(failed);
         let raise = builtin_address(&mut b, caller_vmctx, Libcall::raise_trap);
         let raise_sig = b.import_signature(libcall_signature(Libcall::raise_trap));
-        let code = b.ins().iconst(types::I32, i64::from(abi::RAISE_PENDING as u32));
-        b.ins().call_indirect(raise_sig, raise, &[caller_vmctx, code]);
+        let code = b
+            .ins()
+            .iconst(types::I32, i64::from(abi::RAISE_PENDING as u32));
+        b.ins()
+            .call_indirect(raise_sig, raise, &[caller_vmctx, code]);
         b.ins().trap(ir_trap(TrapCode::HostError));
 
         b.switch_to_block(done);
@@ -213,7 +219,10 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> Result<Compil
 }
 
 /// The Wasm-to-libcall trampoline of `libcall`.
-pub(crate) fn wasm_to_libcall(isa: &dyn TargetIsa, libcall: Libcall) -> Result<CompiledFunction, CompileError> {
+pub(crate) fn wasm_to_libcall(
+    isa: &dyn TargetIsa,
+    libcall: Libcall,
+) -> Result<CompiledFunction, CompileError> {
     isa::with_scratch(|s| {
         s.ctx.func.signature = libcall_signature(libcall);
         s.ctx.func.name = UserFuncName::user(4, libcall.index() as u32);

@@ -77,7 +77,14 @@ pub(crate) fn compile_function(
         s.ctx.func.signature = signature;
         s.ctx.func.name = UserFuncName::user(FUNC_NAMESPACE, index.as_u32());
         let b = FunctionBuilder::new(&mut s.ctx.func, &mut s.fctx);
-        Translator::run(b, inputs, index, body, &mut s.translator, isa.frontend_config())?;
+        Translator::run(
+            b,
+            inputs,
+            index,
+            body,
+            &mut s.translator,
+            isa.frontend_config(),
+        )?;
         isa::finish(&mut s.ctx, isa)
     })
 }
@@ -165,7 +172,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
             t.offset = offset;
-            t.b.set_srcloc(SourceLoc::new(u32::try_from(offset).unwrap_or(u32::MAX - 1)));
+            t.b.set_srcloc(SourceLoc::new(
+                u32::try_from(offset).unwrap_or(u32::MAX - 1),
+            ));
             if t.reachable {
                 t.operator(op)?;
             } else {
@@ -310,7 +319,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::I64Load16U { memarg } => self.load(&memarg, I16, I64, false),
             O::I64Load32S { memarg } => self.load(&memarg, I32, I64, true),
             O::I64Load32U { memarg } => self.load(&memarg, I32, I64, false),
-            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store { memarg }
+            O::I32Store { memarg }
+            | O::F32Store { memarg }
+            | O::I64Store { memarg }
             | O::F64Store { memarg } => self.store(&memarg, None),
             O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(&memarg, Some(I8)),
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(&memarg, Some(I16)),
@@ -318,9 +329,10 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::MemorySize { mem } => self.memory_size(MemoryIndex::from_u32(mem)),
             O::MemoryGrow { mem } => self.memory_grow(MemoryIndex::from_u32(mem)),
             O::MemoryFill { mem } => self.memory_fill(MemoryIndex::from_u32(mem)),
-            O::MemoryCopy { dst_mem, src_mem } => {
-                self.memory_copy(MemoryIndex::from_u32(dst_mem), MemoryIndex::from_u32(src_mem))
-            }
+            O::MemoryCopy { dst_mem, src_mem } => self.memory_copy(
+                MemoryIndex::from_u32(dst_mem),
+                MemoryIndex::from_u32(src_mem),
+            ),
             O::MemoryInit { data_index, mem } => {
                 self.memory_init(MemoryIndex::from_u32(mem), DataIndex::from_u32(data_index))
             }
@@ -335,7 +347,10 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::TableCopy {
                 dst_table,
                 src_table,
-            } => self.table_copy(TableIndex::from_u32(dst_table), TableIndex::from_u32(src_table)),
+            } => self.table_copy(
+                TableIndex::from_u32(dst_table),
+                TableIndex::from_u32(src_table),
+            ),
             O::TableInit { elem_index, table } => {
                 self.table_init(TableIndex::from_u32(table), ElemIndex::from_u32(elem_index))
             }

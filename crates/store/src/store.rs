@@ -35,13 +35,29 @@ pub(crate) struct StoreOpaque {
     func_index: HashMap<usize, u32>,
     pub(crate) memories: Vec<*mut LinearMemory>,
     memory_index: HashMap<usize, u32>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     host_memories: Vec<Box<LinearMemory>>,
     pub(crate) tables: Vec<*mut VmTable>,
     table_index: HashMap<usize, u32>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     host_tables: Vec<Box<VmTable>>,
     pub(crate) globals: Vec<(*mut VMGlobalDefinition, GlobalType)>,
     global_index: HashMap<usize, u32>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     host_globals: Vec<Box<VMGlobalDefinition>>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     pub(crate) externrefs: Vec<Box<ExternData>>,
     pub(crate) func_refs: FuncRefs,
     modules: Vec<Module>,
@@ -56,6 +72,14 @@ pub(crate) struct StoreOpaque {
 unsafe impl Send for StoreOpaque {}
 
 /// A collection of instances and host objects, with the host's data `T`.
+/// Everything created in a store lives until the store is dropped.
+///
+/// ```
+/// use tandem_store::{Engine, Store};
+/// let mut store = Store::new(&Engine::default(), vec![1, 2]);
+/// store.data_mut().push(3);
+/// assert_eq!(store.into_data(), [1, 2, 3]);
+/// ```
 pub struct Store<T> {
     pub(crate) opaque: StoreOpaque,
     data: T,
@@ -127,7 +151,11 @@ impl<T> Store<T> {
 impl StoreOpaque {
     /// Registers `module`'s trampolines and fills the holes they can fill.
     pub(crate) fn register_module(&mut self, module: &Module) {
-        if self.modules.iter().any(|m| std::sync::Arc::ptr_eq(&m.inner, &module.inner)) {
+        if self
+            .modules
+            .iter()
+            .any(|m| std::sync::Arc::ptr_eq(&m.inner, &module.inner))
+        {
             return;
         }
         self.modules.push(module.clone());
@@ -185,7 +213,11 @@ impl StoreOpaque {
         self.table_handle(ptr)
     }
 
-    pub(crate) fn add_host_global(&mut self, mut def: Box<VMGlobalDefinition>, ty: GlobalType) -> u32 {
+    pub(crate) fn add_host_global(
+        &mut self,
+        mut def: Box<VMGlobalDefinition>,
+        ty: GlobalType,
+    ) -> u32 {
         let ptr: *mut VMGlobalDefinition = &mut *def;
         self.host_globals.push(def);
         self.global_handle(ptr, ty)

@@ -30,7 +30,7 @@ pub enum LinkError {
     #[error("relocation at offset {offset:#x} of {piece} names a missing target {target:?}")]
     MissingTarget {
         /// Which artifact holds the relocation.
-        piece: String,
+        piece: Artifact,
         /// Offset of the patched field in that artifact.
         offset: u32,
         /// The unresolvable target.
@@ -40,7 +40,7 @@ pub enum LinkError {
     #[error("relocation at offset {offset:#x} of {piece} cannot reach {target:?} with 32 bits")]
     OutOfRange {
         /// Which artifact holds the relocation.
-        piece: String,
+        piece: Artifact,
         /// Offset of the patched field.
         offset: u32,
         /// The target.
@@ -52,7 +52,7 @@ pub enum LinkError {
         /// "relocation" or "trap site".
         what: &'static str,
         /// Which artifact.
-        piece: String,
+        piece: Artifact,
         /// The offending offset.
         offset: u32,
         /// The artifact's code length.
@@ -63,7 +63,7 @@ pub enum LinkError {
     #[error("{piece} asks for unsupported alignment {alignment}")]
     BadAlignment {
         /// Which artifact.
-        piece: String,
+        piece: Artifact,
         /// The requested alignment.
         alignment: u32,
     },
@@ -111,29 +111,34 @@ pub struct LinkedCode {
     traps: Vec<(u32, TrapCode)>,
 }
 
-/// One artifact to place, with a name for error messages.
-struct Piece<'a> {
-    name: PieceName,
-    func: &'a CompiledFunction,
+/// One artifact of a [`CompiledModule`], named in [`LinkError`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Artifact {
+    /// The body of a defined function.
+    Func(DefinedFuncIndex),
+    /// The array-to-Wasm entry of a defined function.
+    ArrayToWasm(DefinedFuncIndex),
+    /// A Wasm-to-array trampoline, by its slot.
+    WasmToArray(u32),
+    /// A libcall trampoline.
+    LibcallTrampoline(Libcall),
 }
 
-#[derive(Clone, Copy)]
-enum PieceName {
-    Func(usize),
-    ArrayToWasm(usize),
-    WasmToArray(usize),
-    Libcall(Libcall),
-}
-
-impl std::fmt::Display for PieceName {
+impl std::fmt::Display for Artifact {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PieceName::Func(i) => write!(f, "function body {i}"),
-            PieceName::ArrayToWasm(i) => write!(f, "array-to-Wasm entry {i}"),
-            PieceName::WasmToArray(i) => write!(f, "Wasm-to-array trampoline {i}"),
-            PieceName::Libcall(l) => write!(f, "libcall trampoline {}", l.name()),
+            Artifact::Func(i) => write!(f, "function body {}", i.as_u32()),
+            Artifact::ArrayToWasm(i) => write!(f, "array-to-Wasm entry {}", i.as_u32()),
+            Artifact::WasmToArray(i) => write!(f, "Wasm-to-array trampoline {i}"),
+            Artifact::LibcallTrampoline(l) => write!(f, "libcall trampoline {}", l.name()),
         }
     }
+}
+
+/// One artifact to place.
+struct Piece<'a> {
+    name: Artifact,
+    func: &'a CompiledFunction,
 }
 
 fn check_shape(what: &'static str, expected: usize, found: usize) -> Result<(), LinkError> {
@@ -204,20 +209,20 @@ impl LinkedCode {
         };
         for (piece, &start) in pieces.iter().zip(&starts) {
             match piece.name {
-                PieceName::Func(_) => code.funcs.push(FuncInfo {
+                Artifact::Func(_) => code.funcs.push(FuncInfo {
                     start,
                     len: piece.func.code.len() as u32,
                     address_map: piece.func.address_map.clone().into_boxed_slice(),
                 }),
-                PieceName::ArrayToWasm(i) => code.array_to_wasm[i] = Some(start),
-                PieceName::WasmToArray(_) => code.wasm_to_array.push(start),
-                PieceName::Libcall(l) => code.libcall_trampolines.push((l, start)),
+                Artifact::ArrayToWasm(i) => code.array_to_wasm[i.index()] = Some(start),
+                Artifact::WasmToArray(_) => code.wasm_to_array.push(start),
+                Artifact::LibcallTrampoline(l) => code.libcall_trampolines.push((l, start)),
             }
             for trap in &piece.func.traps {
                 if trap.code_offset as usize >= piece.func.code.len() {
                     return Err(LinkError::OutsideCode {
                         what: "trap site",
-                        piece: piece.name.to_string(),
+                        piece: piece.name,
                         offset: trap.code_offset,
                         len: piece.func.code.len(),
                     }
@@ -267,15 +272,15 @@ impl LinkedCode {
         if reloc.offset as usize + field_len > piece.func.code.len() {
             return Err(LinkError::OutsideCode {
                 what: "relocation",
-                piece: piece.name.to_string(),
+                piece: piece.name,
                 offset: reloc.offset,
                 len: piece.func.code.len(),
             });
         }
         let target = self
             .target_offset(reloc.target)
-            .ok_or_else(|| LinkError::MissingTarget {
-                piece: piece.name.to_string(),
+            .ok_or(LinkError::MissingTarget {
+                piece: piece.name,
                 offset: reloc.offset,
                 target: reloc.target,
             })?;
@@ -291,7 +296,7 @@ impl LinkedCode {
             RelocKind::X86PcRel4 => {
                 let delta = target_addr.wrapping_sub(field as i64);
                 let delta = i32::try_from(delta).map_err(|_| LinkError::OutOfRange {
-                    piece: piece.name.to_string(),
+                    piece: piece.name,
                     offset: reloc.offset,
                     target: reloc.target,
                 })?;
@@ -404,7 +409,7 @@ impl Drop for LinkedCode {
 /// Every artifact of `compiled`, in layout order.
 fn collect_pieces(compiled: &CompiledModule) -> Vec<Piece<'_>> {
     let funcs = compiled.funcs.iter().enumerate().map(|(i, func)| Piece {
-        name: PieceName::Func(i),
+        name: Artifact::Func(DefinedFuncIndex::new(i)),
         func,
     });
     let entries = compiled
@@ -413,7 +418,7 @@ fn collect_pieces(compiled: &CompiledModule) -> Vec<Piece<'_>> {
         .enumerate()
         .filter_map(|(i, f)| {
             f.as_ref().map(|func| Piece {
-                name: PieceName::ArrayToWasm(i),
+                name: Artifact::ArrayToWasm(DefinedFuncIndex::new(i)),
                 func,
             })
         });
@@ -422,11 +427,11 @@ fn collect_pieces(compiled: &CompiledModule) -> Vec<Piece<'_>> {
         .iter()
         .enumerate()
         .map(|(i, func)| Piece {
-            name: PieceName::WasmToArray(i),
+            name: Artifact::WasmToArray(i as u32),
             func,
         });
     let libcalls = compiled.libcall_trampolines.iter().map(|(l, func)| Piece {
-        name: PieceName::Libcall(*l),
+        name: Artifact::LibcallTrampoline(*l),
         func,
     });
     funcs
@@ -445,7 +450,7 @@ fn layout(pieces: &[Piece<'_>]) -> Result<(Vec<u32>, usize), LinkError> {
         let alignment = piece.func.alignment.max(MIN_ALIGN);
         if !alignment.is_power_of_two() || alignment as usize > page {
             return Err(LinkError::BadAlignment {
-                piece: piece.name.to_string(),
+                piece: piece.name,
                 alignment: piece.func.alignment,
             });
         }

@@ -109,14 +109,12 @@ impl Mmap {
         if len == 0 {
             return Ok(());
         }
-        let end = start
-            .checked_add(len)
-            .filter(|&end| end <= self.len)
-            .ok_or_else(|| VmError::Mmap {
+        if start.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(VmError::Mmap {
                 size: len,
                 source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
-            })?;
-        debug_assert!(end <= self.len);
+            });
+        }
         // SAFETY: the range lies inside this mapping (checked above), which
         // this value owns; changing its protection cannot invalidate Rust
         // references because the mapping only hands out raw pointers.
@@ -154,7 +152,7 @@ impl Mmap {
     }
 
     /// The page size (same as the free function [`page_size`]).
-    pub fn page_size() -> usize {
+    pub fn page_size(&self) -> usize {
         page_size()
     }
 }

@@ -93,7 +93,10 @@ impl Table {
 
     /// Element `index`.
     pub fn get(&self, index: u32) -> Result<*mut u8, OutOfBounds> {
-        self.elements.get(index as usize).copied().ok_or(OutOfBounds)
+        self.elements
+            .get(index as usize)
+            .copied()
+            .ok_or(OutOfBounds)
     }
 
     /// Sets element `index`.

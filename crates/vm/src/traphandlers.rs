@@ -2,7 +2,7 @@
 //!
 //! # How an unwind works
 //!
-//! [`catch_traps`] pushes an [`Activation`] on a thread-local chain and calls
+//! [`catch_traps`] pushes an *activation* on a thread-local chain and calls
 //! Wasm through a small naked stub, `enter_wasm`, which saves the
 //! callee-saved registers and records a *landing pad* (its own stack
 //! pointer, frame pointer and a resume address) in the activation. To abort
@@ -192,13 +192,13 @@ pub unsafe fn catch_traps(
             saved_stack_limit: *s.stack_limit.get(),
         }
     };
-    if activation.saved_stack_limit == usize::MAX {
-        let limit = current_stack_pointer().saturating_sub(max_wasm_stack);
-        // SAFETY: as above; restored by the guard.
-        unsafe { *s.stack_limit.get() = limit };
-    }
     ACTIVATION.with(|head| head.set(&activation));
     let guard = ActivationGuard(&activation);
+    if activation.saved_stack_limit == usize::MAX {
+        let limit = current_stack_pointer().saturating_sub(max_wasm_stack);
+        // SAFETY: as above; the guard restores the saved limit.
+        unsafe { *s.stack_limit.get() = limit };
+    }
     // SAFETY: the pad pointer stays valid for the call (the activation lives
     // in this frame); the callee's contract is the caller's.
     let ok = unsafe {

@@ -72,7 +72,11 @@ impl Translator<'_, '_> {
 
     /// `call_indirect`: bounds, null and signature checks, then a call
     /// through the element's `VMFuncRef`.
-    pub(super) fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
+    pub(super) fn call_indirect(
+        &mut self,
+        ty: TypeIndex,
+        table: TableIndex,
+    ) -> Result<(), CompileError> {
         let params = self
             .env
             .module

@@ -54,7 +54,13 @@ pub(crate) struct ControlFrame {
 
 impl Translator<'_, '_> {
     /// Opens a frame whose `params` operands are on the stack.
-    pub(super) fn push_frame(&mut self, kind: FrameKind, next: Block, params: usize, results: usize) {
+    pub(super) fn push_frame(
+        &mut self,
+        kind: FrameKind,
+        next: Block,
+        params: usize,
+        results: usize,
+    ) {
         let height = self.bufs.stack.len().saturating_sub(params);
         self.bufs.control.push(ControlFrame {
             kind,
@@ -79,7 +85,12 @@ impl Translator<'_, '_> {
     }
 
     /// Appends parameters typed like `ty`'s results (or params) to `block`.
-    fn append_types(&mut self, block: Block, ty: BlockType, results: bool) -> Result<(), CompileError> {
+    fn append_types(
+        &mut self,
+        block: Block,
+        ty: BlockType,
+        results: bool,
+    ) -> Result<(), CompileError> {
         let module = self.env.module;
         match ty {
             BlockType::Empty => {}
@@ -195,7 +206,8 @@ impl Translator<'_, '_> {
             .control
             .last()
             .ok_or_else(|| crate::codegen_error("else without if"))?;
-        let (next, results, height, params) = (frame.next, frame.results, frame.height, frame.params);
+        let (next, results, height, params) =
+            (frame.next, frame.results, frame.height, frame.params);
         let FrameKind::If {
             else_block,
             params_at,
@@ -316,7 +328,9 @@ impl Translator<'_, '_> {
             }
             let (target, _) = self.branch_target(default)?;
             let default = self.b.func.dfg.block_call(target, &[]);
-            let jt = self.b.create_jump_table(JumpTableData::new(default, &calls));
+            let jt = self
+                .b
+                .create_jump_table(JumpTableData::new(default, &calls));
             self.b.ins().br_table(index, jt);
         } else {
             let mut forwarders: Vec<(u32, Block)> = Vec::new();

@@ -67,7 +67,11 @@ impl Translator<'_, '_> {
             def.field(VMOffsets::MEMORY_BASE),
         );
         let offset = memarg.offset;
-        if !self.env.tunables.guard_covers_offset(offset, u64::from(size)) {
+        if !self
+            .env
+            .tunables
+            .guard_covers_offset(offset, u64::from(size))
+        {
             let len = self.b.ins().load(
                 POINTER,
                 mutable_field(),
@@ -117,7 +121,11 @@ impl Translator<'_, '_> {
     }
 
     /// A store, truncated to `narrow` when given.
-    pub(super) fn store(&mut self, memarg: &MemArg, narrow: Option<Type>) -> Result<(), CompileError> {
+    pub(super) fn store(
+        &mut self,
+        memarg: &MemArg,
+        narrow: Option<Type>,
+    ) -> Result<(), CompileError> {
         let value = self.pop()?;
         let ty = self.b.func.dfg.value_type(value);
         let size = narrow.unwrap_or(ty).bytes();
@@ -205,7 +213,11 @@ impl Translator<'_, '_> {
     }
 
     /// `memory.init`.
-    pub(super) fn memory_init(&mut self, index: MemoryIndex, data: DataIndex) -> Result<(), CompileError> {
+    pub(super) fn memory_init(
+        &mut self,
+        index: MemoryIndex,
+        data: DataIndex,
+    ) -> Result<(), CompileError> {
         self.check_memory(index)?;
         let (dst, src, len) = self.pop3()?;
         let dst = self.widen(dst);

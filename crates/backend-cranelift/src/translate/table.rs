@@ -26,10 +26,10 @@ impl Translator<'_, '_> {
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index64, len);
         self.b.ins().trapnz(oob, ir_trap(trap));
-        let scaled = self
-            .b
-            .ins()
-            .ishl_imm_u(index64, i64::from(VMOffsets::TABLE_ELEMENT_SIZE.trailing_zeros()));
+        let scaled = self.b.ins().ishl_imm_u(
+            index64,
+            i64::from(VMOffsets::TABLE_ELEMENT_SIZE.trailing_zeros()),
+        );
         self.b.ins().iadd(base, scaled)
     }
 
@@ -78,7 +78,11 @@ impl Translator<'_, '_> {
     }
 
     /// `table.copy`.
-    pub(super) fn table_copy(&mut self, dst: TableIndex, src: TableIndex) -> Result<(), CompileError> {
+    pub(super) fn table_copy(
+        &mut self,
+        dst: TableIndex,
+        src: TableIndex,
+    ) -> Result<(), CompileError> {
         let (d, s, n) = self.pop3()?;
         let dt = self.index_const(dst.as_u32());
         let st = self.index_const(src.as_u32());
@@ -87,7 +91,11 @@ impl Translator<'_, '_> {
     }
 
     /// `table.init`.
-    pub(super) fn table_init(&mut self, table: TableIndex, elem: ElemIndex) -> Result<(), CompileError> {
+    pub(super) fn table_init(
+        &mut self,
+        table: TableIndex,
+        elem: ElemIndex,
+    ) -> Result<(), CompileError> {
         let (d, s, n) = self.pop3()?;
         let t = self.index_const(table.as_u32());
         let e = self.index_const(elem.as_u32());

@@ -192,6 +192,17 @@ fn malformed_artifacts_are_errors() {
         "{err}"
     );
 
+    let mut body = Asm::new()
+        .call(RelocTarget::Func(DefinedFuncIndex::new(0)))
+        .finish();
+    body.relocs[0].addend = 1 << 40;
+    let (compiled, module) = test_module(vec![func("f", body, false)], &[]);
+    let err = LinkedCode::link(&compiled, module).unwrap_err();
+    assert!(
+        matches!(err, VmError::Link(LinkError::OutOfRange { .. })),
+        "{err}"
+    );
+
     let mut body = ret_42();
     body.alignment = 24;
     let (compiled, module) = test_module(vec![func("f", body, false)], &[]);

@@ -18,6 +18,7 @@ const RAISES: usize = 4;
 const CALLS_HOST: usize = 5;
 const RECURSES: usize = 6;
 const RAISES_PENDING: usize = 7;
+const SMASHES_STACK: usize = 8;
 
 /// The test module: one function per behaviour, indexed by the constants
 /// above. `CALLS_UNREACHABLE` has an address map for offset checks.
@@ -101,6 +102,16 @@ fn linked() -> Arc<LinkedCode> {
                 .mov_esi(RAISE_PENDING as u32)
                 .call(raise_trap)
                 .epilogue()
+                .finish(),
+        ),
+        (
+            "smashes_stack",
+            // With rsp = 0 the kernel cannot push a signal frame on this
+            // stack: only the alternate signal stack can handle the fault.
+            Asm::new()
+                .prologue()
+                .bytes(&[0x31, 0xE4]) // xor esp, esp
+                .trap(TrapCode::StackOverflow, &[0x50]) // push rax
                 .finish(),
         ),
     ];
@@ -269,6 +280,17 @@ fn normal_return_is_ok() {
     let mut h = Harness::new();
     assert_eq!(h.call(RETURNS_42).unwrap(), 42);
     h.assert_store_idle();
+    // Entering Wasm gave this thread a large enough alternate signal stack.
+    let mut stack = libc::stack_t {
+        ss_sp: std::ptr::null_mut(),
+        ss_flags: 0,
+        ss_size: 0,
+    };
+    // SAFETY: queries into a local.
+    let rc = unsafe { libc::sigaltstack(std::ptr::null(), &mut stack) };
+    assert_eq!(rc, 0);
+    assert_eq!(stack.ss_flags & libc::SS_DISABLE, 0);
+    assert!(stack.ss_size >= 64 * 1024, "{}", stack.ss_size);
 }
 
 #[test]
@@ -408,6 +430,20 @@ fn deep_recursion_hits_the_stack_limit() {
     // 256 KiB of 16-byte frames.
     assert!(unwind.backtrace.frames.len() > 10_000);
     h.assert_store_idle();
+    assert_eq!(h.call(RETURNS_42).unwrap(), 42);
+}
+
+#[test]
+fn a_fault_without_a_usable_stack_is_handled() {
+    let mut h = Harness::new();
+    let unwind = h.call(SMASHES_STACK).unwrap_err();
+    assert!(matches!(
+        unwind.reason,
+        UnwindReason::Trap {
+            code: TrapCode::StackOverflow
+        }
+    ));
+    assert_eq!(unwind.backtrace.func_names(), [Some("smashes_stack")]);
     assert_eq!(h.call(RETURNS_42).unwrap(), 42);
 }
 
