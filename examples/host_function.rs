@@ -29,7 +29,9 @@ fn main() -> tandem_store::Result<()> {
         "log",
         |mut caller: Caller<'_, Log>, ptr: i32, len: i32| -> tandem_store::Result<()> {
             let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-                return Err(tandem_store::Error::Usage("module exports no memory".into()));
+                return Err(tandem_store::Error::Usage(
+                    "module exports no memory".into(),
+                ));
             };
             let bytes = memory
                 .data(caller.store())
