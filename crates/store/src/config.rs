@@ -5,12 +5,29 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// Which code generator compiles a module.
+/// ```
+/// use tandem_store::{BackendKind, Config, Engine};
+/// let kind: BackendKind = "cranelift".parse().unwrap();
+/// assert!(BackendKind::available().contains(&kind));
+/// let engine = Engine::new(Config::new().backend(kind)).unwrap();
+/// # let _ = engine;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BackendKind {
     /// The optimizing backend on Cranelift.
     Cranelift,
     /// The single-pass baseline backend (not built yet).
     Baseline,
+}
+
+impl BackendKind {
+    /// The backends built into this Tandem (by Cargo feature).
+    pub fn available() -> &'static [BackendKind] {
+        &[
+            #[cfg(feature = "cranelift")]
+            BackendKind::Cranelift,
+        ]
+    }
 }
 
 impl std::str::FromStr for BackendKind {
@@ -36,6 +53,14 @@ impl std::fmt::Display for BackendKind {
 }
 
 /// Settings for an [`Engine`].
+///
+/// ```
+/// use tandem_store::{Config, Engine};
+/// let mut config = Config::new();
+/// config.max_wasm_stack(256 << 10).parallel_compilation(false);
+/// let engine = Engine::new(&config).unwrap();
+/// assert_eq!(engine.config().max_wasm_stack_size(), 256 << 10);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Config {
     pub(crate) backend: BackendKind,
@@ -75,6 +100,11 @@ impl Config {
         self
     }
 
+    /// The configured Wasm stack size in bytes.
+    pub fn max_wasm_stack_size(&self) -> usize {
+        self.max_wasm_stack
+    }
+
     /// Compile functions on all cores (default) or on the calling thread.
     pub fn parallel_compilation(&mut self, yes: bool) -> &mut Self {
         self.parallel_compilation = yes;
@@ -110,6 +140,13 @@ impl Config {
 
 /// Shared, thread-safe compilation context: the backends and the engine-wide
 /// signature registry. Cheap to clone.
+///
+/// ```
+/// use tandem_store::{Engine, Module};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, "(module)").unwrap();
+/// assert!(Engine::same(module.engine(), &engine));
+/// ```
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<crate::module::EngineInner>,

@@ -6,7 +6,17 @@ use crate::module::entity_type;
 use crate::{Error, Extern, ExternType, Func, Module, Result, Store, Trap, TypedFunc};
 use std::ptr::NonNull;
 use tandem_environ::{EntityIndex, ImportKind, ValType};
+use tandem_vm::VMFuncRef;
 use tandem_vm::instance::{InstanceImports, InstantiateError};
+
+/// Imports resolved to run-time objects, per kind in import order.
+#[derive(Default)]
+pub(crate) struct RawImports {
+    pub(crate) funcs: Vec<VMFuncRef>,
+    pub(crate) tables: Vec<*mut tandem_vm::table::Table>,
+    pub(crate) memories: Vec<*mut tandem_vm::memory::LinearMemory>,
+    pub(crate) globals: Vec<*mut tandem_vm::VMGlobalDefinition>,
+}
 
 /// What the store keeps per instance.
 pub(crate) struct InstanceData {
@@ -16,6 +26,21 @@ pub(crate) struct InstanceData {
 }
 
 /// An instance of a module in a store.
+///
+/// ```
+/// use tandem_store::{Engine, Func, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "twice" (func $twice (param i32) (result i32)))
+///     (memory (export "memory") 1)
+///     (func (export "run") (param i32) (result i32) local.get 0 call $twice))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let twice = Func::wrap(&mut store, |x: i32| x * 2);
+/// let instance = Instance::new(&mut store, &module, &[twice.into()]).unwrap();
+/// let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+/// assert_eq!(run.call(&mut store, 21).unwrap(), 42);
+/// assert!(instance.get_memory(&mut store, "memory").is_some());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     store_id: u64,
@@ -43,20 +68,30 @@ impl Instance {
                 imports.len()
             )));
         }
-        let mut funcs = Vec::new();
-        let mut tables = Vec::new();
-        let mut memories = Vec::new();
-        let mut globals = Vec::new();
+        let mut raw = RawImports::default();
         for (import, item) in info.imports.iter().zip(imports) {
             check_import(store, module, import, item)?;
             match item {
                 // SAFETY: func-refs of the store are alive while it is.
-                Extern::Func(f) => funcs.push(unsafe { *f.func_ref(&store.opaque)?.as_ref() }),
-                Extern::Table(t) => tables.push(t.ptr(store)?),
-                Extern::Memory(m) => memories.push(m.ptr(store)?),
-                Extern::Global(g) => globals.push(g.ptr(store)?),
+                Extern::Func(f) => raw
+                    .funcs
+                    .push(unsafe { *f.func_ref(&store.opaque)?.as_ref() }),
+                Extern::Table(t) => raw.tables.push(t.ptr(store)?),
+                Extern::Memory(m) => raw.memories.push(m.ptr(store)?),
+                Extern::Global(g) => raw.globals.push(g.ptr(store)?),
             }
         }
+        Instance::new_raw(store, module, &raw)
+    }
+
+    /// Instantiates `module` with imports already checked against it and
+    /// resolved to this store's run-time objects.
+    pub(crate) fn new_raw<T: 'static>(
+        store: &mut Store<T>,
+        module: &Module,
+        imports: &RawImports,
+    ) -> Result<Instance> {
+        let info = module.info().clone();
         store.opaque.register_module(module);
         let engine = store.engine().clone();
         // SAFETY: every import pointer belongs to this store and lives as
@@ -69,10 +104,10 @@ impl Instance {
                 store.opaque.vm_context(),
                 engine.inner.epoch.as_ptr().cast_const(),
                 InstanceImports {
-                    funcs: &funcs,
-                    tables: &tables,
-                    memories: &memories,
-                    globals: &globals,
+                    funcs: &imports.funcs,
+                    tables: &imports.tables,
+                    memories: &imports.memories,
+                    globals: &imports.globals,
                 },
                 &engine.config().tunables,
             )
@@ -205,7 +240,7 @@ fn instantiate_error(e: InstantiateError) -> Error {
 }
 
 /// Checks `item` against what `import` expects (the spec's import matching).
-fn check_import<T: 'static>(
+pub(crate) fn check_import<T: 'static>(
     store: &Store<T>,
     module: &Module,
     import: &tandem_environ::Import,

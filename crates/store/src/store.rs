@@ -72,6 +72,14 @@ pub(crate) struct StoreOpaque {
 unsafe impl Send for StoreOpaque {}
 
 /// A collection of instances and host objects, with the host's data `T`.
+/// Everything created in a store lives until the store is dropped.
+///
+/// ```
+/// use tandem_store::{Engine, Store};
+/// let mut store = Store::new(&Engine::default(), vec![1, 2]);
+/// store.data_mut().push(3);
+/// assert_eq!(store.into_data(), [1, 2, 3]);
+/// ```
 pub struct Store<T> {
     pub(crate) opaque: StoreOpaque,
     data: T,
