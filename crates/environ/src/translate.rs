@@ -443,12 +443,22 @@ mod tests {
             wasm.extend(limits);
             wasm
         };
-        let err = translate(&module(&[0, 0x82, 0x80, 0x80, 0x80, 0x80, 0]), default_features())
-            .err()
-            .unwrap();
-        assert!(err.to_string().contains("integer representation too long"), "{err}");
+        let err = translate(
+            &module(&[0, 0x82, 0x80, 0x80, 0x80, 0x80, 0]),
+            default_features(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string().contains("integer representation too long"),
+            "{err}"
+        );
         translate(&module(&[0, 0x82, 0x80, 0x80, 0x80, 0]), default_features()).unwrap();
-        translate(&module(&[1, 0x82, 0, 0x82, 0x80, 0x80, 0x80, 0]), default_features()).unwrap();
+        translate(
+            &module(&[1, 0x82, 0, 0x82, 0x80, 0x80, 0x80, 0]),
+            default_features(),
+        )
+        .unwrap();
     }
 
     #[test]

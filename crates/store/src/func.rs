@@ -13,6 +13,19 @@ mod typed;
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 
 /// A function of a store: defined by Wasm or by the host.
+///
+/// ```
+/// use tandem_store::{Engine, Func, FuncType, Store, Val, ValType};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let add = Func::new(&mut store, FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
+///     |_caller, params, results| {
+///         results[0] = Val::I32(params[0].i32().unwrap() + params[1].i32().unwrap());
+///         Ok(())
+///     });
+/// let mut out = [Val::I32(0)];
+/// add.call(&mut store, &[Val::I32(2), Val::I32(3)], &mut out).unwrap();
+/// assert_eq!(out[0].i32(), Some(5));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store_id: u64,
@@ -30,6 +43,22 @@ pub(crate) struct HostFunc<T: 'static> {
 }
 
 /// What a host function receives: the store, and the instance that called.
+///
+/// ```
+/// use tandem_store::{Caller, Engine, Extern, Func, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (import "env" "peek" (func $p (result i32)))
+///     (memory (export "memory") 1) (data (i32.const 0) "\2a")
+///     (func (export "run") (result i32) call $p))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let peek = Func::wrap(&mut store, |mut caller: Caller<'_, ()>| -> i32 {
+///     let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return -1 };
+///     memory.data(caller.store())[0] as i32
+/// });
+/// let instance = Instance::new(&mut store, &module, &[peek.into()]).unwrap();
+/// let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+/// assert_eq!(run.call(&mut store, ()).unwrap(), 42);
+/// ```
 pub struct Caller<'a, T> {
     store: &'a mut Store<T>,
     instance: Option<crate::Instance>,
@@ -126,6 +155,12 @@ impl Func {
     pub(crate) fn func_ref(&self, store: &StoreOpaque) -> Result<NonNull<VMFuncRef>> {
         store.check(self.store_id)?;
         Ok(store.funcs[self.index as usize])
+    }
+
+    /// The address of the function's func-ref (stable for the store's life).
+    #[doc(hidden)]
+    pub fn func_ref_address<T>(&self, store: &Store<T>) -> Result<usize> {
+        Ok(self.func_ref(&store.opaque)?.as_ptr() as usize)
     }
 
     /// The function's type.

@@ -6,7 +6,35 @@ use crate::module::entity_type;
 use crate::{Error, Extern, ExternType, Func, Module, Result, Store, Trap, TypedFunc};
 use std::ptr::NonNull;
 use tandem_environ::{EntityIndex, ImportKind, ValType};
+use tandem_vm::VMFuncRef;
 use tandem_vm::instance::{InstanceImports, InstantiateError};
+
+/// Imports resolved to run-time objects, per kind in import order.
+#[derive(Default)]
+pub(crate) struct RawImports {
+    pub(crate) funcs: Vec<VMFuncRef>,
+    pub(crate) tables: Vec<*mut tandem_vm::table::Table>,
+    pub(crate) memories: Vec<*mut tandem_vm::memory::LinearMemory>,
+    pub(crate) globals: Vec<*mut tandem_vm::VMGlobalDefinition>,
+}
+
+impl RawImports {
+    /// Adds `item` (already checked against its import) in its kind's list.
+    pub(crate) fn push<T>(&mut self, store: &Store<T>, item: &Extern) -> Result<()> {
+        match item {
+            Extern::Func(f) => {
+                let func_ref = f.func_ref(&store.opaque)?;
+                // SAFETY: `func_ref` checked the store; its func-refs stay
+                // alive as long as it does.
+                self.funcs.push(unsafe { *func_ref.as_ref() });
+            }
+            Extern::Table(t) => self.tables.push(t.ptr(store)?),
+            Extern::Memory(m) => self.memories.push(m.ptr(store)?),
+            Extern::Global(g) => self.globals.push(g.ptr(store)?),
+        }
+        Ok(())
+    }
+}
 
 /// What the store keeps per instance.
 pub(crate) struct InstanceData {
@@ -16,6 +44,21 @@ pub(crate) struct InstanceData {
 }
 
 /// An instance of a module in a store.
+///
+/// ```
+/// use tandem_store::{Engine, Func, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "twice" (func $twice (param i32) (result i32)))
+///     (memory (export "memory") 1)
+///     (func (export "run") (param i32) (result i32) local.get 0 call $twice))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let twice = Func::wrap(&mut store, |x: i32| x * 2);
+/// let instance = Instance::new(&mut store, &module, &[twice.into()]).unwrap();
+/// let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+/// assert_eq!(run.call(&mut store, 21).unwrap(), 42);
+/// assert!(instance.get_memory(&mut store, "memory").is_some());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     store_id: u64,
@@ -43,20 +86,22 @@ impl Instance {
                 imports.len()
             )));
         }
-        let mut funcs = Vec::new();
-        let mut tables = Vec::new();
-        let mut memories = Vec::new();
-        let mut globals = Vec::new();
+        let mut raw = RawImports::default();
         for (import, item) in info.imports.iter().zip(imports) {
             check_import(store, module, import, item)?;
-            match item {
-                // SAFETY: func-refs of the store are alive while it is.
-                Extern::Func(f) => funcs.push(unsafe { *f.func_ref(&store.opaque)?.as_ref() }),
-                Extern::Table(t) => tables.push(t.ptr(store)?),
-                Extern::Memory(m) => memories.push(m.ptr(store)?),
-                Extern::Global(g) => globals.push(g.ptr(store)?),
-            }
+            raw.push(store, item)?;
         }
+        Instance::new_raw(store, module, &raw)
+    }
+
+    /// Instantiates `module` with imports already checked against it and
+    /// resolved to this store's run-time objects.
+    pub(crate) fn new_raw<T: 'static>(
+        store: &mut Store<T>,
+        module: &Module,
+        imports: &RawImports,
+    ) -> Result<Instance> {
+        let info = module.info().clone();
         store.opaque.limits.check_instance(&info)?;
         store.opaque.register_module(module);
         let engine = store.engine().clone();
@@ -70,10 +115,10 @@ impl Instance {
                 store.opaque.vm_context(),
                 engine.inner.epoch.as_ptr().cast_const(),
                 InstanceImports {
-                    funcs: &funcs,
-                    tables: &tables,
-                    memories: &memories,
-                    globals: &globals,
+                    funcs: &imports.funcs,
+                    tables: &imports.tables,
+                    memories: &imports.memories,
+                    globals: &imports.globals,
                 },
                 &engine.config().tunables,
             )
@@ -210,7 +255,7 @@ fn instantiate_error(e: InstantiateError) -> Error {
 }
 
 /// Checks `item` against what `import` expects (the spec's import matching).
-fn check_import<T: 'static>(
+pub(crate) fn check_import<T: 'static>(
     store: &Store<T>,
     module: &Module,
     import: &tandem_environ::Import,

@@ -65,7 +65,7 @@ pub use limits::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
     StoreLimits, StoreLimitsBuilder,
 };
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use module::{ExternType, Module};
 pub use store::Store;
 pub use tandem_environ::{FuncType, GlobalType, MemoryType, RefType, TableType, TrapCode, ValType};

@@ -88,6 +88,14 @@ impl EngineInner {
 }
 
 /// The type of an import or export.
+///
+/// ```
+/// use tandem_store::{Engine, ExternType, Module, ValType};
+/// let module = Module::new(&Engine::default(), r#"(module (global (export "g") i64 (i64.const 1)))"#).unwrap();
+/// let (name, ty) = module.exports().next().unwrap();
+/// assert_eq!(name, "g");
+/// assert!(matches!(ty, ExternType::Global(g) if g.content == ValType::I64));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExternType {
     /// A function.
@@ -101,7 +109,18 @@ pub enum ExternType {
 }
 
 /// A compiled module: cheap to clone, `Send + Sync`, instantiable in any
-/// number of stores of its engine.
+/// number of stores of its engine. Accepts the binary format or text.
+///
+/// ```
+/// use tandem_store::{Engine, Module};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (import "env" "f" (func)) (func (export "g")))"#).unwrap();
+/// assert_eq!(module.num_defined_funcs(), 1);
+/// assert_eq!(module.imports().map(|(m, n, _)| format!("{m}.{n}")).collect::<Vec<_>>(), ["env.f"]);
+/// // Invalid input is an error naming the offset, never a panic.
+/// let err = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err();
+/// assert!(err.to_string().contains("offset"));
+/// ```
 #[derive(Clone)]
 pub struct Module {
     pub(crate) inner: Arc<ModuleInner>,

@@ -273,3 +273,24 @@ fn a_panicking_limiter_resumes_its_panic_in_the_host() {
     assert_eq!(size(&mut store, instance, "memory_size"), 1);
     assert_eq!(grow.call(&mut store, 0).unwrap(), 1);
 }
+
+#[test]
+fn instance_pre_and_linker_instantiation_are_capped_too() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, "(module (memory 1))").unwrap();
+    let linker = tandem_store::Linker::<()>::new(&engine);
+    let pre = linker.instantiate_pre(&module).unwrap();
+    let mut store = Store::new(&engine, ());
+    store.limiter(StoreLimitsBuilder::new().instances(2).build());
+    pre.instantiate(&mut store).expect("first");
+    linker.instantiate(&mut store, &module).expect("second");
+    let err = pre.instantiate(&mut store).unwrap_err();
+    assert!(is_limit_error(&err), "{err}");
+    let err = linker.instantiate(&mut store, &module).unwrap_err();
+    assert!(is_limit_error(&err), "{err}");
+    // Initial sizes too, on a fresh store.
+    let mut store = Store::new(&engine, ());
+    store.limiter(StoreLimitsBuilder::new().memory_size(0).build());
+    let err = pre.instantiate(&mut store).unwrap_err();
+    assert!(err.to_string().contains("memory of 1 pages"), "{err}");
+}

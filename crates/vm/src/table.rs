@@ -205,6 +205,11 @@ mod tests {
     use super::*;
     use crate::limits::tests::Caps;
 
+    /// A distinct non-null element value (never dereferenced).
+    fn marker(n: usize) -> *mut u8 {
+        std::ptr::without_provenance_mut(n)
+    }
+
     fn table(min: u64, max: Option<u64>) -> Table {
         let ty = TableType {
             element: RefType::Func,
@@ -218,12 +223,12 @@ mod tests {
     #[test]
     fn grow_updates_definition_and_respects_maximum() {
         let mut t = table(1, Some(4));
-        assert_eq!(t.grow(3, 8 as *mut u8, None), Some(1));
+        assert_eq!(t.grow(3, marker(8), None), Some(1));
         assert_eq!(t.grow(1, std::ptr::null_mut(), None), None);
         // SAFETY: the definition lives as long as `t`.
         let def = unsafe { &*t.definition() };
         assert_eq!(def.current_elements, 4);
-        assert_eq!(t.get(3), Ok(8 as *mut u8));
+        assert_eq!(t.get(3), Ok(marker(8)));
         assert_eq!(t.get(4), Err(OutOfBounds));
     }
 
@@ -242,21 +247,16 @@ mod tests {
         assert_eq!(t.size(), 3);
     }
 
-    /// A non-null element value that is never dereferenced.
-    fn one() -> *mut u8 {
-        std::ptr::dangling_mut::<u8>()
-    }
-
     #[test]
     fn copy_and_fill_check_bounds_before_writing() {
         let mut t = table(4, None);
-        assert_eq!(t.fill(3, one(), 2), Err(OutOfBounds));
+        assert_eq!(t.fill(3, marker(1), 2), Err(OutOfBounds));
         assert_eq!(t.get(3), Ok(std::ptr::null_mut()));
-        t.fill(0, one(), 2).unwrap();
+        t.fill(0, marker(1), 2).unwrap();
         t.copy_within(1, 0, 3).unwrap();
-        assert_eq!(t.get(2), Ok(one()));
+        assert_eq!(t.get(2), Ok(marker(1)));
         assert_eq!(t.copy_within(2, 0, 3), Err(OutOfBounds));
-        assert_eq!(t.fill(4, one(), 0), Ok(()));
-        assert_eq!(t.fill(5, one(), 0), Err(OutOfBounds));
+        assert_eq!(t.fill(4, marker(1), 0), Ok(()));
+        assert_eq!(t.fill(5, marker(1), 0), Err(OutOfBounds));
     }
 }
