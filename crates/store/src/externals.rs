@@ -8,6 +8,17 @@ use tandem_vm::memory::LinearMemory;
 use tandem_vm::table::Table as VmTable;
 
 /// Anything an instance can import or export.
+///
+/// ```
+/// use tandem_store::{Engine, Extern, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (memory (export "m") 1) (func (export "f")))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let exports = instance.exports(&mut store);
+/// assert!(matches!(exports[0].1, Extern::Memory(_)));
+/// assert!(exports[1].1.into_func().is_some());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
     /// A function.
@@ -15,8 +26,30 @@ pub enum Extern {
     /// A memory.
     Memory(Memory),
     /// A table.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Func, RefType, Store, Table, TableType, Val};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let ty = TableType { element: RefType::Func, minimum: 2, maximum: None };
+    /// let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
+    /// let f = Func::wrap(&mut store, || 1i32);
+    /// table.set(&mut store, 1, f.into()).unwrap();
+    /// assert!(matches!(table.get(&mut store, 1), Some(Val::FuncRef(Some(_)))));
+    /// assert_eq!(table.grow(&mut store, 3, Val::FuncRef(None)).unwrap(), 2);
+    /// assert_eq!(table.size(&store), 5);
+    /// ```
     Table(Table),
     /// A global.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Global, GlobalType, Store, Val, ValType};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let ty = GlobalType { content: ValType::I64, mutable: true };
+    /// let global = Global::new(&mut store, ty, Val::I64(1)).unwrap();
+    /// global.set(&mut store, Val::I64(2)).unwrap();
+    /// assert_eq!(global.get(&mut store).i64(), Some(2));
+    /// assert!(global.set(&mut store, Val::I32(3)).is_err());
+    /// ```
     Global(Global),
 }
 
@@ -77,6 +110,18 @@ macro_rules! extern_from {
 extern_from!(Func, Memory, Table, Global);
 
 /// A linear memory.
+///
+/// ```
+/// use tandem_store::{Engine, Memory, MemoryType, Store};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let ty = MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: false };
+/// let memory = Memory::new(&mut store, ty).unwrap();
+/// memory.data_mut(&mut store)[0] = 7;
+/// assert_eq!(memory.grow(&mut store, 1).unwrap(), 1);
+/// assert_eq!(memory.size(&store), 2);
+/// assert!(memory.grow(&mut store, 1).is_err());
+/// assert_eq!(memory.data(&store)[0], 7);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory {
     pub(crate) store_id: u64,

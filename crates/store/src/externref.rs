@@ -40,6 +40,22 @@ pub(crate) struct ExternData {
 
 /// A reference to a host value, passable to Wasm as `externref`.
 ///
+/// ```
+/// use tandem_store::{Engine, ExternRef, Instance, Module, Store, Val};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (func (export "id") (param externref) (result externref) local.get 0))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let greeting = ExternRef::new(&mut store, String::from("hi"));
+/// let id = instance.get_func(&mut store, "id").unwrap();
+/// let mut out = [Val::ExternRef(None)];
+/// id.call(&mut store, &[greeting.clone().into()], &mut out).unwrap();
+/// let Val::ExternRef(Some(back)) = &out[0] else { panic!() };
+/// assert!(ExternRef::ptr_eq(back, &greeting));
+/// assert_eq!(back.data(&store).unwrap().downcast_ref::<String>().unwrap(), "hi");
+/// ```
+///
 /// A handle roots its value: it stays alive while any handle, or any table
 /// or global of its store, refers to it. Cloning is cheap (a reference
 /// count). Equality is identity.

@@ -41,6 +41,24 @@ pub const DEFAULT_TABLE_LIMIT: usize = 10_000;
 /// returning `false` refuses it. They must not panic: a panic during
 /// `memory.grow` in Wasm is carried out of the Wasm call and resumed in the
 /// host.
+///
+/// ```
+/// use tandem_store::{Engine, Memory, MemoryType, ResourceLimiter, Store};
+/// /// Allows at most four pages in any memory.
+/// struct FourPages;
+/// impl ResourceLimiter for FourPages {
+///     fn memory_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> bool {
+///         desired <= 4 << 16
+///     }
+///     fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> bool { true }
+/// }
+/// let mut store = Store::new(&Engine::default(), ());
+/// store.limiter(FourPages);
+/// let ty = MemoryType { minimum: 1, maximum: None, memory64: false, shared: false };
+/// let memory = Memory::new(&mut store, ty).unwrap();
+/// assert!(memory.grow(&mut store, 3).is_ok());
+/// assert!(memory.grow(&mut store, 1).is_err());
+/// ```
 pub trait ResourceLimiter {
     /// May a linear memory grow from `current` to `desired` bytes?
     /// `maximum` is its declared maximum in bytes, if any. Also asked with
@@ -72,6 +90,15 @@ pub trait ResourceLimiter {
 /// A [`ResourceLimiter`] with fixed caps; build one with
 /// [`StoreLimitsBuilder`]. The default caps nothing but the counts (at
 /// their defaults).
+///
+/// ```
+/// use tandem_store::{Engine, Memory, MemoryType, Store, StoreLimitsBuilder};
+/// let mut store = Store::new(&Engine::default(), ());
+/// store.limiter(StoreLimitsBuilder::new().memories(1).build());
+/// let ty = MemoryType { minimum: 0, maximum: None, memory64: false, shared: false };
+/// assert!(Memory::new(&mut store, ty).is_ok());
+/// assert!(Memory::new(&mut store, ty).is_err()); // a second memory is over the cap
+/// ```
 #[derive(Clone, Debug)]
 pub struct StoreLimits {
     memory_size: Option<usize>,
@@ -116,6 +143,18 @@ impl ResourceLimiter for StoreLimits {
 }
 
 /// Builds [`StoreLimits`].
+///
+/// ```
+/// use tandem_store::{Engine, Instance, Module, Store, StoreLimitsBuilder};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (memory 1)
+///     (func (export "grow") (result i32) i32.const 1 memory.grow))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// store.limiter(StoreLimitsBuilder::new().memory_size(1 << 16).build());
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let grow = instance.get_typed_func::<(), i32>(&mut store, "grow").unwrap();
+/// assert_eq!(grow.call(&mut store, ()).unwrap(), -1); // refused, as the spec says
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct StoreLimitsBuilder(StoreLimits);
 

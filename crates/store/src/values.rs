@@ -9,6 +9,14 @@ use tandem_environ::{RefType, ValType};
 use tandem_vm::{VMFuncRef, ValRaw};
 
 /// A WebAssembly value.
+///
+/// ```
+/// use tandem_store::{Val, ValType};
+/// let v = Val::from(1.5f32);
+/// assert_eq!(v.ty(), ValType::F32);
+/// assert_eq!(v.f32(), Some(1.5));
+/// assert_eq!(Val::default_for(ValType::I64).i64(), Some(0));
+/// ```
 #[derive(Clone, Debug)]
 pub enum Val {
     /// i32

@@ -126,6 +126,16 @@ tuples! {
 }
 
 /// What a typed host closure may return: results, or `Result` of them.
+///
+/// ```
+/// use tandem_store::{Engine, Error, Func, Store};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let plain = Func::wrap(&mut store, |x: i32| x + 1);
+/// let fallible = Func::wrap(&mut store, |x: i32| -> tandem_store::Result<i32> {
+///     if x < 0 { Err(Error::Usage("negative".into())) } else { Ok(x) }
+/// });
+/// assert_eq!(plain.ty(&store), fallible.ty(&store));
+/// ```
 pub trait WasmRet {
     /// The results.
     type Results: WasmResults;
