@@ -1,12 +1,12 @@
 //! `ResourceLimiter` and `StoreLimits`: growth from Wasm and from the host is
 //! refused past the caps (Wasm sees -1), initial sizes and counts past them
 //! fail creation with an error, and the limiter stays reachable from Wasm
-//! however the store moves.
+//! however the store moves. Every test runs on every backend this build has.
 
 use std::sync::{Arc, Mutex};
 use tandem_store::{
-    Engine, Error, Instance, Memory, MemoryType, Module, RefType, ResourceLimiter, Store,
-    StoreLimits, StoreLimitsBuilder, Table, TableType, Val,
+    BackendKind, Config, Engine, Error, Instance, Memory, MemoryType, Module, RefType,
+    ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Table, TableType, Val,
 };
 
 const PAGE: usize = 64 << 10;
@@ -24,9 +24,13 @@ const GROWER: &str = r#"
 )
 "#;
 
-fn setup<T: 'static>(data: T, wat: &str) -> (Store<T>, Instance) {
-    let engine = Engine::default();
-    let module = Module::new(&engine, wat).expect("module compiles");
+fn engine_for(kind: BackendKind) -> Engine {
+    Engine::new(Config::new().backend(kind)).expect("engine")
+}
+
+fn setup<T: 'static>(kind: BackendKind, data: T, wat: &str) -> (Store<T>, Instance) {
+    let engine = engine_for(kind);
+    let module = Module::new(&engine, wat).unwrap_or_else(|e| panic!("{kind}: compiles: {e}"));
     let mut store = Store::new(&engine, data);
     let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
     (store, instance)
@@ -52,116 +56,173 @@ fn is_limit_error(e: &Error) -> bool {
 
 #[test]
 fn memory_size_caps_memory_grow_and_host_growth() {
-    let (mut store, instance) = setup((), GROWER);
-    store.limiter(StoreLimitsBuilder::new().memory_size(3 * PAGE).build());
-    assert_eq!(call_i32(&mut store, instance, "memory_grow", 1), 1);
-    // 2 -> 4 pages is past the cap: -1, and nothing changes.
-    assert_eq!(call_i32(&mut store, instance, "memory_grow", 2), -1);
-    assert_eq!(size(&mut store, instance, "memory_size"), 2);
-    assert_eq!(call_i32(&mut store, instance, "memory_grow", 1), 2);
-    assert_eq!(call_i32(&mut store, instance, "memory_grow", 1), -1);
-    // Growing by zero always succeeds.
-    assert_eq!(call_i32(&mut store, instance, "memory_grow", 0), 3);
-    let memory = instance.get_memory(&mut store, "memory").unwrap();
-    assert!(memory.grow(&mut store, 1).is_err());
-    assert_eq!(memory.size(&store), 3);
-    assert_eq!(memory.data(&store).len(), 3 * PAGE);
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind, (), GROWER);
+        store.limiter(StoreLimitsBuilder::new().memory_size(3 * PAGE).build());
+        assert_eq!(
+            call_i32(&mut store, instance, "memory_grow", 1),
+            1,
+            "{kind}"
+        );
+        // 2 -> 4 pages is past the cap: -1, and nothing changes.
+        assert_eq!(
+            call_i32(&mut store, instance, "memory_grow", 2),
+            -1,
+            "{kind}"
+        );
+        assert_eq!(size(&mut store, instance, "memory_size"), 2, "{kind}");
+        assert_eq!(
+            call_i32(&mut store, instance, "memory_grow", 1),
+            2,
+            "{kind}"
+        );
+        assert_eq!(
+            call_i32(&mut store, instance, "memory_grow", 1),
+            -1,
+            "{kind}"
+        );
+        // Growing by zero always succeeds.
+        assert_eq!(
+            call_i32(&mut store, instance, "memory_grow", 0),
+            3,
+            "{kind}"
+        );
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        assert!(memory.grow(&mut store, 1).is_err(), "{kind}");
+        assert_eq!(memory.size(&store), 3, "{kind}");
+        assert_eq!(memory.data(&store).len(), 3 * PAGE, "{kind}");
+    }
 }
 
 #[test]
 fn table_elements_caps_table_grow_and_host_growth() {
-    let (mut store, instance) = setup((), GROWER);
-    store.limiter(StoreLimitsBuilder::new().table_elements(4).build());
-    assert_eq!(call_i32(&mut store, instance, "table_grow", 2), 1);
-    assert_eq!(call_i32(&mut store, instance, "table_grow", 2), -1);
-    assert_eq!(call_i32(&mut store, instance, "table_grow", 1), 3);
-    assert_eq!(call_i32(&mut store, instance, "table_grow", 1), -1);
-    assert_eq!(size(&mut store, instance, "table_size"), 4);
-    let table = instance.get_table(&mut store, "table").unwrap();
-    assert!(table.grow(&mut store, 1, Val::FuncRef(None)).is_err());
-    assert_eq!(table.size(&store), 4);
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind, (), GROWER);
+        store.limiter(StoreLimitsBuilder::new().table_elements(4).build());
+        assert_eq!(call_i32(&mut store, instance, "table_grow", 2), 1, "{kind}");
+        assert_eq!(
+            call_i32(&mut store, instance, "table_grow", 2),
+            -1,
+            "{kind}"
+        );
+        assert_eq!(call_i32(&mut store, instance, "table_grow", 1), 3, "{kind}");
+        assert_eq!(
+            call_i32(&mut store, instance, "table_grow", 1),
+            -1,
+            "{kind}"
+        );
+        assert_eq!(size(&mut store, instance, "table_size"), 4, "{kind}");
+        let table = instance.get_table(&mut store, "table").unwrap();
+        assert!(
+            table.grow(&mut store, 1, Val::FuncRef(None)).is_err(),
+            "{kind}"
+        );
+        assert_eq!(table.size(&store), 4, "{kind}");
+    }
 }
 
 #[test]
 fn initial_sizes_past_the_limits_fail_instantiation() {
-    let engine = Engine::default();
-    let big_memory = Module::new(&engine, "(module (memory 4))").unwrap();
-    let big_table = Module::new(&engine, "(module (table 10 funcref))").unwrap();
-    let small = Module::new(&engine, "(module (memory 2) (table 5 funcref))").unwrap();
-    let mut store = Store::new(&engine, ());
-    store.limiter(
-        StoreLimitsBuilder::new()
-            .memory_size(2 * PAGE)
-            .table_elements(5)
-            .build(),
-    );
-    let err = Instance::new(&mut store, &big_memory, &[]).unwrap_err();
-    assert!(is_limit_error(&err), "{err}");
-    assert!(err.to_string().contains("memory of 4 pages"), "{err}");
-    let err = Instance::new(&mut store, &big_table, &[]).unwrap_err();
-    assert!(is_limit_error(&err), "{err}");
-    assert!(err.to_string().contains("table of 10 elements"), "{err}");
-    Instance::new(&mut store, &small, &[]).expect("within the limits");
+    for &kind in BackendKind::available() {
+        let engine = engine_for(kind);
+        let big_memory = Module::new(&engine, "(module (memory 4))").unwrap();
+        let big_table = Module::new(&engine, "(module (table 10 funcref))").unwrap();
+        let small = Module::new(&engine, "(module (memory 2) (table 5 funcref))").unwrap();
+        let mut store = Store::new(&engine, ());
+        store.limiter(
+            StoreLimitsBuilder::new()
+                .memory_size(2 * PAGE)
+                .table_elements(5)
+                .build(),
+        );
+        let err = Instance::new(&mut store, &big_memory, &[]).unwrap_err();
+        assert!(is_limit_error(&err), "{kind}: {err}");
+        assert!(
+            err.to_string().contains("memory of 4 pages"),
+            "{kind}: {err}"
+        );
+        let err = Instance::new(&mut store, &big_table, &[]).unwrap_err();
+        assert!(is_limit_error(&err), "{kind}: {err}");
+        assert!(
+            err.to_string().contains("table of 10 elements"),
+            "{kind}: {err}"
+        );
+        Instance::new(&mut store, &small, &[]).expect("within the limits");
 
-    // The same for memories and tables the host creates.
-    let ty = MemoryType {
-        minimum: 3,
-        maximum: None,
-        memory64: false,
-        shared: false,
-    };
-    let err = Memory::new(&mut store, ty).unwrap_err();
-    assert!(is_limit_error(&err), "{err}");
-    let ty = TableType {
-        element: RefType::Func,
-        minimum: 6,
-        maximum: None,
-    };
-    let err = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap_err();
-    assert!(is_limit_error(&err), "{err}");
+        // The same for memories and tables the host creates.
+        let ty = MemoryType {
+            minimum: 3,
+            maximum: None,
+            memory64: false,
+            shared: false,
+        };
+        let err = Memory::new(&mut store, ty).unwrap_err();
+        assert!(is_limit_error(&err), "{kind}: {err}");
+        let ty = TableType {
+            element: RefType::Func,
+            minimum: 6,
+            maximum: None,
+        };
+        let err = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap_err();
+        assert!(is_limit_error(&err), "{kind}: {err}");
+    }
 }
 
 #[test]
 fn count_caps_fail_creation_with_a_clear_error() {
-    let engine = Engine::default();
-    let with_both = Module::new(&engine, "(module (memory 1) (table 1 funcref))").unwrap();
-    let empty = Module::new(&engine, "(module)").unwrap();
-    let mut store = Store::new(&engine, ());
-    store.limiter(
-        StoreLimitsBuilder::new()
-            .instances(3)
-            .memories(1)
-            .tables(2)
-            .build(),
-    );
-    Instance::new(&mut store, &with_both, &[]).expect("first memory and table");
-    // A second memory is one too many.
-    let err = Instance::new(&mut store, &with_both, &[]).unwrap_err();
-    assert!(is_limit_error(&err), "{err}");
-    assert!(err.to_string().contains("at most 1 memories"), "{err}");
-    let mem_ty = MemoryType {
-        minimum: 0,
-        maximum: None,
-        memory64: false,
-        shared: false,
-    };
-    let err = Memory::new(&mut store, mem_ty).unwrap_err();
-    assert!(err.to_string().contains("at most 1 memories"), "{err}");
-    // One more table is fine, the one after is not.
-    let table_ty = TableType {
-        element: RefType::Extern,
-        minimum: 0,
-        maximum: None,
-    };
-    Table::new(&mut store, table_ty, Val::ExternRef(None)).expect("second table");
-    let err = Table::new(&mut store, table_ty, Val::ExternRef(None)).unwrap_err();
-    assert!(err.to_string().contains("at most 2 tables"), "{err}");
-    // Instances: the failed instantiations above did not count.
-    Instance::new(&mut store, &empty, &[]).expect("second instance");
-    Instance::new(&mut store, &empty, &[]).expect("third instance");
-    let err = Instance::new(&mut store, &empty, &[]).unwrap_err();
-    assert!(is_limit_error(&err), "{err}");
-    assert!(err.to_string().contains("at most 3 instances"), "{err}");
+    for &kind in BackendKind::available() {
+        let engine = engine_for(kind);
+        let with_both = Module::new(&engine, "(module (memory 1) (table 1 funcref))").unwrap();
+        let empty = Module::new(&engine, "(module)").unwrap();
+        let mut store = Store::new(&engine, ());
+        store.limiter(
+            StoreLimitsBuilder::new()
+                .instances(3)
+                .memories(1)
+                .tables(2)
+                .build(),
+        );
+        Instance::new(&mut store, &with_both, &[]).expect("first memory and table");
+        // A second memory is one too many.
+        let err = Instance::new(&mut store, &with_both, &[]).unwrap_err();
+        assert!(is_limit_error(&err), "{kind}: {err}");
+        assert!(
+            err.to_string().contains("at most 1 memories"),
+            "{kind}: {err}"
+        );
+        let mem_ty = MemoryType {
+            minimum: 0,
+            maximum: None,
+            memory64: false,
+            shared: false,
+        };
+        let err = Memory::new(&mut store, mem_ty).unwrap_err();
+        assert!(
+            err.to_string().contains("at most 1 memories"),
+            "{kind}: {err}"
+        );
+        // One more table is fine, the one after is not.
+        let table_ty = TableType {
+            element: RefType::Extern,
+            minimum: 0,
+            maximum: None,
+        };
+        Table::new(&mut store, table_ty, Val::ExternRef(None)).expect("second table");
+        let err = Table::new(&mut store, table_ty, Val::ExternRef(None)).unwrap_err();
+        assert!(
+            err.to_string().contains("at most 2 tables"),
+            "{kind}: {err}"
+        );
+        // Instances: the failed instantiations above did not count.
+        Instance::new(&mut store, &empty, &[]).expect("second instance");
+        Instance::new(&mut store, &empty, &[]).expect("third instance");
+        let err = Instance::new(&mut store, &empty, &[]).unwrap_err();
+        assert!(is_limit_error(&err), "{kind}: {err}");
+        assert!(
+            err.to_string().contains("at most 3 instances"),
+            "{kind}: {err}"
+        );
+    }
 }
 
 /// Records every question and answers from a byte / element budget.
@@ -187,55 +248,92 @@ impl ResourceLimiter for Recorder {
 
 #[test]
 fn a_custom_limiter_sees_sizes_in_bytes_and_elements() {
-    let engine = Engine::default();
-    let module = Module::new(&engine, GROWER).unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let mut store = Store::new(&engine, ());
-    store.limiter(Recorder {
-        log: log.clone(),
-        memory_budget: 2 * PAGE,
-        table_budget: 3,
-    });
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    assert_eq!(call_i32(&mut store, instance, "memory_grow", 1), 1);
-    assert_eq!(call_i32(&mut store, instance, "memory_grow", 1), -1);
-    // Past the declared maximum the limiter is not asked: growth fails anyway.
-    assert_eq!(call_i32(&mut store, instance, "memory_grow", 100), -1);
-    assert_eq!(call_i32(&mut store, instance, "table_grow", 2), 1);
-    assert_eq!(call_i32(&mut store, instance, "table_grow", 1), -1);
-    let max_bytes = 10 * PAGE;
-    assert_eq!(
-        *log.lock().unwrap(),
-        [
-            format!("memory 0 -> {PAGE} max Some({max_bytes})"),
-            "table 0 -> 1 max Some(20)".to_string(),
-            format!("memory {PAGE} -> {} max Some({max_bytes})", 2 * PAGE),
-            format!("memory {} -> {} max Some({max_bytes})", 2 * PAGE, 3 * PAGE),
-            "table 1 -> 3 max Some(20)".to_string(),
-            "table 3 -> 4 max Some(20)".to_string(),
-        ]
-    );
+    for &kind in BackendKind::available() {
+        let engine = engine_for(kind);
+        let module = Module::new(&engine, GROWER).unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut store = Store::new(&engine, ());
+        store.limiter(Recorder {
+            log: log.clone(),
+            memory_budget: 2 * PAGE,
+            table_budget: 3,
+        });
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        assert_eq!(
+            call_i32(&mut store, instance, "memory_grow", 1),
+            1,
+            "{kind}"
+        );
+        assert_eq!(
+            call_i32(&mut store, instance, "memory_grow", 1),
+            -1,
+            "{kind}"
+        );
+        // Past the declared maximum the limiter is not asked: growth fails anyway.
+        assert_eq!(
+            call_i32(&mut store, instance, "memory_grow", 100),
+            -1,
+            "{kind}"
+        );
+        assert_eq!(call_i32(&mut store, instance, "table_grow", 2), 1, "{kind}");
+        assert_eq!(
+            call_i32(&mut store, instance, "table_grow", 1),
+            -1,
+            "{kind}"
+        );
+        let max_bytes = 10 * PAGE;
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                format!("memory 0 -> {PAGE} max Some({max_bytes})"),
+                "table 0 -> 1 max Some(20)".to_string(),
+                format!("memory {PAGE} -> {} max Some({max_bytes})", 2 * PAGE),
+                format!("memory {} -> {} max Some({max_bytes})", 2 * PAGE, 3 * PAGE),
+                "table 1 -> 3 max Some(20)".to_string(),
+                "table 3 -> 4 max Some(20)".to_string(),
+            ],
+            "{kind}"
+        );
+    }
 }
 
 #[test]
 fn a_limiter_installed_later_or_after_the_store_moves_still_applies() {
-    let (store, instance) = setup((), GROWER);
-    // Move the store to the heap and then into another thread: the vm
-    // instance's pointer to the limiter slot must stay valid.
-    let mut boxed = Box::new(store);
-    assert_eq!(call_i32(&mut boxed, instance, "memory_grow", 1), 1);
-    boxed.limiter(StoreLimitsBuilder::new().memory_size(2 * PAGE).build());
-    let mut moved = std::thread::spawn(move || {
-        let mut store = *boxed;
-        assert_eq!(call_i32(&mut store, instance, "memory_grow", 1), -1);
-        store
-    })
-    .join()
-    .unwrap();
-    assert_eq!(call_i32(&mut moved, instance, "memory_grow", 1), -1);
-    // Replacing the limiter takes effect at once.
-    moved.limiter(StoreLimits::default());
-    assert_eq!(call_i32(&mut moved, instance, "memory_grow", 1), 2);
+    for &kind in BackendKind::available() {
+        let (store, instance) = setup(kind, (), GROWER);
+        // Move the store to the heap and then into another thread: the vm
+        // instance's pointer to the limiter slot must stay valid.
+        let mut boxed = Box::new(store);
+        assert_eq!(
+            call_i32(&mut boxed, instance, "memory_grow", 1),
+            1,
+            "{kind}"
+        );
+        boxed.limiter(StoreLimitsBuilder::new().memory_size(2 * PAGE).build());
+        let mut moved = std::thread::spawn(move || {
+            let mut store = *boxed;
+            assert_eq!(
+                call_i32(&mut store, instance, "memory_grow", 1),
+                -1,
+                "{kind}"
+            );
+            store
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            call_i32(&mut moved, instance, "memory_grow", 1),
+            -1,
+            "{kind}"
+        );
+        // Replacing the limiter takes effect at once.
+        moved.limiter(StoreLimits::default());
+        assert_eq!(
+            call_i32(&mut moved, instance, "memory_grow", 1),
+            2,
+            "{kind}"
+        );
+    }
 }
 
 struct Panics;
@@ -253,44 +351,51 @@ impl ResourceLimiter for Panics {
 
 #[test]
 fn a_panicking_limiter_resumes_its_panic_in_the_host() {
-    let (mut store, instance) = setup((), GROWER);
-    store.limiter(Panics);
-    let grow = instance
-        .get_typed_func::<i32, i32>(&mut store, "memory_grow")
-        .unwrap();
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grow.call(&mut store, 1)));
-    let payload = outcome.expect_err("the panic reaches the host");
-    let message = match payload.downcast_ref::<&str>() {
-        Some(s) => s.to_string(),
-        None => payload
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default(),
-    };
-    assert!(message.contains("on purpose"), "{message}");
-    // The store is usable afterwards.
-    assert_eq!(size(&mut store, instance, "memory_size"), 1);
-    assert_eq!(grow.call(&mut store, 0).unwrap(), 1);
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind, (), GROWER);
+        store.limiter(Panics);
+        let grow = instance
+            .get_typed_func::<i32, i32>(&mut store, "memory_grow")
+            .unwrap();
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grow.call(&mut store, 1)));
+        let payload = outcome.expect_err("the panic reaches the host");
+        let message = match payload.downcast_ref::<&str>() {
+            Some(s) => s.to_string(),
+            None => payload
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        assert!(message.contains("on purpose"), "{kind}: {message}");
+        // The store is usable afterwards.
+        assert_eq!(size(&mut store, instance, "memory_size"), 1, "{kind}");
+        assert_eq!(grow.call(&mut store, 0).unwrap(), 1, "{kind}");
+    }
 }
 
 #[test]
 fn instance_pre_and_linker_instantiation_are_capped_too() {
-    let engine = Engine::default();
-    let module = Module::new(&engine, "(module (memory 1))").unwrap();
-    let linker = tandem_store::Linker::<()>::new(&engine);
-    let pre = linker.instantiate_pre(&module).unwrap();
-    let mut store = Store::new(&engine, ());
-    store.limiter(StoreLimitsBuilder::new().instances(2).build());
-    pre.instantiate(&mut store).expect("first");
-    linker.instantiate(&mut store, &module).expect("second");
-    let err = pre.instantiate(&mut store).unwrap_err();
-    assert!(is_limit_error(&err), "{err}");
-    let err = linker.instantiate(&mut store, &module).unwrap_err();
-    assert!(is_limit_error(&err), "{err}");
-    // Initial sizes too, on a fresh store.
-    let mut store = Store::new(&engine, ());
-    store.limiter(StoreLimitsBuilder::new().memory_size(0).build());
-    let err = pre.instantiate(&mut store).unwrap_err();
-    assert!(err.to_string().contains("memory of 1 pages"), "{err}");
+    for &kind in BackendKind::available() {
+        let engine = engine_for(kind);
+        let module = Module::new(&engine, "(module (memory 1))").unwrap();
+        let linker = tandem_store::Linker::<()>::new(&engine);
+        let pre = linker.instantiate_pre(&module).unwrap();
+        let mut store = Store::new(&engine, ());
+        store.limiter(StoreLimitsBuilder::new().instances(2).build());
+        pre.instantiate(&mut store).expect("first");
+        linker.instantiate(&mut store, &module).expect("second");
+        let err = pre.instantiate(&mut store).unwrap_err();
+        assert!(is_limit_error(&err), "{kind}: {err}");
+        let err = linker.instantiate(&mut store, &module).unwrap_err();
+        assert!(is_limit_error(&err), "{kind}: {err}");
+        // Initial sizes too, on a fresh store.
+        let mut store = Store::new(&engine, ());
+        store.limiter(StoreLimitsBuilder::new().memory_size(0).build());
+        let err = pre.instantiate(&mut store).unwrap_err();
+        assert!(
+            err.to_string().contains("memory of 1 pages"),
+            "{kind}: {err}"
+        );
+    }
 }

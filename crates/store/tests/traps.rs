@@ -1,7 +1,8 @@
 //! Traps surface as `Trap` values with the right code and a Wasm backtrace
-//! naming the functions, and the store stays usable afterwards.
+//! naming the functions, and the store stays usable afterwards. Every test
+//! runs on every backend this build has.
 
-use tandem_store::{Engine, Error, Instance, Module, Store, TrapCode, Val};
+use tandem_store::{BackendKind, Config, Engine, Error, Instance, Module, Store, TrapCode, Val};
 
 const WAT: &str = r#"
 (module $traps
@@ -36,9 +37,9 @@ const WAT: &str = r#"
 )
 "#;
 
-fn setup() -> (Store<()>, Instance) {
-    let engine = Engine::default();
-    let module = Module::new(&engine, WAT).expect("module compiles");
+fn setup(kind: BackendKind) -> (Store<()>, Instance) {
+    let engine = Engine::new(Config::new().backend(kind)).expect("engine");
+    let module = Module::new(&engine, WAT).unwrap_or_else(|e| panic!("{kind}: compiles: {e}"));
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
     (store, instance)
@@ -57,7 +58,9 @@ fn call(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn expect_trap(
+    kind: BackendKind,
     store: &mut Store<()>,
     instance: Instance,
     name: &str,
@@ -66,11 +69,14 @@ fn expect_trap(
     code: TrapCode,
     frames: &[&str],
 ) {
-    let err = call(store, instance, name, args, results).expect_err("call traps");
+    let err = match call(store, instance, name, args, results) {
+        Ok(out) => panic!("{kind}: `{name}` returned {out:?} instead of trapping"),
+        Err(err) => err,
+    };
     let trap = err
         .as_trap()
-        .unwrap_or_else(|| panic!("expected a trap, got {err}"));
-    assert_eq!(trap.code(), code, "{trap}");
+        .unwrap_or_else(|| panic!("{kind}: expected a trap, got {err}"));
+    assert_eq!(trap.code(), code, "{kind}: {trap}");
     let names: Vec<&str> = trap
         .trace()
         .iter()
@@ -78,125 +84,148 @@ fn expect_trap(
         .collect();
     assert!(
         names.len() >= frames.len(),
-        "backtrace {names:?} shorter than {frames:?}\n{trap}"
+        "{kind}: backtrace {names:?} shorter than {frames:?}\n{trap}"
     );
-    assert_eq!(&names[..frames.len()], frames, "{trap}");
-    assert!(trap.to_string().contains(code.message()));
+    assert_eq!(&names[..frames.len()], frames, "{kind}: {trap}");
+    assert!(trap.to_string().contains(code.message()), "{kind}");
     // The same store runs another call correctly.
-    let ok = call(store, instance, "div", &[Val::I32(5)], 1).expect("store still usable");
-    assert_eq!(ok[0].i32(), Some(20));
+    let ok = call(store, instance, "div", &[Val::I32(5)], 1)
+        .unwrap_or_else(|e| panic!("{kind}: store unusable after a trap: {e}"));
+    assert_eq!(ok[0].i32(), Some(20), "{kind}");
 }
 
 #[test]
 fn division_by_zero_traps_with_backtrace() {
-    let (mut store, instance) = setup();
-    expect_trap(
-        &mut store,
-        instance,
-        "outer",
-        &[Val::I32(0)],
-        1,
-        TrapCode::IntegerDivisionByZero,
-        &["div", "outer"],
-    );
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind);
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "outer",
+            &[Val::I32(0)],
+            1,
+            TrapCode::IntegerDivisionByZero,
+            &["div", "outer"],
+        );
+    }
 }
 
 #[test]
 fn out_of_bounds_load_traps() {
-    let (mut store, instance) = setup();
-    expect_trap(
-        &mut store,
-        instance,
-        "load",
-        &[Val::I32(65534)],
-        1,
-        TrapCode::MemoryOutOfBounds,
-        &["load"],
-    );
-    expect_trap(
-        &mut store,
-        instance,
-        "load",
-        &[Val::I32(-1)],
-        1,
-        TrapCode::MemoryOutOfBounds,
-        &["load"],
-    );
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind);
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "load",
+            &[Val::I32(65534)],
+            1,
+            TrapCode::MemoryOutOfBounds,
+            &["load"],
+        );
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "load",
+            &[Val::I32(-1)],
+            1,
+            TrapCode::MemoryOutOfBounds,
+            &["load"],
+        );
+    }
 }
 
 #[test]
 fn unreachable_traps() {
-    let (mut store, instance) = setup();
-    expect_trap(
-        &mut store,
-        instance,
-        "unreachable",
-        &[],
-        0,
-        TrapCode::UnreachableCodeReached,
-        &["unreachable"],
-    );
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind);
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "unreachable",
+            &[],
+            0,
+            TrapCode::UnreachableCodeReached,
+            &["unreachable"],
+        );
+    }
 }
 
 #[test]
 fn call_indirect_checks_signature_and_null() {
-    let (mut store, instance) = setup();
-    expect_trap(
-        &mut store,
-        instance,
-        "bad_sig",
-        &[],
-        1,
-        TrapCode::BadSignature,
-        &["bad_sig"],
-    );
-    expect_trap(
-        &mut store,
-        instance,
-        "null",
-        &[],
-        1,
-        TrapCode::IndirectCallToNull,
-        &["null"],
-    );
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind);
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "bad_sig",
+            &[],
+            1,
+            TrapCode::BadSignature,
+            &["bad_sig"],
+        );
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "null",
+            &[],
+            1,
+            TrapCode::IndirectCallToNull,
+            &["null"],
+        );
+    }
 }
 
 #[test]
 fn unbounded_recursion_is_a_stack_overflow() {
-    let (mut store, instance) = setup();
-    expect_trap(
-        &mut store,
-        instance,
-        "recurse",
-        &[Val::I32(0)],
-        1,
-        TrapCode::StackOverflow,
-        &["recurse", "recurse"],
-    );
-    // And again: the stack limit is restored after the first overflow.
-    expect_trap(
-        &mut store,
-        instance,
-        "recurse",
-        &[Val::I32(0)],
-        1,
-        TrapCode::StackOverflow,
-        &["recurse"],
-    );
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind);
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "recurse",
+            &[Val::I32(0)],
+            1,
+            TrapCode::StackOverflow,
+            &["recurse", "recurse"],
+        );
+        // And again: the stack limit is restored after the first overflow.
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "recurse",
+            &[Val::I32(0)],
+            1,
+            TrapCode::StackOverflow,
+            &["recurse"],
+        );
+    }
 }
 
 #[test]
 fn many_traps_in_a_row_leave_the_store_working() {
-    let (mut store, instance) = setup();
-    for _ in 0..1000 {
-        let err = call(&mut store, instance, "div", &[Val::I32(0)], 1).unwrap_err();
+    for &kind in BackendKind::available() {
+        let (mut store, instance) = setup(kind);
+        for _ in 0..1000 {
+            let err = call(&mut store, instance, "div", &[Val::I32(0)], 1).unwrap_err();
+            assert_eq!(
+                err.as_trap().map(|t| t.code()),
+                Some(TrapCode::IntegerDivisionByZero),
+                "{kind}: {err}"
+            );
+        }
         assert_eq!(
-            err.as_trap().map(|t| t.code()),
-            Some(TrapCode::IntegerDivisionByZero)
+            call(&mut store, instance, "div", &[Val::I32(4)], 1).unwrap()[0].i32(),
+            Some(25),
+            "{kind}"
         );
     }
-    assert_eq!(
-        call(&mut store, instance, "div", &[Val::I32(4)], 1).unwrap()[0].i32(),
-        Some(25)
-    );
 }
