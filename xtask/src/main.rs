@@ -1,1 +1,284 @@
-fn main() {}
+//! `cargo xtask`: the project's one test command and the spec-suite driver;
+//! [`USAGE`] lists the commands.
+//!
+//! The suite runs in this binary (built with the workspace's dev profile),
+//! one child process per file so a crash fails only its file (see
+//! [`isolate`]), one file per core at a time. Expected failures are listed in
+//! `tests/spec-expected-failures.txt` (see [`expected`]).
+
+mod expected;
+mod isolate;
+mod report;
+
+use expected::ExpectedFailures;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use tandem_store::BackendKind;
+use tandem_wast::{SpecSet, SuiteReport, spec_suite};
+
+/// Every backend the spec suite runs on: those built into `tandem-store`
+/// (its Cargo features decide), so a new backend is tested as soon as it
+/// exists.
+fn backends() -> &'static [BackendKind] {
+    BackendKind::available()
+}
+
+/// The checks `cargo xtask test` runs before the spec suite, in order.
+const CARGO_STEPS: &[&[&str]] = &[
+    &["fmt", "--all", "--", "--check"],
+    &[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ],
+    &["test", "--workspace"],
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") if args.len() == 1 => test(),
+        Some("test") => Err(format!(
+            "`test` takes no options, got `{}`",
+            args[1..].join(" ")
+        )),
+        Some("spec") => SpecOptions::parse(&args[1..]).and_then(|options| spec(&options)),
+        Some("bless-failures") if args.len() == 1 => spec(&SpecOptions {
+            bless: true,
+            ..SpecOptions::default()
+        }),
+        Some("bless-failures") => Err("`bless-failures` takes no options".to_string()),
+        Some("spec-worker") => isolate::worker(&args[1..]),
+        None | Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The commands and options.
+const USAGE: &str = "\
+usage:
+cargo xtask test             fmt check, clippy, cargo test, then the spec suite on every backend
+cargo xtask spec [OPTIONS]   the spec suite alone
+    --backend B    only backend B (repeatable; default: every backend that exists)
+    --set S        only set S (repeatable; default: every set, today `v2`)
+    --filter TEXT  only files whose name contains TEXT
+    --json         print one JSON object of counts instead of the table
+    --verbose      print every failure of every failing file
+    --bless        rewrite tests/spec-expected-failures.txt from this run
+cargo xtask bless-failures   the whole suite, then rewrite tests/spec-expected-failures.txt
+";
+
+/// The workspace root (this crate sits one level below it).
+fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// `cargo xtask test`: every check, failing fast.
+fn test() -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    for step in CARGO_STEPS {
+        let shown = format!("cargo {}", step.join(" "));
+        eprintln!("xtask: running `{shown}`");
+        let status = Command::new(&cargo)
+            .args(*step)
+            .current_dir(root())
+            .status()
+            .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+        if !status.success() {
+            return Err(format!("`{shown}` failed ({status})"));
+        }
+    }
+    spec(&SpecOptions::default())
+}
+
+/// Options of `cargo xtask spec`.
+#[derive(Debug, Default, PartialEq)]
+struct SpecOptions {
+    backends: Vec<BackendKind>,
+    sets: Vec<SpecSet>,
+    filter: String,
+    json: bool,
+    verbose: bool,
+    bless: bool,
+}
+
+impl SpecOptions {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = SpecOptions::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .cloned()
+                    .ok_or_else(|| format!("`{name}` needs a value"))
+            };
+            match arg.as_str() {
+                "--backend" => {
+                    let backend: BackendKind = value("--backend")?.parse()?;
+                    if !backends().contains(&backend) {
+                        return Err(format!("the {backend} backend does not exist yet"));
+                    }
+                    options.backends.push(backend);
+                }
+                "--set" => options.sets.push(value("--set")?.parse()?),
+                "--filter" => options.filter = value("--filter")?,
+                "--json" => options.json = true,
+                "--verbose" | "-v" => options.verbose = true,
+                "--bless" => options.bless = true,
+                other => return Err(format!("unknown option `{other}` for `spec`")),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Files run at once: one per core.
+fn jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn suite_files(set: SpecSet) -> BTreeSet<String> {
+    spec_suite(set).into_iter().map(|(name, _)| name).collect()
+}
+
+/// `cargo xtask spec`: runs the suite, compares it with the expected
+/// failures (rewriting them first with `--bless`), prints the results.
+fn spec(options: &SpecOptions) -> Result<(), String> {
+    let path = root().join(expected::PATH);
+    let mut expected = match std::fs::read_to_string(&path) {
+        Ok(text) => ExpectedFailures::parse(&text)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ExpectedFailures::default(),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let backends = if options.backends.is_empty() {
+        backends()
+    } else {
+        &options.backends
+    };
+    let sets = if options.sets.is_empty() {
+        SpecSet::ALL
+    } else {
+        &options.sets
+    };
+
+    let mut reports: Vec<SuiteReport> = Vec::new();
+    for &backend in backends {
+        for &set in sets {
+            eprintln!("xtask: spec suite {set} on {backend}");
+            let report = isolate::run_set(backend, set, &options.filter, jobs())?;
+            if report.scripts.is_empty() {
+                return Err(format!(
+                    "no file of the {set} suite matches `{}`",
+                    options.filter
+                ));
+            }
+            reports.push(report);
+        }
+    }
+
+    if options.bless {
+        expected.bless(&reports, suite_files);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        std::fs::write(&path, expected.render())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!(
+            "xtask: wrote {} ({} entries)",
+            path.display(),
+            expected.len()
+        );
+    }
+    if options.verbose {
+        print_failures(&reports);
+    }
+    let problems = expected.check(&reports, suite_files);
+    if options.json {
+        println!("{}", report::json(&reports));
+    } else {
+        print!("{}", report::table(&reports));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("xtask: {problem}");
+    }
+    Err(format!(
+        "{} disagreement(s) with {} (fix them, or run `cargo xtask bless-failures` and review the diff)",
+        problems.len(),
+        expected::PATH
+    ))
+}
+
+fn print_failures(reports: &[SuiteReport]) {
+    for report in reports {
+        for script in report.scripts.iter().filter(|s| !s.is_pass()) {
+            println!(
+                "{} {} {}: {}/{} passed",
+                report.backend,
+                report.set,
+                script.name,
+                script.passed,
+                script.total()
+            );
+            for failure in &script.failures {
+                println!("    {failure}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn spec_options() {
+        let parsed = SpecOptions::parse(&args(&[
+            "--backend",
+            "cranelift",
+            "--set",
+            "v2",
+            "--json",
+            "--filter",
+            "i32",
+        ]))
+        .expect("valid");
+        assert_eq!(parsed.backends, [BackendKind::Cranelift]);
+        assert_eq!(parsed.sets, [SpecSet::V2]);
+        assert_eq!(parsed.filter, "i32");
+        assert!(parsed.json && !parsed.bless && !parsed.verbose);
+        assert!(SpecOptions::parse(&args(&["--backend"])).is_err());
+        assert!(SpecOptions::parse(&args(&["--backend", "llvm"])).is_err());
+        assert!(SpecOptions::parse(&args(&["--set", "v7"])).is_err());
+        assert!(SpecOptions::parse(&args(&["--frob"])).is_err());
+    }
+
+    #[test]
+    fn backends_are_unique() {
+        let unique: BTreeSet<String> = backends().iter().map(|b| b.to_string()).collect();
+        assert_eq!(unique.len(), backends().len());
+        assert!(backends().contains(&BackendKind::Cranelift));
+    }
+}

@@ -1,1 +1,155 @@
-fn main() {}
+//! `tandem`: the command line of the Tandem WebAssembly runtime.
+//!
+//! ```text
+//! tandem run FILE [--invoke NAME] [ARG...] [--backend cranelift|baseline]
+//! tandem compile FILE [--backend ...]
+//! tandem wast FILE... [--backend ...]
+//! ```
+//!
+//! Every failure ends the process with status 1 after one line
+//! `error: ...` on stderr; a trap adds its Wasm backtrace below that line.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`error`] | [`CliError`]: every way a command can fail |
+//! | [`load`] | reading a `.wasm` or `.wat` file and compiling it |
+//! | [`run`] | `tandem run`: argument parsing, the call, result printing |
+//! | [`script`] | `tandem wast`: running scripts and the summary |
+
+mod error;
+mod load;
+mod run;
+mod script;
+
+use clap::{Parser, Subcommand};
+use error::CliError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+use tandem_store::BackendKind;
+
+/// The Tandem WebAssembly runtime.
+#[derive(Parser, Debug)]
+#[command(name = "tandem", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Instantiate a module and call one of its functions.
+    Run {
+        /// A `.wasm` binary or `.wat` text module.
+        file: PathBuf,
+        /// The exported function to call (default: `_start`, else the only
+        /// exported function).
+        #[arg(long, value_name = "NAME")]
+        invoke: Option<String>,
+        /// Arguments, parsed by the parameter types (integers in decimal or
+        /// 0x-hex, floats in decimal).
+        #[arg(allow_negative_numbers = true, value_name = "ARG")]
+        args: Vec<String>,
+        /// The compiler to use.
+        #[arg(long, default_value = "cranelift")]
+        backend: BackendKind,
+    },
+    /// Validate and compile a module; print its function count and the time taken.
+    Compile {
+        /// A `.wasm` binary or `.wat` text module.
+        file: PathBuf,
+        /// The compiler to use.
+        #[arg(long, default_value = "cranelift")]
+        backend: BackendKind,
+    },
+    /// Run `.wast` scripts and print a pass/fail summary.
+    Wast {
+        /// The scripts.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The compiler to use.
+        #[arg(long, default_value = "cranelift")]
+        backend: BackendKind,
+    },
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = message.lines().next().unwrap_or("");
+        eprintln!("error: internal error (a bug in Tandem): {message}{location}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
+    // The panic hook has already printed the one line; just fail.
+    match std::panic::catch_unwind(|| dispatch(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// Help and version go to stdout with status 0; a usage error becomes the
+/// usual one `error:` line and status 1.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        print!("{}", e.render());
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        eprintln!("error: no command given; expected run, compile or wast (try `tandem --help`)");
+        return ExitCode::FAILURE;
+    }
+    // The first paragraph of clap's message, joined onto one line.
+    let rendered = e.render().to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = paragraph.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    eprintln!("error: {text} (try `tandem --help`)");
+    ExitCode::FAILURE
+}
+
+fn dispatch(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Run {
+            file,
+            invoke,
+            args,
+            backend,
+        } => run::run(&file, invoke.as_deref(), &args, backend),
+        Command::Compile { file, backend } => {
+            let engine = load::engine(backend)?;
+            let bytes = load::read_module_bytes(&file)?;
+            let start = Instant::now();
+            let module = load::compile(&engine, &file, &bytes)?;
+            let elapsed = start.elapsed();
+            println!(
+                "compiled {} function(s) from `{}` with {backend} in {:.3} ms",
+                module.num_defined_funcs(),
+                file.display(),
+                elapsed.as_secs_f64() * 1e3
+            );
+            Ok(())
+        }
+        Command::Wast { files, backend } => script::run_wast(&files, backend),
+    }
+}

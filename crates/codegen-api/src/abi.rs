@@ -110,7 +110,16 @@ pub struct Xmm(pub u8);
 /// Integer argument registers of the Wasm call, in order.
 pub const INT_ARG_REGS: [Gpr; 6] = [Gpr::Rdi, Gpr::Rsi, Gpr::Rdx, Gpr::Rcx, Gpr::R8, Gpr::R9];
 /// Float argument registers of the Wasm call: xmm0-xmm7.
-pub const FLOAT_ARG_REGS: [Xmm; 8] = [Xmm(0), Xmm(1), Xmm(2), Xmm(3), Xmm(4), Xmm(5), Xmm(6), Xmm(7)];
+pub const FLOAT_ARG_REGS: [Xmm; 8] = [
+    Xmm(0),
+    Xmm(1),
+    Xmm(2),
+    Xmm(3),
+    Xmm(4),
+    Xmm(5),
+    Xmm(6),
+    Xmm(7),
+];
 /// Integer result registers of the Wasm call, in order.
 pub const INT_RET_REGS: [Gpr; 8] = [
     Gpr::Rax,
@@ -186,7 +195,8 @@ fn assign(tys: impl Iterator<Item = ValType>, ints: &[Gpr], floats: &[Xmm]) -> (
 
 /// Computes the Wasm-call layout of signature `ty` (see the module docs).
 pub fn wasm_call_layout(ty: &FuncType) -> CallLayout {
-    let (results, ret_area_size) = assign(ty.results.iter().copied(), &INT_RET_REGS, &FLOAT_RET_REGS);
+    let (results, ret_area_size) =
+        assign(ty.results.iter().copied(), &INT_RET_REGS, &FLOAT_RET_REGS);
     let int_regs = if ret_area_size > 0 {
         &INT_ARG_REGS[1..]
     } else {

@@ -157,4 +157,3 @@ fn dedup_signatures(module: &ModuleInfo) -> (Vec<FuncType>, Vec<u32>) {
     }
     (distinct, of_type)
 }
-

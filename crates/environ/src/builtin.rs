@@ -152,7 +152,12 @@ mod tests {
     #[test]
     fn every_libcall_takes_vmctx_first() {
         for &l in Libcall::ALL {
-            assert_eq!(l.signature().params[0], LibcallType::VMContext, "{}", l.name());
+            assert_eq!(
+                l.signature().params[0],
+                LibcallType::VMContext,
+                "{}",
+                l.name()
+            );
             assert_eq!(Libcall::ALL[l.index()], l);
         }
     }

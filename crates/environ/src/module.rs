@@ -48,7 +48,9 @@ pub struct ConstExpr {
 impl ConstExpr {
     /// A one-operator expression.
     pub fn single(op: ConstOp) -> Self {
-        ConstExpr { ops: Box::new([op]) }
+        ConstExpr {
+            ops: Box::new([op]),
+        }
     }
 }
 
@@ -149,8 +151,6 @@ pub struct DataSegment {
     /// The bytes.
     pub data: Box<[u8]>,
 }
-
-
 
 /// Everything about a module except the function bodies.
 ///
@@ -284,6 +284,9 @@ impl ModuleInfo {
 
     /// Looks up an export by name.
     pub fn export(&self, name: &str) -> Option<EntityIndex> {
-        self.exports.iter().find(|e| e.name == name).map(|e| e.index)
+        self.exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.index)
     }
 }

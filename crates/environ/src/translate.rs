@@ -5,8 +5,8 @@ use crate::error::{EnvironError, Result};
 use crate::module::*;
 use crate::types::*;
 use wasmparser::{
-    CompositeInnerType, ElementItems, ElementKind, KnownCustom, Name, Parser, Payload,
-    TableInit, TypeRef, ValidPayload, Validator, WasmFeatures,
+    CompositeInnerType, ElementItems, ElementKind, KnownCustom, Name, Parser, Payload, TableInit,
+    TypeRef, ValidPayload, Validator, WasmFeatures,
 };
 
 /// A function body as wasmparser reads it (locals, then operators).
@@ -43,6 +43,11 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
+        if let Payload::MemorySection(reader) = &payload
+            && !features.memory64()
+        {
+            check_memory_limits_encoding(wasm, reader.clone())?;
+        }
         match validator.payload(&payload)? {
             ValidPayload::Ok | ValidPayload::End(_) => {}
             ValidPayload::Func(to_validate, body) => {
@@ -53,13 +58,48 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
                 continue;
             }
             ValidPayload::Parser(_) => {
-                return Err(EnvironError::unsupported(0, "nested modules are not supported"));
+                return Err(EnvironError::unsupported(
+                    0,
+                    "nested modules are not supported",
+                ));
             }
         }
         collect(&mut t.module, payload)?;
     }
     finish(&mut t.module);
     Ok(t)
+}
+
+/// Wasm 2.0 encodes memory limits as u32 LEBs of at most 5 bytes;
+/// wasmparser reads them as u64 (the memory64 encoding) and so accepts longer
+/// ones. Without memory64 enabled, reject them as the 2.0 spec does.
+fn check_memory_limits_encoding(
+    wasm: &[u8],
+    reader: wasmparser::MemorySectionReader<'_>,
+) -> Result<()> {
+    for entry in reader.into_iter_with_offsets() {
+        let (offset, _) = entry?;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let Some(&flags) = wasm.get(start) else {
+            continue;
+        };
+        let mut at = start + 1;
+        let fields = if flags & 1 != 0 { 2 } else { 1 };
+        for _ in 0..fields {
+            let len = wasm[at.min(wasm.len())..]
+                .iter()
+                .position(|b| b & 0x80 == 0)
+                .map_or(usize::MAX, |i| i + 1);
+            if len > 5 {
+                return Err(EnvironError::Invalid {
+                    offset: at as u64,
+                    message: "integer representation too long".into(),
+                });
+            }
+            at += len;
+        }
+    }
+    Ok(())
 }
 
 fn collect(m: &mut ModuleInfo, payload: Payload<'_>) -> Result<()> {
@@ -188,7 +228,10 @@ fn import_one(m: &mut ModuleInfo, import: wasmparser::Import<'_>, offset: u64) -
             m.num_imported_funcs += 1;
             m.functions.push(TypeIndex::from_u32(ty));
             let index = FuncIndex::new(m.functions.len() - 1);
-            (ImportKind::Func(TypeIndex::from_u32(ty)), EntityIndex::Func(index))
+            (
+                ImportKind::Func(TypeIndex::from_u32(ty)),
+                EntityIndex::Func(index),
+            )
         }
         TypeRef::Table(ty) => {
             let ty = table_type(ty, offset)?;
@@ -248,7 +291,10 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
                 .into_iter()
                 .map(|e| const_expr(&e?))
                 .collect::<Result<_>>()?;
-            (RefType::from_wasmparser(ty, offset)?, ElemItems::Exprs(exprs))
+            (
+                RefType::from_wasmparser(ty, offset)?,
+                ElemItems::Exprs(exprs),
+            )
         }
     };
     Ok(ElemSegment { mode, ty, items })
@@ -267,13 +313,14 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             O::F64Const { value } => ConstOp::F64Const(value.bits()),
             O::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
             O::RefNull { hty } => ConstOp::RefNull(RefType::from_wasmparser(
-                wasmparser::RefType::new(true, hty).ok_or_else(|| {
-                    EnvironError::unsupported(offset, "heap type in ref.null")
-                })?,
+                wasmparser::RefType::new(true, hty)
+                    .ok_or_else(|| EnvironError::unsupported(offset, "heap type in ref.null"))?,
                 offset,
             )?),
             O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
-            O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex::from_u32(global_index)),
+            O::GlobalGet { global_index } => {
+                ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
+            }
             O::I32Add => ConstOp::I32Add,
             O::I32Sub => ConstOp::I32Sub,
             O::I32Mul => ConstOp::I32Mul,
@@ -379,16 +426,47 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_with_offset() {
-        let err = translate(b"\0asm\x01\0\0\0\x01\xff", default_features()).err().unwrap();
+        let err = translate(b"\0asm\x01\0\0\0\x01\xff", default_features())
+            .err()
+            .unwrap();
         assert!(matches!(err, EnvironError::Invalid { .. }), "{err}");
         assert!(translate(b"hello", default_features()).is_err());
         assert!(translate(b"", default_features()).is_err());
     }
 
     #[test]
+    fn memory_limits_longer_than_five_bytes_are_malformed() {
+        let module = |limits: &[u8]| {
+            let mut wasm = b"\0asm\x01\0\0\0\x05".to_vec();
+            wasm.push(limits.len() as u8 + 1);
+            wasm.push(1);
+            wasm.extend(limits);
+            wasm
+        };
+        let err = translate(
+            &module(&[0, 0x82, 0x80, 0x80, 0x80, 0x80, 0]),
+            default_features(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string().contains("integer representation too long"),
+            "{err}"
+        );
+        translate(&module(&[0, 0x82, 0x80, 0x80, 0x80, 0]), default_features()).unwrap();
+        translate(
+            &module(&[1, 0x82, 0, 0x82, 0x80, 0x80, 0x80, 0]),
+            default_features(),
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn simd_is_rejected_by_default() {
         // (module (func (result v128) v128.const i64x2 0 0))
-        let mut wasm = vec![0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0];
+        let mut wasm = vec![
+            0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+        ];
         wasm.extend([10, 22, 1, 20, 0, 0xfd, 12]);
         wasm.extend([0u8; 16]);
         wasm.push(11);

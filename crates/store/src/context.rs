@@ -5,6 +5,13 @@
 use crate::{Caller, Store};
 
 /// Shared access to a store.
+///
+/// ```
+/// use tandem_store::{AsContext, Engine, Store};
+/// fn data_of<S: AsContext<Data = u8>>(s: S) -> u8 { *s.as_context().data() }
+/// let store = Store::new(&Engine::default(), 9u8);
+/// assert_eq!(data_of(&store), 9);
+/// ```
 pub trait AsContext {
     /// The store's data type.
     type Data: 'static;
@@ -13,6 +20,14 @@ pub trait AsContext {
 }
 
 /// Exclusive access to a store.
+///
+/// ```
+/// use tandem_store::{AsContextMut, Engine, Store};
+/// fn bump<S: AsContextMut<Data = u8>>(mut s: S) { *s.as_context_mut().data_mut() += 1 }
+/// let mut store = Store::new(&Engine::default(), 1u8);
+/// bump(&mut store);
+/// assert_eq!(*store.data(), 2);
+/// ```
 pub trait AsContextMut: AsContext {
     /// The store.
     fn as_context_mut(&mut self) -> &mut Store<Self::Data>;

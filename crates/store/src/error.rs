@@ -3,6 +3,16 @@
 use crate::Trap;
 
 /// An embedding-API failure.
+///
+/// ```
+/// use tandem_store::{Engine, Error, Linker, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (import "env" "missing" (func)))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let err = Linker::<()>::new(&engine).instantiate(&mut store, &module).unwrap_err();
+/// assert!(matches!(err, Error::Link(_)));
+/// assert!(matches!(Module::new(&engine, "(module"), Err(Error::Wat(_))));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The module is malformed, invalid, or uses something unsupported.

@@ -3,9 +3,9 @@
 
 use crate::{Error, ExternType, Func, Result, Store, Val};
 use tandem_environ::{GlobalType, MemoryType, RefType, TableType, ValType};
+use tandem_vm::VMGlobalDefinition;
 use tandem_vm::memory::LinearMemory;
 use tandem_vm::table::Table as VmTable;
-use tandem_vm::VMGlobalDefinition;
 
 /// Anything an instance can import or export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,19 +23,35 @@ pub enum Extern {
 impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
     /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
     /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
 
     /// The external's type.
@@ -136,8 +152,9 @@ impl Table {
     pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Result<Table> {
         let init = ref_raw(&store.opaque, ty.element, &init)?;
         // SAFETY: a null definition makes the table own its definition.
-        let table = unsafe { VmTable::new(ty, init, std::ptr::null_mut()) }
-            .ok_or_else(|| Error::Usage(format!("table of {} elements is too large", ty.minimum)))?;
+        let table = unsafe { VmTable::new(ty, init, std::ptr::null_mut()) }.ok_or_else(|| {
+            Error::Usage(format!("table of {} elements is too large", ty.minimum))
+        })?;
         let index = store.opaque.add_host_table(Box::new(table));
         Ok(Table {
             store_id: store.opaque.id,
@@ -225,8 +242,9 @@ impl Global {
             )));
         }
         let raw = value.to_raw(&store.opaque)?;
-        // SAFETY: every bit pattern is a valid byte array.
-        let def = Box::new(VMGlobalDefinition { bytes: unsafe { raw.v128 } });
+        let def = Box::new(VMGlobalDefinition {
+            bytes: raw.to_bytes(),
+        });
         let index = store.opaque.add_host_global(def, ty);
         Ok(Global {
             store_id: store.opaque.id,
@@ -254,7 +272,7 @@ impl Global {
             return Val::I32(0);
         };
         // SAFETY: the store keeps the global's storage alive.
-        let raw = tandem_vm::ValRaw { v128: unsafe { (*ptr).bytes } };
+        let raw = tandem_vm::ValRaw::from_bytes(unsafe { (*ptr).bytes });
         // SAFETY: the storage holds a value of the global's type.
         unsafe { Val::from_raw(&mut store.opaque, raw, ty.content) }
     }
@@ -266,12 +284,16 @@ impl Global {
             return Err(Error::Usage("cannot set an immutable global".into()));
         }
         if value.ty() != ty.content {
-            return Err(Error::Usage(format!("global holds {}, not {}", ty.content, value.ty())));
+            return Err(Error::Usage(format!(
+                "global holds {}, not {}",
+                ty.content,
+                value.ty()
+            )));
         }
         let raw = value.to_raw(&store.opaque)?;
-        // SAFETY: exclusive borrow of the owning store; every bit pattern is
-        // a valid byte array.
-        unsafe { (*ptr).bytes = raw.v128 };
+        // SAFETY: exclusive borrow of the owning store, which keeps the
+        // global's storage alive.
+        unsafe { (*ptr).bytes = raw.to_bytes() };
         Ok(())
     }
 }

@@ -13,6 +13,19 @@ mod typed;
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 
 /// A function of a store: defined by Wasm or by the host.
+///
+/// ```
+/// use tandem_store::{Engine, Func, FuncType, Store, Val, ValType};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let add = Func::new(&mut store, FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
+///     |_caller, params, results| {
+///         results[0] = Val::I32(params[0].i32().unwrap() + params[1].i32().unwrap());
+///         Ok(())
+///     });
+/// let mut out = [Val::I32(0)];
+/// add.call(&mut store, &[Val::I32(2), Val::I32(3)], &mut out).unwrap();
+/// assert_eq!(out[0].i32(), Some(5));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store_id: u64,
@@ -30,6 +43,22 @@ pub(crate) struct HostFunc<T: 'static> {
 }
 
 /// What a host function receives: the store, and the instance that called.
+///
+/// ```
+/// use tandem_store::{Caller, Engine, Extern, Func, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (import "env" "peek" (func $p (result i32)))
+///     (memory (export "memory") 1) (data (i32.const 0) "\2a")
+///     (func (export "run") (result i32) call $p))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let peek = Func::wrap(&mut store, |mut caller: Caller<'_, ()>| -> i32 {
+///     let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return -1 };
+///     memory.data(caller.store())[0] as i32
+/// });
+/// let instance = Instance::new(&mut store, &module, &[peek.into()]).unwrap();
+/// let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+/// assert_eq!(run.call(&mut store, ()).unwrap(), 42);
+/// ```
 pub struct Caller<'a, T> {
     store: &'a mut Store<T>,
     instance: Option<crate::Instance>,
@@ -63,7 +92,10 @@ impl<'a, T: 'static> Caller<'a, T> {
 }
 
 /// Builds a host function's context with a hole for `wasm_call`.
-pub(crate) fn host_context<T: 'static>(type_index: u32, host: HostFunc<T>) -> Box<VMHostFuncContext> {
+pub(crate) fn host_context<T: 'static>(
+    type_index: u32,
+    host: HostFunc<T>,
+) -> Box<VMHostFuncContext> {
     let mut ctx = Box::new(VMHostFuncContext {
         magic: VMHOST_MAGIC,
         array_call: host_trampoline::<T>,
@@ -88,7 +120,13 @@ impl Func {
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let type_index = store.engine().inner.signature_id(&ty);
-        let ctx = host_context(type_index, HostFunc { func: Box::new(func), ty });
+        let ctx = host_context(
+            type_index,
+            HostFunc {
+                func: Box::new(func),
+                ty,
+            },
+        );
         let func_ref = ctx.func_ref;
         store.opaque.keep(Storage::BoxHost(ctx));
         let pinned = store.opaque.push_func_ref(func_ref);
@@ -102,7 +140,9 @@ impl Func {
         func: impl IntoFunc<T, Params, Results>,
     ) -> Func {
         let (ty, func) = func.into_host_fn();
-        Func::new(store, ty, move |caller, params, results| func(caller, params, results))
+        Func::new(store, ty, move |caller, params, results| {
+            func(caller, params, results)
+        })
     }
 
     pub(crate) fn from_func_ref(store: &mut StoreOpaque, ptr: NonNull<VMFuncRef>) -> Func {
@@ -117,9 +157,17 @@ impl Func {
         Ok(store.funcs[self.index as usize])
     }
 
+    /// The address of the function's func-ref (stable for the store's life).
+    #[doc(hidden)]
+    pub fn func_ref_address<T>(&self, store: &Store<T>) -> Result<usize> {
+        Ok(self.func_ref(&store.opaque)?.as_ptr() as usize)
+    }
+
     /// The function's type.
     pub fn ty<T>(&self, store: &Store<T>) -> FuncType {
-        let func_ref = self.func_ref(&store.opaque).expect("function of another store");
+        let func_ref = self
+            .func_ref(&store.opaque)
+            .expect("function of another store");
         // SAFETY: func-refs of a store stay valid while it lives.
         let type_index = unsafe { func_ref.as_ref().type_index };
         store.engine().inner.signature(type_index)
@@ -149,10 +197,20 @@ impl Func {
         if magic == VMHOST_MAGIC {
             // SAFETY: the magic says this is a host context.
             let ctx = unsafe { &*func_ref.vmctx.cast::<VMHostFuncContext>() };
-            let host = ctx.host_state.downcast_ref::<HostFunc<T>>().ok_or_else(|| {
-                Error::Usage("host function belongs to a store with another data type".into())
-            })?;
-            return (host.func)(Caller { store, instance: None }, params, results);
+            let host = ctx
+                .host_state
+                .downcast_ref::<HostFunc<T>>()
+                .ok_or_else(|| {
+                    Error::Usage("host function belongs to a store with another data type".into())
+                })?;
+            return (host.func)(
+                Caller {
+                    store,
+                    instance: None,
+                },
+                params,
+                results,
+            );
         }
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (slot, param) in values.iter_mut().zip(params) {
@@ -177,7 +235,11 @@ impl Func {
 
 /// Calls a Wasm func-ref through its array-call entry with the store's
 /// trap handling.
-pub(crate) fn invoke<T>(store: &mut Store<T>, func_ref: VMFuncRef, values: &mut [ValRaw]) -> Result<()> {
+pub(crate) fn invoke<T>(
+    store: &mut Store<T>,
+    func_ref: VMFuncRef,
+    values: &mut [ValRaw],
+) -> Result<()> {
     if func_ref.array_call.is_null() {
         return Err(Error::Usage("function has no array-call entry".into()));
     }
@@ -210,7 +272,9 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func_ref: VMFuncRef, values: &mut 
 pub(crate) fn unwind_to_error(unwind: Unwind) -> Error {
     let Unwind { reason, backtrace } = unwind;
     match reason {
-        UnwindReason::Trap { code } => Error::Trap(Box::new(Trap::new(code, Some(&backtrace), None))),
+        UnwindReason::Trap { code } => {
+            Error::Trap(Box::new(Trap::new(code, Some(&backtrace), None)))
+        }
         UnwindReason::Host(error) => match error.downcast::<Error>() {
             Ok(inner) => match *inner {
                 // A trap from a nested call keeps its own backtrace.
@@ -221,7 +285,11 @@ pub(crate) fn unwind_to_error(unwind: Unwind) -> Error {
                     Some(Box::new(other)),
                 ))),
             },
-            Err(error) => Error::Trap(Box::new(Trap::new(TrapCode::HostError, Some(&backtrace), Some(error)))),
+            Err(error) => Error::Trap(Box::new(Trap::new(
+                TrapCode::HostError,
+                Some(&backtrace),
+                Some(error),
+            ))),
         },
         UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
     }
@@ -275,7 +343,12 @@ unsafe extern "C" fn host_trampoline<T: 'static>(
             let store = &mut *(*context).store.get().cast::<Store<T>>();
             let vm_instance = tandem_vm::instance::Instance::from_vmctx(caller_vmctx);
             let instance = crate::Instance::from_vm(store.opaque.id, vm_instance);
-            (host, store, instance, std::slice::from_raw_parts_mut(values, len))
+            (
+                host,
+                store,
+                instance,
+                std::slice::from_raw_parts_mut(values, len),
+            )
         };
         call_host(host, store, instance, values)
     }));
@@ -306,8 +379,20 @@ fn call_host<T: 'static>(
         // SAFETY: Wasm passed values of the declared parameter types.
         .map(|(ty, raw)| unsafe { Val::from_raw(&mut store.opaque, *raw, *ty) })
         .collect();
-    let mut results: Vec<Val> = host.ty.results.iter().map(|&t| Val::default_for(t)).collect();
-    (host.func)(Caller { store: &mut *store, instance }, &params, &mut results)?;
+    let mut results: Vec<Val> = host
+        .ty
+        .results
+        .iter()
+        .map(|&t| Val::default_for(t))
+        .collect();
+    (host.func)(
+        Caller {
+            store: &mut *store,
+            instance,
+        },
+        &params,
+        &mut results,
+    )?;
     typecheck("result", &host.ty.results, &results)?;
     for (slot, result) in values.iter_mut().zip(&results) {
         *slot = result.to_raw(&store.opaque)?;

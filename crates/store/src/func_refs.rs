@@ -21,6 +21,15 @@ pub(crate) enum Storage {
     BoxHost(#[allow(dead_code, reason = "kept alive for the func-ref")] Box<VMHostFuncContext>),
     /// A host function shared with other stores (a `Linker` definition).
     ArcHost(#[allow(dead_code, reason = "kept alive for the func-ref")] Arc<HostFuncBox>),
+    /// The resolved imports of an `InstancePre` instantiated here.
+    InstancePreDefinitions(
+        #[allow(dead_code, reason = "kept alive for the func-refs")] Arc<crate::linker::PreItems>,
+    ),
+    /// The pre-patched func-refs of an `InstancePre` instantiated here.
+    InstancePreFuncRefs(
+        #[allow(dead_code, reason = "kept alive for the store's life")]
+        Arc<crate::linker::PreFuncRefs>,
+    ),
 }
 
 /// A host-function context shared between stores.
@@ -64,7 +73,8 @@ impl FuncRefs {
     /// Fills every hole a known trampoline can fill.
     pub(crate) fn fill(&mut self, trampolines: &HashMap<u32, usize>) {
         // SAFETY: every entry points into our arena, alive while `self` is.
-        self.with_holes.retain(|&f| !unsafe { try_fill(f, trampolines) });
+        self.with_holes
+            .retain(|&f| !unsafe { try_fill(f, trampolines) });
     }
 
     /// Number of func-refs still waiting for a `wasm_call`.

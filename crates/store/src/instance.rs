@@ -1,13 +1,40 @@
 //! [`Instance`]: instantiating a module in a store with resolved imports.
 
 use crate::externals::{Global, Memory, Table};
-use crate::func::invoke;
+use crate::func::{WasmParams, WasmResults};
 use crate::module::entity_type;
 use crate::{Error, Extern, ExternType, Func, Module, Result, Store, Trap, TypedFunc};
-use crate::func::{WasmParams, WasmResults};
 use std::ptr::NonNull;
 use tandem_environ::{EntityIndex, ImportKind, ValType};
+use tandem_vm::VMFuncRef;
 use tandem_vm::instance::{InstanceImports, InstantiateError};
+
+/// Imports resolved to run-time objects, per kind in import order.
+#[derive(Default)]
+pub(crate) struct RawImports {
+    pub(crate) funcs: Vec<VMFuncRef>,
+    pub(crate) tables: Vec<*mut tandem_vm::table::Table>,
+    pub(crate) memories: Vec<*mut tandem_vm::memory::LinearMemory>,
+    pub(crate) globals: Vec<*mut tandem_vm::VMGlobalDefinition>,
+}
+
+impl RawImports {
+    /// Adds `item` (already checked against its import) in its kind's list.
+    pub(crate) fn push<T>(&mut self, store: &Store<T>, item: &Extern) -> Result<()> {
+        match item {
+            Extern::Func(f) => {
+                let func_ref = f.func_ref(&store.opaque)?;
+                // SAFETY: `func_ref` checked the store; its func-refs stay
+                // alive as long as it does.
+                self.funcs.push(unsafe { *func_ref.as_ref() });
+            }
+            Extern::Table(t) => self.tables.push(t.ptr(store)?),
+            Extern::Memory(m) => self.memories.push(m.ptr(store)?),
+            Extern::Global(g) => self.globals.push(g.ptr(store)?),
+        }
+        Ok(())
+    }
+}
 
 /// What the store keeps per instance.
 pub(crate) struct InstanceData {
@@ -17,6 +44,21 @@ pub(crate) struct InstanceData {
 }
 
 /// An instance of a module in a store.
+///
+/// ```
+/// use tandem_store::{Engine, Func, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "twice" (func $twice (param i32) (result i32)))
+///     (memory (export "memory") 1)
+///     (func (export "run") (param i32) (result i32) local.get 0 call $twice))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let twice = Func::wrap(&mut store, |x: i32| x * 2);
+/// let instance = Instance::new(&mut store, &module, &[twice.into()]).unwrap();
+/// let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+/// assert_eq!(run.call(&mut store, 21).unwrap(), 42);
+/// assert!(instance.get_memory(&mut store, "memory").is_some());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     store_id: u64,
@@ -26,9 +68,15 @@ pub struct Instance {
 impl Instance {
     /// Instantiates `module` with `imports` given in the module's import
     /// order, then runs its start function.
-    pub fn new<T: 'static>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new<T: 'static>(
+        store: &mut Store<T>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         if !crate::Engine::same(store.engine(), module.engine()) {
-            return Err(Error::Usage("module and store belong to different engines".into()));
+            return Err(Error::Usage(
+                "module and store belong to different engines".into(),
+            ));
         }
         let info = module.info().clone();
         if imports.len() != info.imports.len() {
@@ -38,20 +86,22 @@ impl Instance {
                 imports.len()
             )));
         }
-        let mut funcs = Vec::new();
-        let mut tables = Vec::new();
-        let mut memories = Vec::new();
-        let mut globals = Vec::new();
+        let mut raw = RawImports::default();
         for (import, item) in info.imports.iter().zip(imports) {
             check_import(store, module, import, item)?;
-            match item {
-                // SAFETY: func-refs of the store are alive while it is.
-                Extern::Func(f) => funcs.push(unsafe { *f.func_ref(&store.opaque)?.as_ref() }),
-                Extern::Table(t) => tables.push(t.ptr(store)?),
-                Extern::Memory(m) => memories.push(m.ptr(store)?),
-                Extern::Global(g) => globals.push(g.ptr(store)?),
-            }
+            raw.push(store, item)?;
         }
+        Instance::new_raw(store, module, &raw)
+    }
+
+    /// Instantiates `module` with imports already checked against it and
+    /// resolved to this store's run-time objects.
+    pub(crate) fn new_raw<T: 'static>(
+        store: &mut Store<T>,
+        module: &Module,
+        imports: &RawImports,
+    ) -> Result<Instance> {
+        let info = module.info().clone();
         store.opaque.register_module(module);
         let engine = store.engine().clone();
         // SAFETY: every import pointer belongs to this store and lives as
@@ -64,10 +114,10 @@ impl Instance {
                 store.opaque.vm_context(),
                 engine.inner.epoch.as_ptr().cast_const(),
                 InstanceImports {
-                    funcs: &funcs,
-                    tables: &tables,
-                    memories: &memories,
-                    globals: &globals,
+                    funcs: &imports.funcs,
+                    tables: &imports.tables,
+                    memories: &imports.memories,
+                    globals: &imports.globals,
                 },
                 &engine.config().tunables,
             )
@@ -88,10 +138,11 @@ impl Instance {
             .initialize()
             .map_err(instantiate_error)?;
         if let Some(start) = info.start {
+            // The start function may be an imported host function, so go
+            // through `Func::call`, which calls either kind correctly.
             let func_ref = store.opaque.instances[index as usize].vm.func_ref(start);
-            // SAFETY: the func-ref lives in the instance's VMContext.
-            let func_ref = unsafe { *func_ref };
-            invoke(store, func_ref, &mut [])?;
+            let func_ref = NonNull::new(func_ref).expect("func-refs live in the VMContext");
+            Func::from_func_ref(&mut store.opaque, func_ref).call(store, &[], &mut [])?;
         }
         Ok(instance)
     }
@@ -199,7 +250,7 @@ fn instantiate_error(e: InstantiateError) -> Error {
 }
 
 /// Checks `item` against what `import` expects (the spec's import matching).
-fn check_import<T: 'static>(
+pub(crate) fn check_import<T: 'static>(
     store: &Store<T>,
     module: &Module,
     import: &tandem_environ::Import,
@@ -209,10 +260,13 @@ fn check_import<T: 'static>(
     let info = module.info();
     let expected = entity_type(info, import.index);
     let ok = match (&import.kind, &actual) {
-        (ImportKind::Func(_), ExternType::Func(a)) => Some(a) == match &expected {
-            ExternType::Func(e) => Some(e),
-            _ => None,
-        },
+        (ImportKind::Func(_), ExternType::Func(a)) => {
+            Some(a)
+                == match &expected {
+                    ExternType::Func(e) => Some(e),
+                    _ => None,
+                }
+        }
         (ImportKind::Table(e), ExternType::Table(a)) => {
             e.element == a.element && limits_match(e.minimum, e.maximum, a.minimum, a.maximum)
         }
@@ -248,7 +302,12 @@ fn limits_match(e_min: u64, e_max: Option<u64>, a_min: u64, a_max: Option<u64>) 
 fn describe(ty: &ExternType) -> String {
     match ty {
         ExternType::Func(f) => format!("func {f}"),
-        ExternType::Table(t) => format!("table {} {:?}..{:?}", ValType::Ref(t.element), t.minimum, t.maximum),
+        ExternType::Table(t) => format!(
+            "table {} {:?}..{:?}",
+            ValType::Ref(t.element),
+            t.minimum,
+            t.maximum
+        ),
         ExternType::Memory(m) => format!("memory {}..{:?}", m.minimum, m.maximum),
         ExternType::Global(g) => format!(
             "global {}{}",
@@ -257,4 +316,3 @@ fn describe(ty: &ExternType) -> String {
         ),
     }
 }
-

@@ -57,7 +57,7 @@ pub use error::Error;
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use instance::Instance;
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use module::{ExternType, Module};
 pub use store::Store;
 pub use tandem_environ::{FuncType, GlobalType, MemoryType, RefType, TableType, TrapCode, ValType};

@@ -3,10 +3,13 @@
 
 use crate::func::{HostFunc, IntoFunc, host_context};
 use crate::func_refs::{HostFuncBox, Storage};
+use crate::instance::RawImports;
 use crate::{Caller, Engine, Error, Extern, Func, Instance, Module, Result, Store, Val};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tandem_environ::FuncType;
+use tandem_environ::ImportKind;
+use tandem_vm::VMFuncRef;
 
 enum Definition {
     /// An external of one particular store.
@@ -16,6 +19,21 @@ enum Definition {
 }
 
 /// Resolves imports by `(module, name)`.
+///
+/// ```
+/// use tandem_store::{Engine, Linker, Module, Store};
+/// let engine = Engine::default();
+/// let mut linker = Linker::<u32>::new(&engine);
+/// linker.func_wrap("env", "bump", |mut caller: tandem_store::Caller<'_, u32>| {
+///     *caller.data_mut() += 1;
+/// }).unwrap();
+/// let module = Module::new(&engine, r#"(module (import "env" "bump" (func $b))
+///     (func (export "run") call $b call $b))"#).unwrap();
+/// let mut store = Store::new(&engine, 0);
+/// let instance = linker.instantiate(&mut store, &module).unwrap();
+/// instance.get_typed_func::<(), ()>(&mut store, "run").unwrap().call(&mut store, ()).unwrap();
+/// assert_eq!(*store.data(), 2);
+/// ```
 pub struct Linker<T> {
     engine: Engine,
     map: HashMap<(String, String), Definition>,
@@ -43,7 +61,9 @@ impl<T: 'static> Linker<T> {
     fn insert(&mut self, module: &str, name: &str, def: Definition) -> Result<&mut Self> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.map.contains_key(&key) {
-            return Err(Error::Usage(format!("`{module}::{name}` is already defined")));
+            return Err(Error::Usage(format!(
+                "`{module}::{name}` is already defined"
+            )));
         }
         self.map.insert(key, def);
         Ok(self)
@@ -93,11 +113,20 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         let type_index = self.engine.inner.signature_id(&ty);
         let ctx = host_context(type_index, HostFunc { func, ty });
-        self.insert(module, name, Definition::HostFunc(Arc::new(HostFuncBox(ctx))))
+        self.insert(
+            module,
+            name,
+            Definition::HostFunc(Arc::new(HostFuncBox(ctx))),
+        )
     }
 
     /// Defines every export of `instance` under module name `module`.
-    pub fn instance(&mut self, store: &mut Store<T>, module: &str, instance: Instance) -> Result<&mut Self> {
+    pub fn instance(
+        &mut self,
+        store: &mut Store<T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self> {
         for (name, item) in instance.exports(store) {
             self.insert(module, &name, Definition::Extern(item))?;
         }
@@ -118,18 +147,162 @@ impl<T: 'static> Linker<T> {
         })
     }
 
+    /// Resolves `module`'s imports once, for instantiating it in many stores
+    /// quickly: host functions get func-refs pre-patched with the module's
+    /// Wasm-to-array trampolines, shared by every store.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        let info = module.info();
+        let mut items = Vec::with_capacity(info.imports.len());
+        let mut func_refs = Vec::new();
+        for import in &info.imports {
+            let key = (import.module.clone(), import.name.clone());
+            let def = self.map.get(&key).ok_or_else(|| unknown_import(import))?;
+            items.push(match def {
+                Definition::Extern(e) => PreItem::Extern(*e),
+                Definition::HostFunc(host) => {
+                    let ImportKind::Func(ty) = import.kind else {
+                        return Err(Error::Link(format!(
+                            "incompatible import type for `{}::{}`: expected {:?}, found a function",
+                            import.module, import.name, import.kind
+                        )));
+                    };
+                    let mut func_ref = host.0.func_ref;
+                    if func_ref.type_index != module.inner.type_ids[ty.index()] {
+                        return Err(Error::Link(format!(
+                            "incompatible import type for `{}::{}`: expected func {}, found func {}",
+                            import.module,
+                            import.name,
+                            info.types[ty.index()],
+                            self.engine.inner.signature(func_ref.type_index)
+                        )));
+                    }
+                    func_ref.wasm_call = module.inner.code.wasm_to_array(ty);
+                    func_refs.push(func_ref);
+                    PreItem::Host(host.clone(), func_refs.len() - 1)
+                }
+            });
+        }
+        Ok(InstancePre {
+            module: module.clone(),
+            items: Arc::new(PreItems(items)),
+            func_refs: Arc::new(PreFuncRefs(func_refs)),
+            _marker: std::marker::PhantomData,
+        })
+    }
+
     /// Instantiates `module`, resolving each import by name.
     pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance> {
         let mut imports = Vec::with_capacity(module.info().imports.len());
         for import in &module.info().imports {
-            let item = self.get(store, &import.module, &import.name).ok_or_else(|| {
-                Error::Link(format!(
-                    "unknown import: `{}::{}` has not been defined",
-                    import.module, import.name
-                ))
-            })?;
+            let item = self
+                .get(store, &import.module, &import.name)
+                .ok_or_else(|| {
+                    Error::Link(format!(
+                        "unknown import: `{}::{}` has not been defined",
+                        import.module, import.name
+                    ))
+                })?;
             imports.push(item);
         }
         Instance::new(store, module, &imports)
+    }
+}
+
+fn unknown_import(import: &tandem_environ::Import) -> Error {
+    Error::Link(format!(
+        "unknown import: `{}::{}` has not been defined",
+        import.module, import.name
+    ))
+}
+
+/// One resolved import of an [`InstancePre`].
+pub(crate) enum PreItem {
+    /// A host function and its slot in the pre-patched func-refs.
+    Host(
+        #[allow(dead_code, reason = "keeps the host context alive")] Arc<HostFuncBox>,
+        usize,
+    ),
+    /// An external of one particular store.
+    Extern(Extern),
+}
+
+/// The resolved imports of an [`InstancePre`], shared with every store it
+/// instantiates into.
+pub(crate) struct PreItems(Vec<PreItem>);
+
+/// Func-refs of an [`InstancePre`]'s host imports, their `wasm_call`
+/// already set to the module's trampolines.
+pub(crate) struct PreFuncRefs(Vec<VMFuncRef>);
+
+// SAFETY: the func-refs point into host contexts kept alive by `PreItems`,
+// which are immutable and `Send + Sync` (see `HostFuncBox`), and into the
+// module's code, which is immutable.
+unsafe impl Send for PreFuncRefs {}
+// SAFETY: as above.
+unsafe impl Sync for PreFuncRefs {}
+
+/// A module with its imports resolved by a [`Linker`], ready to be
+/// instantiated in any number of stores.
+///
+/// ```
+/// use tandem_store::{Engine, Linker, Module, Store};
+/// let engine = Engine::default();
+/// let mut linker = Linker::<()>::new(&engine);
+/// linker.func_wrap("env", "seven", || 7i32).unwrap();
+/// let module = Module::new(&engine, r#"(module (import "env" "seven" (func $s (result i32)))
+///     (func (export "run") (result i32) call $s))"#).unwrap();
+/// let pre = linker.instantiate_pre(&module).unwrap();
+/// for _ in 0..3 {
+///     let mut store = Store::new(&engine, ());
+///     let instance = pre.instantiate(&mut store).unwrap();
+///     let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+///     assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+/// }
+/// ```
+pub struct InstancePre<T> {
+    module: Module,
+    items: Arc<PreItems>,
+    func_refs: Arc<PreFuncRefs>,
+    _marker: std::marker::PhantomData<fn(T)>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            module: self.module.clone(),
+            items: self.items.clone(),
+            func_refs: self.func_refs.clone(),
+            _marker: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Instantiates the module in `store`. The definitions and pre-patched
+    /// func-refs are kept alive as long as the store.
+    pub fn instantiate(&self, store: &mut Store<T>) -> Result<Instance> {
+        let info = self.module.info().clone();
+        let mut raw = RawImports::default();
+        for (import, item) in info.imports.iter().zip(&self.items.0) {
+            match item {
+                PreItem::Host(_, slot) => raw.funcs.push(self.func_refs.0[*slot]),
+                PreItem::Extern(e) => {
+                    crate::instance::check_import(store, &self.module, import, e)?;
+                    raw.push(store, e)?;
+                }
+            }
+        }
+        store
+            .opaque
+            .keep(Storage::InstancePreDefinitions(self.items.clone()));
+        store
+            .opaque
+            .keep(Storage::InstancePreFuncRefs(self.func_refs.clone()));
+        Instance::new_raw(store, &self.module, &raw)
     }
 }

@@ -42,8 +42,9 @@ pub(crate) struct EngineInner {
 }
 
 impl EngineInner {
+    #[allow(clippy::vec_init_then_push, reason = "each entry is feature-gated")]
     pub(crate) fn new(config: &Config) -> Result<Self> {
-        #[allow(unused_mut)]
+        #[allow(unused_mut, reason = "no backend feature may be enabled")]
         let mut backends: Vec<(BackendKind, Box<dyn Backend>)> = Vec::new();
         #[cfg(feature = "cranelift")]
         backends.push((
@@ -92,6 +93,14 @@ impl EngineInner {
 }
 
 /// The type of an import or export.
+///
+/// ```
+/// use tandem_store::{Engine, ExternType, Module, ValType};
+/// let module = Module::new(&Engine::default(), r#"(module (global (export "g") i64 (i64.const 1)))"#).unwrap();
+/// let (name, ty) = module.exports().next().unwrap();
+/// assert_eq!(name, "g");
+/// assert!(matches!(ty, ExternType::Global(g) if g.content == ValType::I64));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExternType {
     /// A function.
@@ -105,7 +114,18 @@ pub enum ExternType {
 }
 
 /// A compiled module: cheap to clone, `Send + Sync`, instantiable in any
-/// number of stores of its engine.
+/// number of stores of its engine. Accepts the binary format or text.
+///
+/// ```
+/// use tandem_store::{Engine, Module};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (import "env" "f" (func)) (func (export "g")))"#).unwrap();
+/// assert_eq!(module.num_defined_funcs(), 1);
+/// assert_eq!(module.imports().map(|(m, n, _)| format!("{m}.{n}")).collect::<Vec<_>>(), ["env.f"]);
+/// // Invalid input is an error naming the offset, never a panic.
+/// let err = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err();
+/// assert!(err.to_string().contains("offset"));
+/// ```
 #[derive(Clone)]
 pub struct Module {
     pub(crate) inner: Arc<ModuleInner>,
@@ -222,15 +242,10 @@ impl Module {
 
     /// Wasm-to-array trampolines by engine-wide signature id.
     pub(crate) fn trampolines(&self) -> impl Iterator<Item = (u32, *const u8)> + '_ {
-        self.inner
-            .info
-            .types
-            .iter()
-            .enumerate()
-            .map(|(i, _)| {
-                let index = tandem_environ::TypeIndex::new(i);
-                (self.inner.type_ids[i], self.inner.code.wasm_to_array(index))
-            })
+        self.inner.info.types.iter().enumerate().map(|(i, _)| {
+            let index = tandem_environ::TypeIndex::new(i);
+            (self.inner.type_ids[i], self.inner.code.wasm_to_array(index))
+        })
     }
 }
 

@@ -35,13 +35,29 @@ pub(crate) struct StoreOpaque {
     func_index: HashMap<usize, u32>,
     pub(crate) memories: Vec<*mut LinearMemory>,
     memory_index: HashMap<usize, u32>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     host_memories: Vec<Box<LinearMemory>>,
     pub(crate) tables: Vec<*mut VmTable>,
     table_index: HashMap<usize, u32>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     host_tables: Vec<Box<VmTable>>,
     pub(crate) globals: Vec<(*mut VMGlobalDefinition, GlobalType)>,
     global_index: HashMap<usize, u32>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     host_globals: Vec<Box<VMGlobalDefinition>>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     pub(crate) externrefs: Vec<Box<ExternData>>,
     pub(crate) func_refs: FuncRefs,
     modules: Vec<Module>,
@@ -56,6 +72,14 @@ pub(crate) struct StoreOpaque {
 unsafe impl Send for StoreOpaque {}
 
 /// A collection of instances and host objects, with the host's data `T`.
+/// Everything created in a store lives until the store is dropped.
+///
+/// ```
+/// use tandem_store::{Engine, Store};
+/// let mut store = Store::new(&Engine::default(), vec![1, 2]);
+/// store.data_mut().push(3);
+/// assert_eq!(store.into_data(), [1, 2, 3]);
+/// ```
 pub struct Store<T> {
     pub(crate) opaque: StoreOpaque,
     data: T,
@@ -124,10 +148,55 @@ impl<T> Store<T> {
     }
 }
 
+/// Fuel and epoch deadlines.
+impl<T> Store<T> {
+    /// Sets the fuel left to `fuel` (capped at `i64::MAX`). Fails unless
+    /// [`Config::consume_fuel`](crate::Config::consume_fuel) is on. Also
+    /// what lets a store run again after an `OutOfFuel` trap.
+    pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
+        self.opaque.check_fuel_enabled()?;
+        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        *self.opaque.context.vm.fuel_consumed.get_mut() = -fuel;
+        Ok(())
+    }
+
+    /// The fuel left: 0 once Wasm has used it all (a call may overshoot
+    /// between two checks; the overshoot is not owed). Fails unless
+    /// [`Config::consume_fuel`](crate::Config::consume_fuel) is on.
+    pub fn get_fuel(&self) -> crate::Result<u64> {
+        self.opaque.check_fuel_enabled()?;
+        // SAFETY: Wasm writes this cell only while it runs on the thread
+        // that owns the store, and it cannot run while `self` is borrowed
+        // here (the store is not `Sync`).
+        let consumed = unsafe { *self.opaque.context.vm.fuel_consumed.get() };
+        Ok(if consumed < 0 {
+            consumed.unsigned_abs()
+        } else {
+            0
+        })
+    }
+
+    /// Makes Wasm in this store trap with
+    /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt) once the engine's
+    /// epoch reaches its current value plus `ticks_beyond_current` (see
+    /// [`Engine::increment_epoch`](crate::Engine::increment_epoch)). Only
+    /// has an effect with
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption); a
+    /// store has no deadline until this is called.
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        let now = self.opaque.engine.inner.epoch.load(Ordering::Relaxed);
+        *self.opaque.context.vm.epoch_deadline.get_mut() = now.saturating_add(ticks_beyond_current);
+    }
+}
+
 impl StoreOpaque {
     /// Registers `module`'s trampolines and fills the holes they can fill.
     pub(crate) fn register_module(&mut self, module: &Module) {
-        if self.modules.iter().any(|m| std::sync::Arc::ptr_eq(&m.inner, &module.inner)) {
+        if self
+            .modules
+            .iter()
+            .any(|m| std::sync::Arc::ptr_eq(&m.inner, &module.inner))
+        {
             return;
         }
         self.modules.push(module.clone());
@@ -185,7 +254,11 @@ impl StoreOpaque {
         self.table_handle(ptr)
     }
 
-    pub(crate) fn add_host_global(&mut self, mut def: Box<VMGlobalDefinition>, ty: GlobalType) -> u32 {
+    pub(crate) fn add_host_global(
+        &mut self,
+        mut def: Box<VMGlobalDefinition>,
+        ty: GlobalType,
+    ) -> u32 {
         let ptr: *mut VMGlobalDefinition = &mut *def;
         self.host_globals.push(def);
         self.global_handle(ptr, ty)
@@ -193,6 +266,17 @@ impl StoreOpaque {
 
     pub(crate) fn vm_context(&self) -> *mut VMStoreContext {
         &self.context.vm as *const VMStoreContext as *mut VMStoreContext
+    }
+
+    /// Fails unless the engine meters fuel.
+    fn check_fuel_enabled(&self) -> crate::Result<()> {
+        if self.engine.config().tunables.consume_fuel {
+            Ok(())
+        } else {
+            Err(crate::Error::Usage(
+                "fuel consumption is not enabled (Config::consume_fuel)".into(),
+            ))
+        }
     }
 
     /// Checks that a handle belongs to this store.

@@ -3,7 +3,7 @@
 use tandem_environ::TrapCode;
 use tandem_vm::backtrace::Backtrace;
 
-/// One Wasm frame of a trap's backtrace.
+/// One Wasm frame of a trap's backtrace (see [`Trap`] for an example).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
     /// Function index in its module.
@@ -34,6 +34,24 @@ impl std::fmt::Display for FrameInfo {
 
 /// A Wasm trap: its code, the Wasm frames active when it happened
 /// (innermost first) and, for host errors, the error.
+///
+/// ```
+/// use tandem_store::{Engine, Instance, Module, Store, TrapCode};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (func $inner (param i32) (result i32) i32.const 1 local.get 0 i32.div_u)
+///     (func $outer (export "outer") (param i32) (result i32) local.get 0 call $inner))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let outer = instance.get_typed_func::<i32, i32>(&mut store, "outer").unwrap();
+/// let err = outer.call(&mut store, 0).unwrap_err();
+/// let trap = err.as_trap().unwrap();
+/// assert_eq!(trap.code(), TrapCode::IntegerDivisionByZero);
+/// let names: Vec<_> = trap.trace().iter().map(|f| f.func_name.as_deref()).collect();
+/// assert_eq!(names, [Some("inner"), Some("outer")]);
+/// // The store is still usable.
+/// assert_eq!(outer.call(&mut store, 1).unwrap(), 1);
+/// ```
 #[derive(Debug)]
 pub struct Trap {
     code: TrapCode,
@@ -101,6 +119,8 @@ impl std::fmt::Display for Trap {
 
 impl std::error::Error for Trap {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

@@ -56,22 +56,38 @@ impl Val {
 
     /// The i32, if this is one.
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self { Some(*v) } else { None }
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The i64, if this is one.
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self { Some(*v) } else { None }
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The f32, if this is one.
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// The f64, if this is one.
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// The raw form, after checking the value belongs to `store`.
@@ -111,14 +127,17 @@ impl Val {
                 ValType::F64 => Val::F64(raw.f64),
                 ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
                 ValType::Ref(RefType::Func) => Val::FuncRef(
-                    NonNull::new(raw.ptr.cast::<VMFuncRef>()).map(|p| Func::from_func_ref(store, p)),
+                    NonNull::new(raw.ptr.cast::<VMFuncRef>())
+                        .map(|p| Func::from_func_ref(store, p)),
                 ),
-                ValType::Ref(RefType::Extern) => Val::ExternRef(
-                    NonNull::new(raw.ptr.cast::<ExternData>()).map(|ptr| ExternRef {
-                        store_id: store.id,
-                        ptr,
-                    }),
-                ),
+                ValType::Ref(RefType::Extern) => {
+                    Val::ExternRef(NonNull::new(raw.ptr.cast::<ExternData>()).map(|ptr| {
+                        ExternRef {
+                            store_id: store.id,
+                            ptr,
+                        }
+                    }))
+                }
             }
         }
     }

@@ -56,7 +56,11 @@ fn truncations_are_errors_with_offsets() {
             }
         }
     }
-    assert!(errors > wasm.len() * 9 / 10, "only {errors} of {} cuts rejected", wasm.len());
+    assert!(
+        errors > wasm.len() * 9 / 10,
+        "only {errors} of {} cuts rejected",
+        wasm.len()
+    );
 }
 
 proptest! {

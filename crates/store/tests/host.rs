@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use tandem_store::{Caller, Engine, Error, Extern, Func, Instance, Linker, Module, Store, TrapCode, Val};
+use tandem_store::{
+    Caller, Engine, Error, Extern, Func, Instance, Linker, Module, Store, TrapCode, Val,
+};
 
 #[test]
 fn wasm_calls_host_and_back() {
@@ -20,18 +22,28 @@ fn wasm_calls_host_and_back() {
     )
     .unwrap();
     let mut store = Store::new(&engine, 0u32);
-    let mul = Func::wrap(&mut store, |mut caller: Caller<'_, u32>, a: i32, b: i64, c: f64| -> f64 {
-        *caller.data_mut() += 1;
-        a as f64 * b as f64 * c
-    });
+    let mul = Func::wrap(
+        &mut store,
+        |mut caller: Caller<'_, u32>, a: i32, b: i64, c: f64| -> f64 {
+            *caller.data_mut() += 1;
+            a as f64 * b as f64 * c
+        },
+    );
     let instance = Instance::new(&mut store, &module, &[mul.into()]).unwrap();
-    let run = instance.get_typed_func::<i32, f64>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, f64>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, 3).unwrap(), 15.0);
     assert_eq!(run.call(&mut store, -4).unwrap(), -20.0);
     assert_eq!(*store.data(), 2);
     // The host function can be called from the host too.
     let mut out = [Val::F64(0)];
-    mul.call(&mut store, &[Val::I32(2), Val::I64(2), Val::F64(2.0f64.to_bits())], &mut out).unwrap();
+    mul.call(
+        &mut store,
+        &[Val::I32(2), Val::I64(2), Val::F64(2.0f64.to_bits())],
+        &mut out,
+    )
+    .unwrap();
     assert_eq!(out[0].f64(), Some(8.0));
 }
 
@@ -48,7 +60,9 @@ fn host_error_becomes_trap_with_wasm_frames() {
     .unwrap();
     let mut linker = Linker::<()>::new(&engine);
     linker
-        .func_wrap("host", "fail", || -> tandem_store::Result<()> { Err(Error::Usage("boom".into())) })
+        .func_wrap("host", "fail", || -> tandem_store::Result<()> {
+            Err(Error::Usage("boom".into()))
+        })
         .unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
@@ -57,7 +71,11 @@ fn host_error_becomes_trap_with_wasm_frames() {
     let trap = err.as_trap().expect("host errors become traps");
     assert_eq!(trap.code(), TrapCode::HostError);
     assert!(trap.to_string().contains("boom"), "{trap}");
-    let names: Vec<_> = trap.trace().iter().map(|f| f.func_name.clone().unwrap_or_default()).collect();
+    let names: Vec<_> = trap
+        .trace()
+        .iter()
+        .map(|f| f.func_name.clone().unwrap_or_default())
+        .collect();
     assert_eq!(names, ["inner", "outer"], "{trap}");
 }
 
@@ -77,7 +95,9 @@ fn host_panic_resumes_in_caller_and_store_survives() {
         }
     });
     let instance = Instance::new(&mut store, &module, &[p.into()]).unwrap();
-    let run = instance.get_typed_func::<i32, ()>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, ()>(&mut store, "run")
+        .unwrap();
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, 1)));
     assert!(caught.is_err());
     run.call(&mut store, 0).unwrap();
@@ -111,7 +131,9 @@ fn two_modules_linked_by_name_share_memory_and_functions() {
     let lib_instance = linker.instantiate(&mut store, &lib).unwrap();
     linker.instance(&mut store, "lib", lib_instance).unwrap();
     let app_instance = linker.instantiate(&mut store, &app).unwrap();
-    let run = app_instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+    let run = app_instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, ()).unwrap(), 5);
     let g = lib_instance.get_global(&mut store, "g").unwrap();
     assert_eq!(g.get(&mut store).i32(), Some(99));
@@ -124,7 +146,9 @@ fn unknown_import_is_a_link_error() {
     let engine = Engine::default();
     let module = Module::new(&engine, r#"(module (import "a" "b" (func)))"#).unwrap();
     let mut store = Store::new(&engine, ());
-    let err = Linker::<()>::new(&engine).instantiate(&mut store, &module).unwrap_err();
+    let err = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err();
     assert!(matches!(err, Error::Link(_)), "{err}");
     let counter = Arc::new(AtomicU32::new(0));
     let c = counter.clone();
@@ -132,7 +156,10 @@ fn unknown_import_is_a_link_error() {
         c.fetch_add(1, Ordering::Relaxed);
     });
     let bad = Func::wrap(&mut store, |_: i32| {});
-    assert!(matches!(Instance::new(&mut store, &module, &[bad.into()]), Err(Error::Link(_))));
+    assert!(matches!(
+        Instance::new(&mut store, &module, &[bad.into()]),
+        Err(Error::Link(_))
+    ));
     let instance = Instance::new(&mut store, &module, &[Extern::Func(f)]).unwrap();
     let _ = instance;
 }

@@ -44,19 +44,42 @@ fn setup() -> (Store<()>, Instance) {
     (store, instance)
 }
 
-fn call(store: &mut Store<()>, instance: Instance, name: &str, args: &[Val], results: usize) -> Result<Vec<Val>, Error> {
+fn call(
+    store: &mut Store<()>,
+    instance: Instance,
+    name: &str,
+    args: &[Val],
+    results: usize,
+) -> Result<Vec<Val>, Error> {
     let func = instance.get_func(store, name).expect("export exists");
     let mut out = vec![Val::I32(0); results];
     func.call(store, args, &mut out)?;
     Ok(out)
 }
 
-fn expect_trap(store: &mut Store<()>, instance: Instance, name: &str, args: &[Val], results: usize, code: TrapCode, frames: &[&str]) {
+fn expect_trap(
+    store: &mut Store<()>,
+    instance: Instance,
+    name: &str,
+    args: &[Val],
+    results: usize,
+    code: TrapCode,
+    frames: &[&str],
+) {
     let err = call(store, instance, name, args, results).expect_err("call traps");
-    let trap = err.as_trap().unwrap_or_else(|| panic!("expected a trap, got {err}"));
+    let trap = err
+        .as_trap()
+        .unwrap_or_else(|| panic!("expected a trap, got {err}"));
     assert_eq!(trap.code(), code, "{trap}");
-    let names: Vec<&str> = trap.trace().iter().map(|f| f.func_name.as_deref().unwrap_or("?")).collect();
-    assert!(names.len() >= frames.len(), "backtrace {names:?} shorter than {frames:?}\n{trap}");
+    let names: Vec<&str> = trap
+        .trace()
+        .iter()
+        .map(|f| f.func_name.as_deref().unwrap_or("?"))
+        .collect();
+    assert!(
+        names.len() >= frames.len(),
+        "backtrace {names:?} shorter than {frames:?}\n{trap}"
+    );
     assert_eq!(&names[..frames.len()], frames, "{trap}");
     assert!(trap.to_string().contains(code.message()));
     // The same store runs another call correctly.
@@ -67,35 +90,99 @@ fn expect_trap(store: &mut Store<()>, instance: Instance, name: &str, args: &[Va
 #[test]
 fn division_by_zero_traps_with_backtrace() {
     let (mut store, instance) = setup();
-    expect_trap(&mut store, instance, "outer", &[Val::I32(0)], 1, TrapCode::IntegerDivisionByZero, &["div", "outer"]);
+    expect_trap(
+        &mut store,
+        instance,
+        "outer",
+        &[Val::I32(0)],
+        1,
+        TrapCode::IntegerDivisionByZero,
+        &["div", "outer"],
+    );
 }
 
 #[test]
 fn out_of_bounds_load_traps() {
     let (mut store, instance) = setup();
-    expect_trap(&mut store, instance, "load", &[Val::I32(65534)], 1, TrapCode::MemoryOutOfBounds, &["load"]);
-    expect_trap(&mut store, instance, "load", &[Val::I32(-1)], 1, TrapCode::MemoryOutOfBounds, &["load"]);
+    expect_trap(
+        &mut store,
+        instance,
+        "load",
+        &[Val::I32(65534)],
+        1,
+        TrapCode::MemoryOutOfBounds,
+        &["load"],
+    );
+    expect_trap(
+        &mut store,
+        instance,
+        "load",
+        &[Val::I32(-1)],
+        1,
+        TrapCode::MemoryOutOfBounds,
+        &["load"],
+    );
 }
 
 #[test]
 fn unreachable_traps() {
     let (mut store, instance) = setup();
-    expect_trap(&mut store, instance, "unreachable", &[], 0, TrapCode::UnreachableCodeReached, &["unreachable"]);
+    expect_trap(
+        &mut store,
+        instance,
+        "unreachable",
+        &[],
+        0,
+        TrapCode::UnreachableCodeReached,
+        &["unreachable"],
+    );
 }
 
 #[test]
 fn call_indirect_checks_signature_and_null() {
     let (mut store, instance) = setup();
-    expect_trap(&mut store, instance, "bad_sig", &[], 1, TrapCode::BadSignature, &["bad_sig"]);
-    expect_trap(&mut store, instance, "null", &[], 1, TrapCode::IndirectCallToNull, &["null"]);
+    expect_trap(
+        &mut store,
+        instance,
+        "bad_sig",
+        &[],
+        1,
+        TrapCode::BadSignature,
+        &["bad_sig"],
+    );
+    expect_trap(
+        &mut store,
+        instance,
+        "null",
+        &[],
+        1,
+        TrapCode::IndirectCallToNull,
+        &["null"],
+    );
 }
 
 #[test]
 fn unbounded_recursion_is_a_stack_overflow() {
     let (mut store, instance) = setup();
-    expect_trap(&mut store, instance, "recurse", &[Val::I32(0)], 1, TrapCode::StackOverflow, &["recurse", "recurse"]);
+    expect_trap(
+        &mut store,
+        instance,
+        "recurse",
+        &[Val::I32(0)],
+        1,
+        TrapCode::StackOverflow,
+        &["recurse", "recurse"],
+    );
     // And again: the stack limit is restored after the first overflow.
-    expect_trap(&mut store, instance, "recurse", &[Val::I32(0)], 1, TrapCode::StackOverflow, &["recurse"]);
+    expect_trap(
+        &mut store,
+        instance,
+        "recurse",
+        &[Val::I32(0)],
+        1,
+        TrapCode::StackOverflow,
+        &["recurse"],
+    );
 }
 
 #[test]
@@ -103,7 +190,13 @@ fn many_traps_in_a_row_leave_the_store_working() {
     let (mut store, instance) = setup();
     for _ in 0..1000 {
         let err = call(&mut store, instance, "div", &[Val::I32(0)], 1).unwrap_err();
-        assert_eq!(err.as_trap().map(|t| t.code()), Some(TrapCode::IntegerDivisionByZero));
+        assert_eq!(
+            err.as_trap().map(|t| t.code()),
+            Some(TrapCode::IntegerDivisionByZero)
+        );
     }
-    assert_eq!(call(&mut store, instance, "div", &[Val::I32(4)], 1).unwrap()[0].i32(), Some(25));
+    assert_eq!(
+        call(&mut store, instance, "div", &[Val::I32(4)], 1).unwrap()[0].i32(),
+        Some(25)
+    );
 }

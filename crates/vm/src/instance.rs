@@ -6,7 +6,9 @@ use crate::code_memory::LinkedCode;
 use crate::libcalls::BUILTINS;
 use crate::memory::LinearMemory;
 use crate::table::Table;
-use crate::{VMFuncRef, VMGlobalDefinition, VMMemoryDefinition, VMStoreContext, VMTableDefinition, VmError};
+use crate::{
+    VMFuncRef, VMGlobalDefinition, VMMemoryDefinition, VMStoreContext, VMTableDefinition, VmError,
+};
 use std::sync::Arc;
 use tandem_environ::{
     ConstExpr, ConstOp, DataIndex, DefinedMemoryIndex, DefinedTableIndex, ElemIndex, ElemItems,
@@ -61,7 +63,15 @@ pub struct Instance {
     vmctx: VMContextBox,
     memories: Vec<*mut LinearMemory>,
     tables: Vec<*mut Table>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     owned_memories: Vec<Box<LinearMemory>>,
+    #[allow(
+        clippy::vec_box,
+        reason = "boxed so raw pointers to each stay valid as the vector grows"
+    )]
     owned_tables: Vec<Box<Table>>,
     dropped_data: Vec<bool>,
     dropped_elems: Vec<bool>,
@@ -98,7 +108,10 @@ impl Instance {
         let offsets = VMOffsets::new(&module);
         debug_assert_eq!(imports.funcs.len(), module.num_imported_funcs as usize);
         debug_assert_eq!(imports.tables.len(), module.num_imported_tables as usize);
-        debug_assert_eq!(imports.memories.len(), module.num_imported_memories as usize);
+        debug_assert_eq!(
+            imports.memories.len(),
+            module.num_imported_memories as usize
+        );
         debug_assert_eq!(imports.globals.len(), module.num_imported_globals as usize);
         let mut instance = Box::new(Instance {
             vmctx: VMContextBox::new(offsets.size()),
@@ -134,7 +147,10 @@ impl Instance {
             instance.write(instance.offsets.imported_memory(MemoryIndex::new(i)), def);
         }
         for (i, &global) in imports.globals.iter().enumerate() {
-            instance.write(instance.offsets.imported_global(GlobalIndex::new(i)), global);
+            instance.write(
+                instance.offsets.imported_global(GlobalIndex::new(i)),
+                global,
+            );
         }
         for i in 0..module.num_defined_memories() {
             let index = DefinedMemoryIndex::new(i);
@@ -192,7 +208,9 @@ impl Instance {
         let module = self.module.clone();
         for (i, init) in module.global_inits.iter().enumerate() {
             let value = self.eval(init);
-            let offset = self.offsets.defined_global(tandem_environ::DefinedGlobalIndex::new(i));
+            let offset = self
+                .offsets
+                .defined_global(tandem_environ::DefinedGlobalIndex::new(i));
             self.write(offset, value);
         }
         for (i, init) in module.table_inits.iter().enumerate() {
@@ -200,7 +218,9 @@ impl Instance {
                 let value = self.eval(init) as usize as *mut u8;
                 let table = self.table_mut(module.table_index(DefinedTableIndex::new(i)));
                 let size = table.size();
-                table.fill(0, value, size).expect("a fill of the whole table is in bounds");
+                table
+                    .fill(0, value, size)
+                    .expect("a fill of the whole table is in bounds");
             }
         }
         for (i, elem) in module.elems.iter().enumerate() {
@@ -243,7 +263,10 @@ impl Instance {
                 ConstOp::RefFunc(f) => self.func_ref(f) as usize as u128,
                 ConstOp::GlobalGet(g) => u128::from_le_bytes(self.global(g).bytes),
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                    let (b, a) = (stack.pop().unwrap_or(0) as u32, stack.pop().unwrap_or(0) as u32);
+                    let (b, a) = (
+                        stack.pop().unwrap_or(0) as u32,
+                        stack.pop().unwrap_or(0) as u32,
+                    );
                     (match op {
                         ConstOp::I32Add => a.wrapping_add(b),
                         ConstOp::I32Sub => a.wrapping_sub(b),
@@ -251,7 +274,10 @@ impl Instance {
                     }) as u128
                 }
                 ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                    let (b, a) = (stack.pop().unwrap_or(0) as u64, stack.pop().unwrap_or(0) as u64);
+                    let (b, a) = (
+                        stack.pop().unwrap_or(0) as u64,
+                        stack.pop().unwrap_or(0) as u64,
+                    );
                     (match op {
                         ConstOp::I64Add => a.wrapping_add(b),
                         ConstOp::I64Sub => a.wrapping_sub(b),
@@ -261,7 +287,11 @@ impl Instance {
             };
             stack.push(value);
         }
-        debug_assert_eq!(stack.len(), 1, "validated constant expressions leave one value");
+        debug_assert_eq!(
+            stack.len(),
+            1,
+            "validated constant expressions leave one value"
+        );
         stack.pop().unwrap_or(0)
     }
 
@@ -276,7 +306,9 @@ impl Instance {
         // header holds the back pointer written in `new`.
         unsafe {
             debug_assert_eq!(*(vmctx as *const u32), VMCONTEXT_MAGIC);
-            &mut **vmctx.add(VMOffsets::VMCTX_INSTANCE as usize).cast::<*mut Instance>()
+            &mut **vmctx
+                .add(VMOffsets::VMCTX_INSTANCE as usize)
+                .cast::<*mut Instance>()
         }
     }
 
@@ -318,14 +350,24 @@ impl Instance {
     pub fn func_ref(&self, func: FuncIndex) -> *mut VMFuncRef {
         let offset = self.offsets.func_ref(func) as usize;
         // SAFETY: the offset is inside the VMContext allocation.
-        unsafe { self.vmctx.0.as_ptr().cast::<u8>().add(offset).cast_mut().cast() }
+        unsafe {
+            self.vmctx
+                .0
+                .as_ptr()
+                .cast::<u8>()
+                .add(offset)
+                .cast_mut()
+                .cast()
+        }
     }
 
     /// Pointer to global `global`'s storage (imported or defined).
     pub fn global_ptr(&mut self, global: GlobalIndex) -> *mut VMGlobalDefinition {
         match self.module.defined_global_index(global) {
             // SAFETY: the slot holds the pointer written in `new`.
-            None => unsafe { *self.slot::<*mut VMGlobalDefinition>(self.offsets.imported_global(global)) },
+            None => unsafe {
+                *self.slot::<*mut VMGlobalDefinition>(self.offsets.imported_global(global))
+            },
             Some(defined) => self.slot(self.offsets.defined_global(defined)),
         }
     }
@@ -335,12 +377,27 @@ impl Instance {
             None => {
                 let offset = self.offsets.imported_global(global) as usize;
                 // SAFETY: the slot holds a valid imported-global pointer.
-                unsafe { *self.vmctx.0.as_ptr().cast::<u8>().add(offset).cast::<*const VMGlobalDefinition>() }
+                unsafe {
+                    *self
+                        .vmctx
+                        .0
+                        .as_ptr()
+                        .cast::<u8>()
+                        .add(offset)
+                        .cast::<*const VMGlobalDefinition>()
+                }
             }
             Some(defined) => {
                 let offset = self.offsets.defined_global(defined) as usize;
                 // SAFETY: the offset is inside the VMContext.
-                unsafe { self.vmctx.0.as_ptr().cast::<u8>().add(offset).cast::<VMGlobalDefinition>() }
+                unsafe {
+                    self.vmctx
+                        .0
+                        .as_ptr()
+                        .cast::<u8>()
+                        .add(offset)
+                        .cast::<VMGlobalDefinition>()
+                }
             }
         };
         // SAFETY: `ptr` is a valid global.
@@ -386,10 +443,13 @@ impl Instance {
         } else {
             segment.items.len() as u32
         };
-        let range = crate::table::bounds(src, len, available)
-            .map_err(|_| TrapCode::TableOutOfBounds)?;
+        let range =
+            crate::table::bounds(src, len, available).map_err(|_| TrapCode::TableOutOfBounds)?;
         let values: Vec<*mut u8> = match &segment.items {
-            ElemItems::Funcs(funcs) => funcs[range].iter().map(|&f| self.func_ref(f).cast()).collect(),
+            ElemItems::Funcs(funcs) => funcs[range]
+                .iter()
+                .map(|&f| self.func_ref(f).cast())
+                .collect(),
             ElemItems::Exprs(exprs) => exprs[range]
                 .iter()
                 .map(|e| self.eval(e) as usize as *mut u8)

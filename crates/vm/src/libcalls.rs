@@ -105,11 +105,13 @@ pub mod impls {
     use super::*;
     use tandem_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TrapCode};
 
-    pub(super) fn memory_grow(instance: &mut Instance, memory: i32, delta: i64) -> LibcallResult<i64> {
+    pub(super) fn memory_grow(
+        instance: &mut Instance,
+        memory: i32,
+        delta: i64,
+    ) -> LibcallResult<i64> {
         let memory = instance.memory_mut(MemoryIndex::from_u32(memory as u32));
-        Ok(memory
-            .grow(delta as u64, None)
-            .map_or(-1, |old| old as i64))
+        Ok(memory.grow(delta as u64, None).map_or(-1, |old| old as i64))
     }
 
     pub(super) fn memory_fill(
@@ -119,7 +121,9 @@ pub mod impls {
         value: i32,
         len: i64,
     ) -> LibcallResult {
-        let data = instance.memory_mut(MemoryIndex::from_u32(memory as u32)).data_mut();
+        let data = instance
+            .memory_mut(MemoryIndex::from_u32(memory as u32))
+            .data_mut();
         let range = crate::instance::memory_range(dst as u64, len as u64, data.len())?;
         data[range].fill(value as u8);
         Ok(())

@@ -79,7 +79,8 @@ impl LinearMemory {
         let old_bytes = (self.pages * WASM_PAGE_SIZE) as usize;
         let new_bytes = (pages * WASM_PAGE_SIZE) as usize;
         if new_bytes > old_bytes {
-            self.mmap.make_accessible(old_bytes, new_bytes - old_bytes)?;
+            self.mmap
+                .make_accessible(old_bytes, new_bytes - old_bytes)?;
         }
         self.pages = pages;
         // SAFETY: `def` is valid for the memory's life (constructor contract
@@ -166,8 +167,10 @@ mod tests {
     #[test]
     fn grows_within_maximum_and_keeps_definition_current() {
         // SAFETY: a null definition makes the memory own it.
-        let mut m = unsafe { LinearMemory::new(ty(1, Some(3)), &Tunables::default(), std::ptr::null_mut()) }
-            .unwrap();
+        let mut m = unsafe {
+            LinearMemory::new(ty(1, Some(3)), &Tunables::default(), std::ptr::null_mut())
+        }
+        .unwrap();
         m.data_mut()[65535] = 7;
         assert_eq!(m.grow(2, None), Some(1));
         assert_eq!(m.grow(1, None), None);
@@ -181,8 +184,9 @@ mod tests {
     #[test]
     fn limit_caps_growth() {
         // SAFETY: a null definition makes the memory own it.
-        let mut m = unsafe { LinearMemory::new(ty(0, None), &Tunables::default(), std::ptr::null_mut()) }
-            .unwrap();
+        let mut m =
+            unsafe { LinearMemory::new(ty(0, None), &Tunables::default(), std::ptr::null_mut()) }
+                .unwrap();
         assert_eq!(m.grow(2, Some(1)), None);
         assert_eq!(m.grow(1, Some(1)), Some(0));
     }

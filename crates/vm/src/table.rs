@@ -93,7 +93,10 @@ impl Table {
 
     /// Element `index`.
     pub fn get(&self, index: u32) -> Result<*mut u8, OutOfBounds> {
-        self.elements.get(index as usize).copied().ok_or(OutOfBounds)
+        self.elements
+            .get(index as usize)
+            .copied()
+            .ok_or(OutOfBounds)
     }
 
     /// Sets element `index`.
@@ -184,6 +187,11 @@ impl std::fmt::Debug for Table {
 mod tests {
     use super::*;
 
+    /// A distinct non-null element value (never dereferenced).
+    fn marker(n: usize) -> *mut u8 {
+        std::ptr::without_provenance_mut(n)
+    }
+
     fn table(min: u64, max: Option<u64>) -> Table {
         let ty = TableType {
             element: RefType::Func,
@@ -197,25 +205,25 @@ mod tests {
     #[test]
     fn grow_updates_definition_and_respects_maximum() {
         let mut t = table(1, Some(4));
-        assert_eq!(t.grow(3, 8 as *mut u8, None), Some(1));
+        assert_eq!(t.grow(3, marker(8), None), Some(1));
         assert_eq!(t.grow(1, std::ptr::null_mut(), None), None);
         // SAFETY: the definition lives as long as `t`.
         let def = unsafe { &*t.definition() };
         assert_eq!(def.current_elements, 4);
-        assert_eq!(t.get(3), Ok(8 as *mut u8));
+        assert_eq!(t.get(3), Ok(marker(8)));
         assert_eq!(t.get(4), Err(OutOfBounds));
     }
 
     #[test]
     fn copy_and_fill_check_bounds_before_writing() {
         let mut t = table(4, None);
-        assert_eq!(t.fill(3, 1 as *mut u8, 2), Err(OutOfBounds));
+        assert_eq!(t.fill(3, marker(1), 2), Err(OutOfBounds));
         assert_eq!(t.get(3), Ok(std::ptr::null_mut()));
-        t.fill(0, 1 as *mut u8, 2).unwrap();
+        t.fill(0, marker(1), 2).unwrap();
         t.copy_within(1, 0, 3).unwrap();
-        assert_eq!(t.get(2), Ok(1 as *mut u8));
+        assert_eq!(t.get(2), Ok(marker(1)));
         assert_eq!(t.copy_within(2, 0, 3), Err(OutOfBounds));
-        assert_eq!(t.fill(4, 1 as *mut u8, 0), Ok(()));
-        assert_eq!(t.fill(5, 1 as *mut u8, 0), Err(OutOfBounds));
+        assert_eq!(t.fill(4, marker(1), 0), Ok(()));
+        assert_eq!(t.fill(5, marker(1), 0), Err(OutOfBounds));
     }
 }

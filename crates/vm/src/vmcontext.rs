@@ -123,6 +123,21 @@ pub union ValRaw {
     pub ptr: *mut u8,
 }
 
+impl ValRaw {
+    /// The slot's 16 bytes.
+    pub fn to_bytes(self) -> [u8; 16] {
+        // SAFETY: every constructor initialises all 16 bytes (`Default` and
+        // `from_bytes` do; writers start from `Default`), and every bit
+        // pattern is a valid byte array.
+        unsafe { self.v128 }
+    }
+
+    /// A slot holding `bytes`.
+    pub fn from_bytes(bytes: [u8; 16]) -> ValRaw {
+        ValRaw { v128: bytes }
+    }
+}
+
 impl Default for ValRaw {
     fn default() -> Self {
         ValRaw { v128: [0; 16] }
@@ -168,22 +183,49 @@ mod tests {
     fn layouts_match_vmoffsets() {
         type O = VMOffsets;
         let checks = [
-            (offset_of!(VMStoreContext, stack_limit), O::STORE_STACK_LIMIT),
-            (offset_of!(VMStoreContext, fuel_consumed), O::STORE_FUEL_CONSUMED),
-            (offset_of!(VMStoreContext, epoch_deadline), O::STORE_EPOCH_DEADLINE),
-            (offset_of!(VMStoreContext, last_wasm_exit_fp), O::STORE_LAST_WASM_EXIT_FP),
-            (offset_of!(VMStoreContext, last_wasm_exit_pc), O::STORE_LAST_WASM_EXIT_PC),
-            (offset_of!(VMStoreContext, last_wasm_entry_fp), O::STORE_LAST_WASM_ENTRY_FP),
+            (
+                offset_of!(VMStoreContext, stack_limit),
+                O::STORE_STACK_LIMIT,
+            ),
+            (
+                offset_of!(VMStoreContext, fuel_consumed),
+                O::STORE_FUEL_CONSUMED,
+            ),
+            (
+                offset_of!(VMStoreContext, epoch_deadline),
+                O::STORE_EPOCH_DEADLINE,
+            ),
+            (
+                offset_of!(VMStoreContext, last_wasm_exit_fp),
+                O::STORE_LAST_WASM_EXIT_FP,
+            ),
+            (
+                offset_of!(VMStoreContext, last_wasm_exit_pc),
+                O::STORE_LAST_WASM_EXIT_PC,
+            ),
+            (
+                offset_of!(VMStoreContext, last_wasm_entry_fp),
+                O::STORE_LAST_WASM_ENTRY_FP,
+            ),
             (offset_of!(VMFuncRef, array_call), O::FUNC_REF_ARRAY_CALL),
             (offset_of!(VMFuncRef, wasm_call), O::FUNC_REF_WASM_CALL),
             (offset_of!(VMFuncRef, type_index), O::FUNC_REF_TYPE_INDEX),
             (offset_of!(VMFuncRef, vmctx), O::FUNC_REF_VMCTX),
             (offset_of!(VMTableDefinition, base), O::TABLE_BASE),
-            (offset_of!(VMTableDefinition, current_elements), O::TABLE_CURRENT_ELEMENTS),
+            (
+                offset_of!(VMTableDefinition, current_elements),
+                O::TABLE_CURRENT_ELEMENTS,
+            ),
             (offset_of!(VMMemoryDefinition, base), O::MEMORY_BASE),
-            (offset_of!(VMMemoryDefinition, current_length), O::MEMORY_CURRENT_LENGTH),
+            (
+                offset_of!(VMMemoryDefinition, current_length),
+                O::MEMORY_CURRENT_LENGTH,
+            ),
             (offset_of!(VMHostFuncContext, magic), O::HOST_CTX_MAGIC),
-            (offset_of!(VMHostFuncContext, array_call), O::HOST_CTX_ARRAY_CALL),
+            (
+                offset_of!(VMHostFuncContext, array_call),
+                O::HOST_CTX_ARRAY_CALL,
+            ),
         ];
         for (i, (actual, expected)) in checks.into_iter().enumerate() {
             assert_eq!(actual, expected as usize, "field #{i}");

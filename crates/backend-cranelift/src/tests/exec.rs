@@ -97,6 +97,41 @@ extern "C" fn builtin_memory_grow(vmctx: *mut u8, _memory: i32, delta: i64) -> i
     result
 }
 
+thread_local! {
+    /// How many times `out_of_fuel` was called on this thread.
+    pub(super) static OUT_OF_FUEL_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// The fuel `out_of_fuel` gives the store (it refuels instead of trapping).
+    pub(super) static REFUEL: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// How many times `new_epoch` was called on this thread.
+    pub(super) static NEW_EPOCH_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The store context of the instance whose VMContext is `vmctx`.
+///
+/// # Safety
+///
+/// `vmctx` is a live VMContext built by [`Instance::from_wasm_with`].
+unsafe fn store_of(vmctx: *mut u8) -> *mut u64 {
+    // SAFETY: the header holds the store context pointer (caller's promise).
+    unsafe { (vmctx.add(VMOffsets::VMCTX_STORE_CONTEXT as usize) as *mut *mut u64).read() }
+}
+
+/// The `out_of_fuel` builtin: counts the call and refuels with [`REFUEL`].
+extern "C" fn builtin_out_of_fuel(vmctx: *mut u8) {
+    OUT_OF_FUEL_CALLS.set(OUT_OF_FUEL_CALLS.get() + 1);
+    // SAFETY: compiled code passes its own VMContext; `fuel_consumed` is the
+    // store context's second word.
+    unsafe { store_of(vmctx).add(1).write(REFUEL.get().wrapping_neg()) };
+}
+
+/// The `new_epoch` builtin: counts the call and keeps the deadline, so it
+/// is called again at the next check point.
+extern "C" fn builtin_new_epoch(vmctx: *mut u8) -> i64 {
+    NEW_EPOCH_CALLS.set(NEW_EPOCH_CALLS.get() + 1);
+    // SAFETY: as above; `epoch_deadline` is the store context's third word.
+    unsafe { store_of(vmctx).add(2).read() as i64 }
+}
+
 /// Compiled code mapped executable, with one instance of its module.
 pub(super) struct Instance {
     code: *mut c_void,
@@ -106,6 +141,8 @@ pub(super) struct Instance {
     vmctx: Vec<u128>,
     /// `VMStoreContext` (6 words).
     pub store: Box<[u64; 6]>,
+    /// The epoch counter `VMCTX_EPOCH_COUNTER` points to.
+    pub epoch: Box<u64>,
     _builtins: Box<[usize; Libcall::COUNT]>,
     _type_ids: Vec<u32>,
     memory: Vec<u8>,
@@ -230,6 +267,13 @@ impl Instance {
     /// harness cannot instantiate (imports other than functions, several
     /// memories, non-constant segment offsets, a start function).
     pub fn from_wasm(wasm: &[u8]) -> Result<Instance, String> {
+        Instance::from_wasm_with(wasm, &Tunables::default())
+    }
+
+    /// [`Self::from_wasm`] compiled with `tunables`. The store has no epoch
+    /// deadline and 0 fuel; `out_of_fuel` refuels with [`REFUEL`] and
+    /// `new_epoch` only counts its calls.
+    pub fn from_wasm_with(wasm: &[u8], tunables: &Tunables) -> Result<Instance, String> {
         let translation = translate(wasm, default_features()).map_err(|e| e.to_string())?;
         let module = translation.module;
         let simple = |e: &tandem_environ::ConstExpr| matches!(e.ops[..], [ConstOp::I32Const(_)]);
@@ -258,16 +302,22 @@ impl Instance {
             ..translation
         };
         let m = backend
-            .compile_module(&translation, &Tunables::default())
+            .compile_module(&translation, tunables)
             .map_err(|e| e.to_string())?;
         let module = translation.module;
         let o = m.offsets.clone();
         let (code, code_len, funcs, w2a, entries) = load_code(&m);
 
         let mut store = Box::new([0u64; 6]);
+        store[2] = u64::MAX;
+        let epoch = Box::new(0u64);
         let mut builtins = Box::new([0usize; Libcall::COUNT]);
         builtins[Libcall::memory_grow.index()] =
             builtin_memory_grow as extern "C" fn(*mut u8, i32, i64) -> i64 as usize;
+        builtins[Libcall::out_of_fuel.index()] =
+            builtin_out_of_fuel as extern "C" fn(*mut u8) as usize;
+        builtins[Libcall::new_epoch.index()] =
+            builtin_new_epoch as extern "C" fn(*mut u8) -> i64 as usize;
         let type_ids: Vec<u32> = m.wasm_to_array_of_type.clone();
         let pages = module.memories.first().map_or(0, |m| m.minimum as usize);
         let mut memory = Vec::with_capacity(MEMORY_RESERVE.max(pages << 16));
@@ -296,6 +346,7 @@ impl Instance {
         put(VMOffsets::VMCTX_STORE_CONTEXT, store.as_mut_ptr() as u64);
         put(VMOffsets::VMCTX_BUILTINS, builtins.as_mut_ptr() as u64);
         put(VMOffsets::VMCTX_TYPE_IDS, type_ids.as_ptr() as u64);
+        put(VMOffsets::VMCTX_EPOCH_COUNTER, &*epoch as *const u64 as u64);
         if module.num_defined_memories() > 0 {
             let def = o.defined_memory(tandem_environ::DefinedMemoryIndex::from_u32(0));
             put(def + VMOffsets::MEMORY_BASE, memory.as_mut_ptr() as u64);
@@ -368,6 +419,7 @@ impl Instance {
             entries,
             vmctx,
             store,
+            epoch,
             _builtins: builtins,
             _type_ids: type_ids,
             memory,

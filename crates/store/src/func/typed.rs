@@ -8,6 +8,12 @@ use std::marker::PhantomData;
 use tandem_environ::{FuncType, RefType, ValType};
 
 /// A Rust type with a Wasm counterpart.
+///
+/// ```
+/// use tandem_store::{ValType, WasmTy};
+/// assert_eq!(<f64 as WasmTy>::TY, ValType::F64);
+/// assert_eq!(u32::from_val(&7u32.into_val()), Some(7));
+/// ```
 pub trait WasmTy: Sized + Send + 'static {
     /// The Wasm type.
     const TY: ValType;
@@ -47,6 +53,11 @@ wasm_ty! {
 }
 
 /// A list of Wasm values as a Rust tuple (or a single value).
+///
+/// ```
+/// use tandem_store::{ValType, WasmParams};
+/// assert_eq!(<(i32, f64)>::types(), [ValType::I32, ValType::F64]);
+/// ```
 pub trait WasmParams: Sized + Send + 'static {
     /// The Wasm types, in order.
     fn types() -> Vec<ValType>;
@@ -57,6 +68,11 @@ pub trait WasmParams: Sized + Send + 'static {
 }
 
 /// Results are lists of values just like parameters.
+///
+/// ```
+/// fn results<R: tandem_store::WasmResults>() -> usize { R::types().len() }
+/// assert_eq!(results::<(i32, i64, f32)>(), 3);
+/// ```
 pub trait WasmResults: WasmParams {}
 impl<T: WasmParams> WasmResults for T {}
 
@@ -133,6 +149,13 @@ impl<R: WasmResults> WasmRet for Result<R> {
 
 /// A closure that can become a host function. `Params` and `Results` are
 /// markers inferred from the closure's signature.
+///
+/// ```
+/// use tandem_store::{Engine, Func, Store, ValType};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let f = Func::wrap(&mut store, |a: i32, b: f64| -> (f64, i32) { (b, a) });
+/// assert_eq!(&*f.ty(&store).results, [ValType::F64, ValType::I32]);
+/// ```
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     /// The function's type and its dynamic form.
     #[doc(hidden)]
@@ -199,6 +222,19 @@ into_func! {
 }
 
 /// A function with its signature checked once, called with Rust values.
+///
+/// ```
+/// use tandem_store::{Engine, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (func (export "swap") (param i64 f32) (result f32 i64)
+///     local.get 1 local.get 0))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let swap = instance.get_typed_func::<(i64, f32), (f32, i64)>(&mut store, "swap").unwrap();
+/// assert_eq!(swap.call(&mut store, (7, 1.5)).unwrap(), (1.5, 7));
+/// // A wrong signature is caught once, when the typed view is made.
+/// assert!(instance.get_typed_func::<i32, i32>(&mut store, "swap").is_err());
+/// ```
 pub struct TypedFunc<P, R> {
     func: Func,
     _marker: PhantomData<fn(P) -> R>,

@@ -1,0 +1,310 @@
+//! The `tandem` binary end to end: results on stdout, and for every kind of
+//! bad input one `error:` line on stderr, status 1 and no panic.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Output {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn tandem(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .output()
+        .expect("the tandem binary runs");
+    Output {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Writes `bytes` to a file private to this test process.
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tandem-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("temp file");
+    path
+}
+
+fn fib_wasm() -> Vec<u8> {
+    wat::parse_file(example("fib.wat")).expect("fib.wat parses")
+}
+
+/// Status 1, exactly one stderr line `error: ...` containing every needle.
+#[track_caller]
+fn assert_error(out: &Output, needles: &[&str]) {
+    assert_eq!(out.status, Some(1), "stderr: {}", out.stderr);
+    let lines: Vec<_> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected, got: {:?}", out.stderr);
+    assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+    assert!(!lines[0].contains("internal error"), "{}", lines[0]);
+    for needle in needles {
+        assert!(
+            lines[0].contains(needle),
+            "`{needle}` missing from: {}",
+            lines[0]
+        );
+    }
+}
+
+#[test]
+fn fib_example_prints_6765() {
+    let out = tandem(&["run", &example("fib.wat"), "--invoke", "fib", "20"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "6765\n");
+}
+
+#[test]
+fn binary_modules_hex_and_negative_arguments() {
+    let wasm = temp_file("fib.wasm", &fib_wasm());
+    let wasm = wasm.to_str().expect("utf-8 temp path");
+    let out = tandem(&["run", wasm, "0xa"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(0), "55\n"),
+        "{}",
+        out.stderr
+    );
+    let out = tandem(&["run", wasm, "-1"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(0), "-1\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn start_export_and_spectest_imports() {
+    let out = tandem(&["run", &example("factorial.wat")]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "3628800 : i64\n");
+    let out = tandem(&["run", &example("factorial.wat"), "--invoke", "fac", "20"]);
+    assert_eq!(
+        out.stdout, "2432902008176640000\n",
+        "stderr: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn float_results_print_like_rust() {
+    let path = temp_file(
+        "floats.wat",
+        br#"(module (func (export "f") (param f32 f64) (result f32 f64 i64)
+              local.get 0 local.get 1 f64.const 0.5 f64.mul i64.const -3))"#,
+    );
+    let out = tandem(&["run", path.to_str().expect("utf-8"), "2.5", "-7"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "2.5\n-3.5\n-3\n");
+}
+
+#[test]
+fn trap_prints_message_and_backtrace() {
+    let out = tandem(&[
+        "run",
+        &example("divide.wat"),
+        "--invoke",
+        "average",
+        "10",
+        "0",
+    ]);
+    assert_eq!(out.status, Some(1));
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("integer divide by zero"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.lines().count() >= 2,
+        "a backtrace follows: {}",
+        out.stderr
+    );
+    let out = tandem(&[
+        "run",
+        &example("divide.wat"),
+        "--invoke",
+        "average",
+        "10",
+        "4",
+    ]);
+    assert_eq!(out.stdout, "2\n", "stderr: {}", out.stderr);
+}
+
+#[test]
+fn compile_reports_function_count() {
+    let out = tandem(&["compile", &example("divide.wat")]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert!(
+        out.stdout.starts_with("compiled 3 function(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(" ms"), "{}", out.stdout);
+}
+
+#[test]
+fn missing_file() {
+    let out = tandem(&["run", "/nonexistent/tandem/x.wasm"]);
+    assert_error(&out, &["cannot read", "/nonexistent/tandem/x.wasm"]);
+    assert_error(
+        &tandem(&["compile", "/nonexistent/y.wat"]),
+        &["cannot read"],
+    );
+    assert_error(&tandem(&["wast", "/nonexistent/z.wast"]), &["cannot read"]);
+}
+
+#[test]
+fn truncated_binary() {
+    let wasm = fib_wasm();
+    // Eight bytes (magic and version) alone are a valid empty module.
+    for len in [4, 6, 9, 12, wasm.len() - 1] {
+        let path = temp_file(&format!("truncated-{len}.wasm"), &wasm[..len]);
+        let out = tandem(&["run", path.to_str().expect("utf-8")]);
+        assert_error(&out, &["offset"]);
+    }
+}
+
+#[test]
+fn random_bytes() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..8 {
+        let bytes: Vec<u8> = (0..64 + round * 16)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        let path = temp_file(&format!("random-{round}.wasm"), &bytes);
+        assert_error(
+            &tandem(&["run", path.to_str().expect("utf-8")]),
+            &["offset"],
+        );
+        // The same bytes behind the magic number and version.
+        let mut framed = b"\0asm\x01\0\0\0".to_vec();
+        framed.extend_from_slice(&bytes);
+        let path = temp_file(&format!("framed-{round}.wasm"), &framed);
+        assert_error(
+            &tandem(&["compile", path.to_str().expect("utf-8")]),
+            &["offset"],
+        );
+    }
+}
+
+#[test]
+fn invalid_module() {
+    let path = temp_file("invalid.wat", b"(module (func (result i32) i64.const 1))");
+    assert_error(
+        &tandem(&["run", path.to_str().expect("utf-8")]),
+        &["type mismatch", "offset"],
+    );
+}
+
+#[test]
+fn text_that_does_not_parse() {
+    let path = temp_file("bad.wat", b"(module\n  (func i32.frobnicate))");
+    assert_error(
+        &tandem(&["run", path.to_str().expect("utf-8")]),
+        &["cannot parse", ":2:"],
+    );
+}
+
+#[test]
+fn unknown_export() {
+    let out = tandem(&["run", &example("fib.wat"), "--invoke", "fob"]);
+    assert_error(&out, &["fob", "fib"]);
+}
+
+#[test]
+fn bad_arguments() {
+    let fib = example("fib.wat");
+    assert_error(
+        &tandem(&["run", &fib, "--invoke", "fib"]),
+        &["1 argument", "got 0"],
+    );
+    assert_error(&tandem(&["run", &fib, "1", "2"]), &["got 2"]);
+    assert_error(&tandem(&["run", &fib, "twenty"]), &["twenty", "i32"]);
+    assert_error(&tandem(&["run", &fib, "4294967296"]), &["does not fit"]);
+    assert_error(&tandem(&["run", &fib, "--backend", "llvm"]), &["llvm"]);
+    assert_error(&tandem(&["run"]), &[]);
+    assert_error(&tandem(&["frobnicate"]), &["frobnicate"]);
+    assert_error(&tandem(&[]), &[]);
+}
+
+#[test]
+fn help_succeeds() {
+    let out = tandem(&["--help"]);
+    assert_eq!(out.status, Some(0));
+    assert!(out.stdout.contains("run"), "{}", out.stdout);
+}
+
+#[test]
+fn wast_scripts() {
+    let good = temp_file(
+        "good.wast",
+        br#"(module (func (export "f") (result i32) i32.const 1))
+            (assert_return (invoke "f") (i32.const 1))"#,
+    );
+    let out = tandem(&["wast", good.to_str().expect("utf-8")]);
+    assert_eq!(
+        out.status,
+        Some(0),
+        "stdout: {} stderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("1 of 1 script(s) passed, 2/2"),
+        "{}",
+        out.stdout
+    );
+
+    let bad = temp_file(
+        "bad.wast",
+        b"(module (func (export \"f\") (result i32) i32.const 1))\n\
+          (assert_return (invoke \"f\") (i32.const 2))\n",
+    );
+    let bad = bad.to_str().expect("utf-8");
+    let out = tandem(&["wast", good.to_str().expect("utf-8"), bad]);
+    assert_eq!(out.status, Some(1));
+    assert!(out.stdout.contains(&format!("{bad}:2: ")), "{}", out.stdout);
+    assert_error(&out, &["1 of 2 script(s) failed"]);
+}
+
+#[test]
+fn deep_recursion_backtrace_is_folded() {
+    let path = temp_file(
+        "recurse.wat",
+        br#"(module (func $f (export "f") (param i32) (result i32) local.get 0 call $f))"#,
+    );
+    let out = tandem(&["run", path.to_str().expect("utf-8"), "1"]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr
+            .starts_with("error: wasm trap: call stack exhausted"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("more identical frame(s)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.lines().count() < 50, "{}", out.stderr);
+}

