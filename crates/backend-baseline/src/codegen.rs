@@ -30,7 +30,7 @@ pub(crate) use control::ControlFrame;
 use crate::isa::x64::abi::{self, FRAME_HEADER, RET_AREA_PTR_DISP};
 use crate::isa::x64::masm::X64Masm;
 use crate::isa::x64::regs::{FSCRATCH, HEAP_BASE, RAX, RBP, Reg, SCRATCH, VMCTX};
-use crate::masm::{Address, FloatSize, MacroAssembler, Operand, Size, StoreSize};
+use crate::masm::{Address, MacroAssembler, Operand, Size, StoreSize};
 use crate::regalloc::RegAlloc;
 use crate::stack::{Loc, Ty, Val, ValueStack};
 use crate::{codegen_error, unsupported};
@@ -702,11 +702,6 @@ impl<'a, 'b> CodeGen<'a, 'b> {
                 Operand::Reg(FSCRATCH)
             }
         }
-    }
-
-    /// The float size of a float type.
-    pub fn fsize(ty: Ty) -> FloatSize {
-        ty.fsize()
     }
 }
 

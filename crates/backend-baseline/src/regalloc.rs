@@ -55,9 +55,4 @@ impl RegAlloc {
     pub fn is_free(&self, r: Reg) -> bool {
         self.free & r.bit() != 0
     }
-
-    /// Whether `r` is one the allocator manages.
-    pub fn is_allocatable(r: Reg) -> bool {
-        (ALLOCATABLE_GPRS | ALLOCATABLE_XMMS) & r.bit() != 0
-    }
 }

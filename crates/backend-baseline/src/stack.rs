@@ -138,11 +138,6 @@ impl ValueStack {
         self.entries.len()
     }
 
-    /// Whether the stack is empty.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Pushes an entry.
     #[inline]
     pub fn push(&mut self, ty: Ty, loc: Loc) {
@@ -170,11 +165,5 @@ impl ValueStack {
         while self.entries.len() > len {
             self.pop();
         }
-    }
-
-    /// The entry `depth` below the top (0 = top).
-    pub fn peek(&self, depth: usize) -> Option<Entry> {
-        let len = self.entries.len();
-        len.checked_sub(depth + 1).map(|i| self.entries[i])
     }
 }

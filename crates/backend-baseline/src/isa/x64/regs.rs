@@ -72,7 +72,6 @@ pub mod names {
     pub const R10: Reg = Reg::gpr(10);
     pub const R11: Reg = Reg::gpr(11);
     pub const R12: Reg = Reg::gpr(12);
-    pub const R13: Reg = Reg::gpr(13);
     pub const R14: Reg = Reg::gpr(14);
     pub const R15: Reg = Reg::gpr(15);
     pub const XMM0: Reg = Reg::xmm(0);
