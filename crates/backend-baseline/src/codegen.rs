@@ -36,10 +36,10 @@ use crate::stack::{Loc, Ty, Val, ValueStack};
 use crate::{codegen_error, unsupported};
 use dynasmrt::DynamicLabel;
 use tandem_codegen_api::abi::{CallLayout, Loc as AbiLoc, wasm_call_layout};
-use tandem_codegen_api::{
-    CompileError, CompileInputs, CompiledFunction, Relocation, TrapSite,
+use tandem_codegen_api::{CompileError, CompileInputs, CompiledFunction, Relocation, TrapSite};
+use tandem_environ::{
+    DefinedFuncIndex, FuncType, ModuleInfo, TrapCode, Tunables, TypeIndex, VMOffsets,
 };
-use tandem_environ::{DefinedFuncIndex, ModuleInfo, TrapCode, Tunables, TypeIndex, VMOffsets};
 use wasmparser::{FunctionBody, OperatorsReader};
 
 /// A local variable: where it lives and its type.
@@ -91,8 +91,9 @@ pub(crate) struct Buffers {
     pub relocs: Vec<Relocation>,
     /// Address map.
     pub address_map: Vec<(u32, u32)>,
-    /// Call layouts by type index, computed on first use.
-    pub layouts: Vec<Option<CallLayout>>,
+    /// Call layouts by type index with the signature they belong to,
+    /// computed on first use and kept across functions.
+    pub layouts: Vec<Option<(FuncType, Option<CallLayout>)>>,
     /// The code, before it is copied out.
     pub code: Vec<u8>,
 }
@@ -132,7 +133,8 @@ impl Buffers {
         traps.clear();
         relocs.clear();
         address_map.clear();
-        layouts.clear();
+        // Layouts stay: each remembers its signature.
+        let _ = layouts;
         code.clear();
     }
 }
@@ -183,7 +185,7 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub traps: &'b mut Vec<TrapSite>,
     pub relocs: &'b mut Vec<Relocation>,
     pub address_map: &'b mut Vec<(u32, u32)>,
-    pub layouts: &'b mut Vec<Option<CallLayout>>,
+    pub layouts: &'b mut Vec<Option<(FuncType, Option<CallLayout>)>>,
     /// The operator stream (peeked to fuse comparisons).
     pub reader: OperatorsReader<'a>,
     /// Whether the current position can execute.
@@ -302,10 +304,9 @@ impl<'a, 'b> CodeGen<'a, 'b> {
         for _ in 0..reader.get_count() {
             let offset = reader.original_position();
             let (count, t) = reader.read()?;
-            let t = Ty::of_wasmparser(t)
-                .ok_or_else(|| unsupported("the v128 type", offset as u64))?;
+            let t = Ty::of_wasmparser(t).ok_or_else(|| unsupported("the v128 type", offset))?;
             if count > 100_000 || self.locals.len() > 100_000 {
-                return Err(unsupported("more than 100000 locals", offset as u64));
+                return Err(unsupported("more than 100000 locals", offset));
             }
             for _ in 0..count {
                 self.locals.push(LocalSlot {
@@ -332,12 +333,18 @@ impl<'a, 'b> CodeGen<'a, 'b> {
         m.mov(
             Size::S64,
             SCRATCH,
-            Operand::Mem(Address::base_disp(VMCTX, VMOffsets::VMCTX_STORE_CONTEXT as i32)),
+            Operand::Mem(Address::base_disp(
+                VMCTX,
+                VMOffsets::VMCTX_STORE_CONTEXT as i32,
+            )),
         );
         m.cmp(
             Size::S64,
             Operand::Reg(RAX),
-            Operand::Mem(Address::base_disp(SCRATCH, VMOffsets::STORE_STACK_LIMIT as i32)),
+            Operand::Mem(Address::base_disp(
+                SCRATCH,
+                VMOffsets::STORE_STACK_LIMIT as i32,
+            )),
         );
         let overflow = m.new_label();
         m.jcc(crate::masm::Cond::Below, overflow);
@@ -360,10 +367,17 @@ impl<'a, 'b> CodeGen<'a, 'b> {
             let addr = Address::base_disp(RBP, slot.disp);
             match self.layout.args[2 + i] {
                 AbiLoc::Gpr(g) => {
-                    let bytes = if slot.ty == Ty::I32 { StoreSize::B32 } else { StoreSize::B64 };
-                    self.masm.store(bytes, addr, Operand::Reg(Reg::from_abi_gpr(g)));
+                    let bytes = if slot.ty == Ty::I32 {
+                        StoreSize::B32
+                    } else {
+                        StoreSize::B64
+                    };
+                    self.masm
+                        .store(bytes, addr, Operand::Reg(Reg::from_abi_gpr(g)));
                 }
-                AbiLoc::Xmm(x) => self.masm.fstore(slot.ty.fsize(), addr, Reg::from_abi_xmm(x)),
+                AbiLoc::Xmm(x) => self
+                    .masm
+                    .fstore(slot.ty.fsize(), addr, Reg::from_abi_xmm(x)),
                 AbiLoc::Stack(_) => {}
             }
         }
@@ -374,7 +388,11 @@ impl<'a, 'b> CodeGen<'a, 'b> {
             let lowest = abi::local_disp(frame_locals - 1) as i32;
             let m = &mut *self.masm;
             m.lea(crate::isa::x64::regs::RDI, Address::base_disp(RBP, lowest));
-            m.mov(Size::S32, crate::isa::x64::regs::RCX, Operand::Imm(declared as i32));
+            m.mov(
+                Size::S32,
+                crate::isa::x64::regs::RCX,
+                Operand::Imm(declared as i32),
+            );
             m.mov(Size::S32, RAX, Operand::Imm(0));
             m.asm.bytes(&[0xf3, 0x48, 0xab]); // rep stosq
         } else {
@@ -396,7 +414,8 @@ impl<'a, 'b> CodeGen<'a, 'b> {
             );
         }
         let nresults = ty.results.len() as u32;
-        self.control.push(ControlFrame::function(self.epilogue, nresults));
+        self.control
+            .push(ControlFrame::function(self.epilogue, nresults));
         Ok((stack_check, frame_sub))
     }
 
@@ -624,9 +643,17 @@ impl<'a, 'b> CodeGen<'a, 'b> {
 
     /// Copies a `ty` from `from` to `to` through a scratch register.
     pub fn copy_mem(&mut self, ty: Ty, to: Address, from: Address) {
-        let size = if matches!(ty, Ty::I32 | Ty::F32) { Size::S32 } else { Size::S64 };
+        let size = if matches!(ty, Ty::I32 | Ty::F32) {
+            Size::S32
+        } else {
+            Size::S64
+        };
         self.masm.mov(size, SCRATCH, Operand::Mem(from));
-        let bytes = if size == Size::S32 { StoreSize::B32 } else { StoreSize::B64 };
+        let bytes = if size == Size::S32 {
+            StoreSize::B32
+        } else {
+            StoreSize::B64
+        };
         self.masm.store(bytes, to, Operand::Reg(SCRATCH));
     }
 
@@ -635,7 +662,8 @@ impl<'a, 'b> CodeGen<'a, 'b> {
         match (ty.is_float(), v) {
             (false, Val::Reg(r)) => self.masm.mov(Size::S64, dst, Operand::Reg(r)),
             (false, Val::Mem(d)) => {
-                self.masm.mov(ty.size(), dst, Operand::Mem(Address::base_disp(RBP, d)))
+                self.masm
+                    .mov(ty.size(), dst, Operand::Mem(Address::base_disp(RBP, d)))
             }
             (false, Val::Const(c)) => {
                 if ty == Ty::I32 {
@@ -658,20 +686,25 @@ impl<'a, 'b> CodeGen<'a, 'b> {
             Val::Mem(d) => self.copy_mem(ty, addr, Address::base_disp(RBP, d)),
             Val::Const(c) => {
                 if !wide {
-                    self.masm.store(StoreSize::B32, addr, Operand::Imm(c as i32));
+                    self.masm
+                        .store(StoreSize::B32, addr, Operand::Imm(c as i32));
                 } else if let Ok(i) = i32::try_from(c) {
                     self.masm.store(StoreSize::B64, addr, Operand::Imm(i));
                 } else {
-                    self.masm.store(StoreSize::B32, addr, Operand::Imm(c as i32));
                     self.masm
-                        .store(StoreSize::B32, addr.offset(4), Operand::Imm((c >> 32) as i32));
+                        .store(StoreSize::B32, addr, Operand::Imm(c as i32));
+                    self.masm.store(
+                        StoreSize::B32,
+                        addr.offset(4),
+                        Operand::Imm((c >> 32) as i32),
+                    );
                 }
             }
         }
     }
 
     /// `v` in a register the caller owns (allocating and loading if needed).
-    pub fn to_reg(&mut self, ty: Ty, v: Val) -> Result<Reg, CompileError> {
+    pub fn owned_reg(&mut self, ty: Ty, v: Val) -> Result<Reg, CompileError> {
         if let Val::Reg(r) = v {
             return Ok(r);
         }

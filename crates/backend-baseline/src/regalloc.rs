@@ -27,7 +27,11 @@ impl RegAlloc {
     /// A free register of the class (`float` = xmm), if any, now taken.
     #[inline]
     pub fn try_alloc(&mut self, float: bool) -> Option<Reg> {
-        let class = if float { ALLOCATABLE_XMMS } else { ALLOCATABLE_GPRS };
+        let class = if float {
+            ALLOCATABLE_XMMS
+        } else {
+            ALLOCATABLE_GPRS
+        };
         let avail = self.free & class;
         if avail == 0 {
             return None;

@@ -105,7 +105,10 @@ fn record_exit(m: &mut X64Masm, vmctx: Reg) {
     m.mov(
         Size::S64,
         SCRATCH,
-        Operand::Mem(Address::base_disp(vmctx, VMOffsets::VMCTX_STORE_CONTEXT as i32)),
+        Operand::Mem(Address::base_disp(
+            vmctx,
+            VMOffsets::VMCTX_STORE_CONTEXT as i32,
+        )),
     );
     m.mov(Size::S64, RAX, Operand::Mem(Address::base_disp(RBP, 0)));
     m.store(
@@ -147,7 +150,10 @@ pub(crate) fn array_to_wasm(
         m.mov(
             Size::S64,
             SCRATCH,
-            Operand::Mem(Address::base_disp(RDI, VMOffsets::VMCTX_STORE_CONTEXT as i32)),
+            Operand::Mem(Address::base_disp(
+                RDI,
+                VMOffsets::VMCTX_STORE_CONTEXT as i32,
+            )),
         );
         m.store(
             StoreSize::B64,
@@ -214,7 +220,12 @@ pub(crate) fn wasm_to_array(ty: &FuncType) -> Result<CompiledFunction, CompileEr
             m.mov(Size::S64, R12, Operand::Reg(RDI));
         }
         record_exit(m, RBX);
-        m.alu(AluOp::Sub, Size::S64, RSP, Operand::Imm(buf.next_multiple_of(16) as i32));
+        m.alu(
+            AluOp::Sub,
+            Size::S64,
+            RSP,
+            Operand::Imm(buf.next_multiple_of(16) as i32),
+        );
         let value = |i: usize| Address::base_disp(RSP, (i as u32 * VALRAW_SIZE) as i32);
         for (i, &t) in params.iter().enumerate() {
             match layout.args[2 + i] {
@@ -231,7 +242,10 @@ pub(crate) fn wasm_to_array(ty: &FuncType) -> Result<CompiledFunction, CompileEr
         m.mov(Size::S64, RSI, Operand::Reg(RBX));
         m.mov(Size::S64, RDX, Operand::Reg(RSP));
         m.mov(Size::S32, RCX, Operand::Imm(slots as i32));
-        m.call_mem(Address::base_disp(RDI, VMOffsets::HOST_CTX_ARRAY_CALL as i32));
+        m.call_mem(Address::base_disp(
+            RDI,
+            VMOffsets::HOST_CTX_ARRAY_CALL as i32,
+        ));
         let fail = m.new_label();
         // The array call returns a `bool` in `al`.
         m.alu(AluOp::And, Size::S32, RAX, Operand::Imm(0xff));
@@ -254,7 +268,10 @@ pub(crate) fn wasm_to_array(ty: &FuncType) -> Result<CompiledFunction, CompileEr
             RAX,
             Operand::Mem(Address::base_disp(RBX, VMOffsets::VMCTX_BUILTINS as i32)),
         );
-        m.call_mem(Address::base_disp(RAX, (Libcall::raise_trap.index() * 8) as i32));
+        m.call_mem(Address::base_disp(
+            RAX,
+            (Libcall::raise_trap.index() * 8) as i32,
+        ));
         let at = m.ud2();
         let traps = vec![TrapSite {
             code_offset: at,

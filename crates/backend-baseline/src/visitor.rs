@@ -33,9 +33,13 @@ impl CodeGen<'_, '_> {
 
             // Calls (codegen/call.rs).
             O::Call { function_index } => self.call(FuncIndex::from_u32(function_index)),
-            O::CallIndirect { type_index, table_index } => {
-                self.call_indirect(TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index))
-            }
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(
+                TypeIndex::from_u32(type_index),
+                TableIndex::from_u32(table_index),
+            ),
 
             // Variables (codegen/variable.rs).
             O::LocalGet { local_index } => self.local_get(local_index),
@@ -68,7 +72,9 @@ impl CodeGen<'_, '_> {
             O::MemoryGrow { mem } => self.memory_grow(mem),
             O::MemoryFill { mem } => self.memory_fill(mem),
             O::MemoryCopy { dst_mem, src_mem } => self.memory_copy(dst_mem, src_mem),
-            O::MemoryInit { data_index, mem } => self.memory_init(mem, DataIndex::from_u32(data_index)),
+            O::MemoryInit { data_index, mem } => {
+                self.memory_init(mem, DataIndex::from_u32(data_index))
+            }
             O::DataDrop { data_index } => self.data_drop(DataIndex::from_u32(data_index)),
 
             // Tables and references (codegen/table.rs).
@@ -77,9 +83,13 @@ impl CodeGen<'_, '_> {
             O::TableSize { table } => self.table_size(TableIndex::from_u32(table)),
             O::TableGrow { table } => self.table_grow(TableIndex::from_u32(table)),
             O::TableFill { table } => self.table_fill(TableIndex::from_u32(table)),
-            O::TableCopy { dst_table, src_table } => {
-                self.table_copy(TableIndex::from_u32(dst_table), TableIndex::from_u32(src_table))
-            }
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => self.table_copy(
+                TableIndex::from_u32(dst_table),
+                TableIndex::from_u32(src_table),
+            ),
             O::TableInit { elem_index, table } => {
                 self.table_init(TableIndex::from_u32(table), ElemIndex::from_u32(elem_index))
             }

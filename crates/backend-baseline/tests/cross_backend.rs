@@ -28,7 +28,10 @@ fn results() -> Vec<ValType> {
 }
 
 fn wat_types(tys: &[ValType]) -> String {
-    tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ")
+    tys.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The body of `big`: result 4k+j is parameter (4*(k%4)+j) plus `k + salt`
@@ -42,7 +45,10 @@ fn big_body(salt: i32) -> String {
         s += &format!("local.get {} i64.const {add} i64.mul\n", base + 1);
         s += &format!("local.get {} f32.const {add} f32.sub\n", base + 2);
         if k == 4 {
-            s += &format!("local.get {} local.get 16 f64.add local.get 17 f64.add\n", base + 3);
+            s += &format!(
+                "local.get {} local.get 16 f64.add local.get 17 f64.add\n",
+                base + 3
+            );
         } else {
             s += &format!("local.get {} f64.const {add} f64.mul\n", base + 3);
         }
@@ -57,8 +63,12 @@ fn expected(args: &[Val], salt: i32) -> Vec<Val> {
         let base = 4 * (k % 4) as usize;
         let add = k + salt;
         out.push(Val::I32(args[base].i32().unwrap().wrapping_add(add)));
-        out.push(Val::I64(args[base + 1].i64().unwrap().wrapping_mul(i64::from(add))));
-        out.push(Val::F32((args[base + 2].f32().unwrap() - add as f32).to_bits()));
+        out.push(Val::I64(
+            args[base + 1].i64().unwrap().wrapping_mul(i64::from(add)),
+        ));
+        out.push(Val::F32(
+            (args[base + 2].f32().unwrap() - add as f32).to_bits(),
+        ));
         let d = args[base + 3].f64().unwrap();
         let v = if k == 4 {
             d + args[16].f64().unwrap() + args[17].f64().unwrap()
@@ -177,37 +187,75 @@ fn run(owner: BackendKind, user: BackendKind) {
     let o = Instance::new(&mut store, &owner_module, &[Extern::Func(host)]).expect("owner");
     let big = o.get_func(&mut store, "big").expect("big");
     let tbl = o.get_table(&mut store, "tbl").expect("tbl");
-    let u = Instance::new(&mut store, &user_module, &[Extern::Func(big), Extern::Table(tbl)])
-        .expect("user");
+    let u = Instance::new(
+        &mut store,
+        &user_module,
+        &[Extern::Func(big), Extern::Table(tbl)],
+    )
+    .expect("user");
     let a = args();
     let with_index = |i: i32| {
         let mut v = vec![Val::I32(i)];
         v.extend(a.iter().cloned());
         v
     };
-    let f = |store: &mut Store<()>, inst: Instance, name: &str| {
-        inst.get_func(store, name).expect("export")
+    let mut run = |inst: Instance, name: &str, args: &[Val]| {
+        let func = inst.get_func(&mut store, name).expect("export");
+        call(&mut store, &func, args)
     };
     let cases: Vec<(&str, Vec<Val>, Vec<Val>)> = vec![
-        ("owner.big", call(&mut store, &f(&mut store, o, "big"), &a), expected(&a, 1)),
-        ("user.big", call(&mut store, &f(&mut store, u, "big"), &a), expected(&a, 2)),
-        ("owner.call_host", call(&mut store, &f(&mut store, o, "call_host"), &a), expected(&a, 3)),
-        ("user.call_import", call(&mut store, &f(&mut store, u, "call_import"), &a), expected(&a, 1)),
-        ("user.call_tbl(0)", call(&mut store, &f(&mut store, u, "call_tbl"), &with_index(0)), expected(&a, 1)),
-        ("user.call_tbl(1)", call(&mut store, &f(&mut store, u, "call_tbl"), &with_index(1)), expected(&a, 2)),
-        ("owner.call_tbl(1)", call(&mut store, &f(&mut store, o, "call_tbl"), &with_index(1)), expected(&a, 2)),
-        ("owner.call_tbl(0)", call(&mut store, &f(&mut store, o, "call_tbl"), &with_index(0)), expected(&a, 1)),
+        ("owner.big", run(o, "big", &a), expected(&a, 1)),
+        ("user.big", run(u, "big", &a), expected(&a, 2)),
+        ("owner.call_host", run(o, "call_host", &a), expected(&a, 3)),
+        (
+            "user.call_import",
+            run(u, "call_import", &a),
+            expected(&a, 1),
+        ),
+        (
+            "user.call_tbl(0)",
+            run(u, "call_tbl", &with_index(0)),
+            expected(&a, 1),
+        ),
+        (
+            "user.call_tbl(1)",
+            run(u, "call_tbl", &with_index(1)),
+            expected(&a, 2),
+        ),
+        (
+            "owner.call_tbl(1)",
+            run(o, "call_tbl", &with_index(1)),
+            expected(&a, 2),
+        ),
+        (
+            "owner.call_tbl(0)",
+            run(o, "call_tbl", &with_index(0)),
+            expected(&a, 1),
+        ),
     ];
     for (name, got, want) in cases {
-        assert!(same(&got, &want), "{owner:?} owner, {user:?} user: {name}\n got {got:?}\nwant {want:?}");
+        assert!(
+            same(&got, &want),
+            "{owner:?} owner, {user:?} user: {name}\n got {got:?}\nwant {want:?}"
+        );
     }
     // A null slot and a missing slot trap the same way everywhere.
-    let call_tbl = f(&mut store, u, "call_tbl");
+    let call_tbl = u.get_func(&mut store, "call_tbl").expect("export");
     let mut out = vec![Val::I32(0); 20];
-    let err = call_tbl.call(&mut store, &with_index(2), &mut out).expect_err("null slot");
-    assert_eq!(err.as_trap().map(|t| t.code()), Some(tandem_store::TrapCode::IndirectCallToNull));
-    let err = call_tbl.call(&mut store, &with_index(9), &mut out).expect_err("out of bounds");
-    assert_eq!(err.as_trap().map(|t| t.code()), Some(tandem_store::TrapCode::IndirectCallOutOfBounds));
+    let err = call_tbl
+        .call(&mut store, &with_index(2), &mut out)
+        .expect_err("null slot");
+    assert_eq!(
+        err.as_trap().map(|t| t.code()),
+        Some(tandem_store::TrapCode::IndirectCallToNull)
+    );
+    let err = call_tbl
+        .call(&mut store, &with_index(9), &mut out)
+        .expect_err("out of bounds");
+    assert_eq!(
+        err.as_trap().map(|t| t.code()),
+        Some(tandem_store::TrapCode::IndirectCallOutOfBounds)
+    );
 }
 
 #[test]

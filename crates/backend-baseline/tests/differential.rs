@@ -62,24 +62,91 @@ impl Gen {
     }
 
     fn constant(&mut self, t: T) -> String {
-        let interesting_i = [0i64, 1, -1, 2, 7, 31, 32, 63, 64, i32::MIN as i64, i32::MAX as i64, i64::MIN, i64::MAX, 0x8000, 0xffff];
+        let interesting_i = [
+            0i64,
+            1,
+            -1,
+            2,
+            7,
+            31,
+            32,
+            63,
+            64,
+            i32::MIN as i64,
+            i32::MAX as i64,
+            i64::MIN,
+            i64::MAX,
+            0x8000,
+            0xffff,
+        ];
         match t {
             T::I32 => {
-                let v = if self.below(2) == 0 { self.pick(&interesting_i) as i32 } else { self.next() as i32 };
+                let v = if self.below(2) == 0 {
+                    self.pick(&interesting_i) as i32
+                } else {
+                    self.next() as i32
+                };
                 format!("(i32.const {v})")
             }
             T::I64 => {
-                let v = if self.below(2) == 0 { self.pick(&interesting_i) } else { self.next() as i64 };
+                let v = if self.below(2) == 0 {
+                    self.pick(&interesting_i)
+                } else {
+                    self.next() as i64
+                };
                 format!("(i64.const {v})")
             }
             T::F32 => {
-                let f = [0.0f32, -0.0, 1.0, -1.5, 0.5, 2.5, 3.5, -2.5, 1e10, -1e10, 2147483648.0, -2147483904.0, 4294967296.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-40];
-                let v = if self.below(3) == 0 { (self.next() as i32 as f32) / 3.0 } else { self.pick(&f) };
+                let f = [
+                    0.0f32,
+                    -0.0,
+                    1.0,
+                    -1.5,
+                    0.5,
+                    2.5,
+                    3.5,
+                    -2.5,
+                    1e10,
+                    -1e10,
+                    2147483648.0,
+                    -2147483904.0,
+                    4294967296.0,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                    f32::NAN,
+                    1e-40,
+                ];
+                let v = if self.below(3) == 0 {
+                    (self.next() as i32 as f32) / 3.0
+                } else {
+                    self.pick(&f)
+                };
                 format!("(f32.const {})", fmt_f32(v))
             }
             T::F64 => {
-                let f = [0.0f64, -0.0, 1.0, -1.5, 0.5, 2.5, -3.5, 1e300, -1e18, 9.3e18, 1.8e19, 4294967295.9, -2147483648.9, f64::INFINITY, f64::NAN, 5e-324];
-                let v = if self.below(3) == 0 { (self.next() as i64 as f64) / 7.0 } else { self.pick(&f) };
+                let f = [
+                    0.0f64,
+                    -0.0,
+                    1.0,
+                    -1.5,
+                    0.5,
+                    2.5,
+                    -3.5,
+                    1e300,
+                    -1e18,
+                    9.3e18,
+                    1.8e19,
+                    4294967295.9,
+                    -2147483648.9,
+                    f64::INFINITY,
+                    f64::NAN,
+                    5e-324,
+                ];
+                let v = if self.below(3) == 0 {
+                    (self.next() as i64 as f64) / 7.0
+                } else {
+                    self.pick(&f)
+                };
                 format!("(f64.const {})", fmt_f64(v))
             }
         }
@@ -98,9 +165,12 @@ impl Gen {
         match self.below(16) {
             0 => self.constant(t),
             1 => format!("(local.get {})", param_of(t)),
-            2 | 3 | 4 => {
+            2..=4 => {
                 let ops: &[&str] = if t.is_int() {
-                    &["add", "sub", "mul", "and", "or", "xor", "shl", "shr_s", "shr_u", "rotl", "rotr", "div_s", "div_u", "rem_s", "rem_u"]
+                    &[
+                        "add", "sub", "mul", "and", "or", "xor", "shl", "shr_s", "shr_u", "rotl",
+                        "rotr", "div_s", "div_u", "rem_s", "rem_u",
+                    ]
                 } else {
                     &["add", "sub", "mul", "div", "min", "max", "copysign"]
                 };
@@ -144,10 +214,14 @@ impl Gen {
                 // A counting loop accumulating into local 5 + type.
                 let acc = 5 + type_index(t);
                 let count = self.below(4);
-                let op = if t.is_int() { self.pick(&["add", "xor", "mul"]) } else { self.pick(&["add", "mul", "max"]) };
+                let op = if t.is_int() {
+                    self.pick(&["add", "xor", "mul"])
+                } else {
+                    self.pick(&["add", "mul", "max"])
+                };
                 format!(
                     "(block (result {n}) (local.set 4 (i32.const {count})) (local.set {acc} {}) \
-                     (block (loop (br_if 1 (i32.eqz (local.get 4))) \
+                     (block (loop (br_if 1 (i32.le_s (local.get 4) (i32.const 0))) \
                        (local.set {acc} ({n}.{op} (local.get {acc}) {})) \
                        (local.set 4 (i32.sub (local.get 4) (i32.const 1))) (br 0))) (local.get {acc}))",
                     self.expr(t, d),
@@ -158,14 +232,22 @@ impl Gen {
                 // Store an integer, then load it back through another path.
                 let addr = self.addr(d);
                 if t.is_int() {
-                    format!("(block (result {n}) ({n}.store offset=8 {addr} {}) ({n}.load offset=8 {}))", self.expr(t, d), self.addr(d))
+                    format!(
+                        "(block (result {n}) ({n}.store offset=8 {addr} {}) ({n}.load offset=8 {}))",
+                        self.expr(t, d),
+                        self.addr(d)
+                    )
                 } else {
                     self.expr(t, d)
                 }
             }
             14 => {
                 if self.below(8) == 0 {
-                    format!("(block (result {n}) (if {} (then unreachable)) {})", self.cond(d), self.expr(t, d))
+                    format!(
+                        "(block (result {n}) (if {} (then unreachable)) {})",
+                        self.cond(d),
+                        self.expr(t, d)
+                    )
                 } else {
                     self.expr(t, d)
                 }
@@ -181,7 +263,9 @@ impl Gen {
             return format!("({n}.eqz {})", self.expr(t, d));
         }
         let op = if t.is_int() {
-            self.pick(&["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"])
+            self.pick(&[
+                "eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u",
+            ])
         } else {
             self.pick(&["eq", "ne", "lt", "gt", "le", "ge"])
         };
@@ -189,10 +273,10 @@ impl Gen {
     }
 
     fn addr(&mut self, d: u32) -> String {
-        if self.below(6) == 0 {
+        if self.below(12) == 0 {
             self.expr(T::I32, d)
         } else {
-            format!("(i32.and {} (i32.const 0xfff8))", self.expr(T::I32, d))
+            format!("(i32.and {} (i32.const 0x7ff8))", self.expr(T::I32, d))
         }
     }
 
@@ -204,7 +288,7 @@ impl Gen {
             T::I64 => self.pick(&["load", "load8_s", "load16_u", "load32_s", "load32_u"]),
             _ => "load",
         };
-        let offset = self.pick(&[0u32, 1, 4, 100, 65535]);
+        let offset = self.pick(&[0u32, 0, 1, 4, 100, 100, 1000, 65535]);
         format!("({n}.{op} offset={offset} {addr})")
     }
 
@@ -225,7 +309,11 @@ impl Gen {
                 _ => format!("(i32.extend8_s {})", self.expr(T::I32, d)),
             },
             T::I64 => match self.below(4) {
-                0 => format!("(i64.extend_i32_{} {})", self.pick(&["s", "u"]), self.expr(T::I32, d)),
+                0 => format!(
+                    "(i64.extend_i32_{} {})",
+                    self.pick(&["s", "u"]),
+                    self.expr(T::I32, d)
+                ),
                 1 => {
                     let f = self.pick(&[T::F32, T::F64]);
                     let op = self.pick(&["trunc_sat_", "trunc_"]);
@@ -241,7 +329,13 @@ impl Gen {
             T::F32 | T::F64 => match self.below(4) {
                 0 => {
                     let i = self.pick(&[T::I32, T::I64]);
-                    format!("({}.convert_{}_{} {})", t.name(), i.name(), self.pick(&["s", "u"]), self.expr(i, d))
+                    format!(
+                        "({}.convert_{}_{} {})",
+                        t.name(),
+                        i.name(),
+                        self.pick(&["s", "u"]),
+                        self.expr(i, d)
+                    )
                 }
                 1 if t == T::F32 => format!("(f32.demote_f64 {})", self.expr(T::F64, d)),
                 1 => format!("(f64.promote_f32 {})", self.expr(T::F32, d)),
@@ -295,11 +389,23 @@ fn param_of(t: T) -> u32 {
 }
 
 fn fmt_f32(v: f32) -> String {
-    if v.is_nan() { "nan".into() } else if v.is_infinite() { if v > 0.0 { "inf".into() } else { "-inf".into() } } else { format!("{v:e}") }
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{v:e}")
+    }
 }
 
 fn fmt_f64(v: f64) -> String {
-    if v.is_nan() { "nan".into() } else if v.is_infinite() { if v > 0.0 { "inf".into() } else { "-inf".into() } } else { format!("{v:e}") }
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{v:e}")
+    }
 }
 
 /// A module of `funcs` functions `(param i32 i64 f32 f64) (result i32 i64
@@ -307,11 +413,21 @@ fn fmt_f64(v: f64) -> String {
 /// 5..8 = one accumulator per type.
 fn module(seed: u64) -> String {
     let funcs = 1 + (seed % 3) as usize;
-    let mut g = Gen { state: seed | 1, funcs, current: 0 };
+    let mut g = Gen {
+        state: seed | 1,
+        funcs,
+        current: 0,
+    };
     let mut out = String::from(
         "(module (type $h (func (param i32 i64 f32 f64) (result i32 i64 f32 f64)))\n(memory 1)\n(data (i32.const 0) \"\\01\\02\\03\\04\\fe\\ff\\80\\7f\\00\\10\\20\\30\")\n",
     );
-    out += &format!("(table {funcs} funcref) (elem (i32.const 0) {})\n", (0..funcs).map(|i| i.to_string()).collect::<Vec<_>>().join(" "));
+    out += &format!(
+        "(table {funcs} funcref) (elem (i32.const 0) {})\n",
+        (0..funcs)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     for f in 0..funcs {
         g.current = f;
         let depth = 2 + g.below(3) as u32;
@@ -326,11 +442,16 @@ fn module(seed: u64) -> String {
 }
 
 fn values(a: i32, b: i64, c: f32, d: f64) -> Vec<Val> {
-    vec![Val::I32(a), Val::I64(b), Val::F32(c.to_bits()), Val::F64(d.to_bits())]
+    vec![
+        Val::I32(a),
+        Val::I64(b),
+        Val::F32(c.to_bits()),
+        Val::F64(d.to_bits()),
+    ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
     fn backends_agree(seed in any::<u64>(), a in any::<i32>(), b in any::<i64>(), c in prop::num::f32::ANY, d in prop::num::f64::ANY) {

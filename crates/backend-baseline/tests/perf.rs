@@ -17,7 +17,10 @@ fn compile_speed_single_thread() {
     let translation =
         tandem_environ::translate(&bytes, tandem_environ::default_features()).expect("valid");
     let backend = tandem_backend_baseline::BaselineBackend::new().expect("backend");
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
     let mut best = f64::MAX;
     for _ in 0..3 {
         let start = Instant::now();
@@ -27,10 +30,17 @@ fn compile_speed_single_thread() {
         let secs = start.elapsed().as_secs_f64();
         best = best.min(secs);
         let code: usize = module.funcs.iter().map(|f| f.code.len()).sum();
-        eprintln!("compiled {} functions, {} bytes of code in {secs:.3} s", module.funcs.len(), code);
+        eprintln!(
+            "compiled {} functions, {} bytes of code in {secs:.3} s",
+            module.funcs.len(),
+            code
+        );
     }
     let mb = bytes.len() as f64 / (1 << 20) as f64;
-    eprintln!("baseline: {:.1} MB/s single-threaded ({mb:.1} MB in {best:.3} s)", mb / best);
+    eprintln!(
+        "baseline: {:.1} MB/s single-threaded ({mb:.1} MB in {best:.3} s)",
+        mb / best
+    );
 }
 
 /// Runs `run` of a bench module with `backend`, returning (result, seconds).
@@ -57,9 +67,14 @@ fn bench_results_match_expected() {
     let expected = std::fs::read_to_string(format!("{BENCH}/expected.txt")).expect("expected.txt");
     let engine = Engine::new(Config::new().max_wasm_stack(8 << 20)).expect("engine");
     let mut failures = Vec::new();
-    for line in expected.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let mut parts = line.split_whitespace();
-        let (Some(name), Some(want)) = (parts.next(), parts.next()) else { continue };
+        let (Some(name), Some(want)) = (parts.next(), parts.next()) else {
+            continue;
+        };
         let bytes = std::fs::read(format!("{BENCH}/{name}.wasm")).expect("bench module");
         let (got, base_secs) = run_bench(&engine, &bytes, BackendKind::Baseline);
         let (_, cl_secs) = run_bench(&engine, &bytes, BackendKind::Cranelift);

@@ -20,7 +20,10 @@ fn arithmetic_and_locals() {
       (func (export "f") (param i32 i32) (result i32) (local i32)
         local.get 0 local.get 1 i32.add local.set 2
         local.get 2 local.get 0 i32.mul local.get 1 i32.sub))"#;
-    assert_eq!(agree(wat, "f", &[Val::I32(3), Val::I32(4)]), vals(&["i32:17"]));
+    assert_eq!(
+        agree(wat, "f", &[Val::I32(3), Val::I32(4)]),
+        vals(&["i32:17"])
+    );
 }
 
 #[test]

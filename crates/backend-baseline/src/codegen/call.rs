@@ -32,18 +32,33 @@ enum Callee {
 }
 
 impl CodeGen<'_, '_> {
-    /// The call layout of type `ty` (cached per function).
-    fn layout_of(&mut self, ty: TypeIndex) -> CallLayout {
+    /// Takes the call layout of type `ty` out of the cache (computing it on
+    /// first use); hand it back with [`CodeGen::put_layout`]. The cache
+    /// outlives one function: entries remember the signature they were
+    /// computed for, so a later module cannot see a stale one.
+    fn take_layout(&mut self, ty: TypeIndex) -> CallLayout {
         let i = ty.index();
         if self.layouts.len() <= i {
-            self.layouts.resize(i + 1, None);
+            self.layouts.resize_with(i + 1, || None);
         }
-        if let Some(l) = &self.layouts[i] {
-            return l.clone();
+        let fty = &self.env.module.types[i];
+        match self.layouts[i].take() {
+            Some((cached, Some(layout))) if cached == *fty => {
+                self.layouts[i] = Some((cached, None));
+                layout
+            }
+            _ => {
+                self.layouts[i] = Some((fty.clone(), None));
+                wasm_call_layout(fty)
+            }
         }
-        let l = wasm_call_layout(&self.env.module.types[i]);
-        self.layouts[i] = Some(l.clone());
-        l
+    }
+
+    /// Returns a layout taken with [`CodeGen::take_layout`].
+    fn put_layout(&mut self, ty: TypeIndex, layout: CallLayout) {
+        if let Some(Some((_, slot))) = self.layouts.get_mut(ty.index()) {
+            *slot = Some(layout);
+        }
     }
 
     /// Pops `n` operands into `self.args`, deepest first.
@@ -97,33 +112,43 @@ impl CodeGen<'_, '_> {
         self.masm.cmp(
             Size::S32,
             Operand::Reg(code),
-            Operand::Mem(Address::base_disp(func_ref, VMOffsets::FUNC_REF_TYPE_INDEX as i32)),
+            Operand::Mem(Address::base_disp(
+                func_ref,
+                VMOffsets::FUNC_REF_TYPE_INDEX as i32,
+            )),
         );
         let bad = self.trap_label(TrapCode::BadSignature);
         self.masm.jcc(Cond::Ne, bad);
         self.masm.mov(
             Size::S64,
             code,
-            Operand::Mem(Address::base_disp(func_ref, VMOffsets::FUNC_REF_WASM_CALL as i32)),
+            Operand::Mem(Address::base_disp(
+                func_ref,
+                VMOffsets::FUNC_REF_WASM_CALL as i32,
+            )),
         );
         self.masm.mov(
             Size::S64,
             func_ref,
-            Operand::Mem(Address::base_disp(func_ref, VMOffsets::FUNC_REF_VMCTX as i32)),
+            Operand::Mem(Address::base_disp(
+                func_ref,
+                VMOffsets::FUNC_REF_VMCTX as i32,
+            )),
         );
         self.emit_call(ty, Callee::Regs(code, func_ref))
     }
 
     /// The Wasm call of type `ty` to `callee`, arguments on the stack.
     fn emit_call(&mut self, ty: TypeIndex, callee: Callee) -> Result<(), CompileError> {
-        let layout = self.layout_of(ty);
+        let layout = self.take_layout(ty);
         let fty = &self.env.module.types[ty.index()];
         let (nparams, nresults) = (fty.params.len(), fty.results.len());
         self.pop_args(nparams)?;
         self.spill_all();
         let out = layout.stack_args_size + layout.ret_area_size;
         if out > 0 {
-            self.masm.alu(AluOp::Sub, Size::S64, RSP, Operand::Imm(out as i32));
+            self.masm
+                .alu(AluOp::Sub, Size::S64, RSP, Operand::Imm(out as i32));
             self.max_call_area = self.max_call_area.max(out);
         }
         // Stack arguments first: they read registers the moves overwrite.
@@ -141,12 +166,15 @@ impl CodeGen<'_, '_> {
                 AbiLoc::Stack(_) => {}
             }
         }
-        let (AbiLoc::Gpr(callee_vmctx), AbiLoc::Gpr(caller_vmctx)) = (layout.args[0], layout.args[1])
+        let (AbiLoc::Gpr(callee_vmctx), AbiLoc::Gpr(caller_vmctx)) =
+            (layout.args[0], layout.args[1])
         else {
             return Err(self.bug("vmctx arguments not in registers"));
         };
-        let (callee_vmctx, caller_vmctx) =
-            (Reg::from_abi_gpr(callee_vmctx), Reg::from_abi_gpr(caller_vmctx));
+        let (callee_vmctx, caller_vmctx) = (
+            Reg::from_abi_gpr(callee_vmctx),
+            Reg::from_abi_gpr(caller_vmctx),
+        );
         self.queue_move(caller_vmctx, Ty::I64, Val::Reg(VMCTX));
         match callee {
             Callee::Direct(_) => self.queue_move(callee_vmctx, Ty::I64, Val::Reg(VMCTX)),
@@ -162,12 +190,18 @@ impl CodeGen<'_, '_> {
             self.masm.mov(
                 Size::S64,
                 RAX,
-                Operand::Mem(Address::base_disp(VMCTX, at + VMOffsets::FUNC_REF_WASM_CALL as i32)),
+                Operand::Mem(Address::base_disp(
+                    VMCTX,
+                    at + VMOffsets::FUNC_REF_WASM_CALL as i32,
+                )),
             );
             self.masm.mov(
                 Size::S64,
                 callee_vmctx,
-                Operand::Mem(Address::base_disp(VMCTX, at + VMOffsets::FUNC_REF_VMCTX as i32)),
+                Operand::Mem(Address::base_disp(
+                    VMCTX,
+                    at + VMOffsets::FUNC_REF_VMCTX as i32,
+                )),
             );
         }
         if layout.has_ret_area() {
@@ -225,12 +259,17 @@ impl CodeGen<'_, '_> {
             );
         }
         self.stack.clean = self.stack.len() - nresults;
+        self.put_layout(ty, layout);
         Ok(())
     }
 
     /// Calls `libcall` through the module's trampoline with this VMContext
     /// and `args` (the System V convention); returns the result register.
-    pub fn libcall(&mut self, libcall: Libcall, args: &[(Ty, Val)]) -> Result<Option<Reg>, CompileError> {
+    pub fn libcall(
+        &mut self,
+        libcall: Libcall,
+        args: &[(Ty, Val)],
+    ) -> Result<Option<Reg>, CompileError> {
         if args.len() + 1 > SYSV_INT_ARGS.len() {
             return Err(self.bug("libcall with stack arguments"));
         }
@@ -287,8 +326,11 @@ impl CodeGen<'_, '_> {
                         Val::Const(c) => {
                             self.masm.store(StoreSize::B32, to, Operand::Imm(c as i32));
                             if matches!(t, Ty::I64 | Ty::F64) {
-                                self.masm
-                                    .store(StoreSize::B32, to.offset(4), Operand::Imm((c >> 32) as i32));
+                                self.masm.store(
+                                    StoreSize::B32,
+                                    to.offset(4),
+                                    Operand::Imm((c >> 32) as i32),
+                                );
                             }
                         }
                         Val::Reg(r) => self.store_reg(t, to, r),

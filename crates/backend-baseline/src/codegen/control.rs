@@ -124,7 +124,11 @@ impl CodeGen<'_, '_> {
             (_, BlockType::Type(t)) => Ty::of_wasmparser(t),
             (_, BlockType::FuncType(idx)) => {
                 let fty = &self.env.module.types[idx as usize];
-                Ty::of(if params { fty.params[i] } else { fty.results[i] })
+                Ty::of(if params {
+                    fty.params[i]
+                } else {
+                    fty.results[i]
+                })
             }
             (_, BlockType::Empty) => None,
         };
@@ -527,10 +531,14 @@ impl CodeGen<'_, '_> {
         let default = table.default();
         let (_, idx) = self.pop()?;
         if let Val::Const(c) = idx {
-            let depth = self.targets.get(c as u32 as usize).copied().unwrap_or(default);
+            let depth = self
+                .targets
+                .get(c as u32 as usize)
+                .copied()
+                .unwrap_or(default);
             return self.br(depth);
         }
-        let idx = self.to_reg(Ty::I32, idx)?;
+        let idx = self.owned_reg(Ty::I32, idx)?;
         let count = self.targets.len() as u32;
         let at_limit = Operand::Imm(count as i32);
         self.masm.cmp(Size::S32, Operand::Reg(idx), at_limit);
@@ -541,7 +549,11 @@ impl CodeGen<'_, '_> {
         self.masm.bind(table_label);
         self.stubs.clear();
         for i in 0..=count as usize {
-            let depth = if i == count as usize { default } else { self.targets[i] };
+            let depth = if i == count as usize {
+                default
+            } else {
+                self.targets[i]
+            };
             let fi = self.frame_index(depth)?;
             let label = if self.needs_moves(fi) {
                 match self.stubs.iter().find(|(d, _)| *d == depth) {
@@ -619,17 +631,21 @@ impl CodeGen<'_, '_> {
                     Val::Reg(r) => self.push_reg(ty, r),
                     Val::Const(c) => self.push_const(ty, c),
                     Val::Mem(_) => {
-                        let r = self.to_reg(ty, keep)?;
+                        let r = self.owned_reg(ty, keep)?;
                         self.push_reg(ty, r);
                     }
                 }
                 return Ok(());
             }
         };
-        let dst = self.to_reg(ty, a)?;
-        let pending = if flags.is_none() { self.args.pop() } else { None };
+        let dst = self.owned_reg(ty, a)?;
+        let pending = if flags.is_none() {
+            self.args.pop()
+        } else {
+            None
+        };
         if ty.is_float() {
-            let src = self.to_reg(ty, b)?;
+            let src = self.owned_reg(ty, b)?;
             if let Some((_, c)) = pending {
                 let op = self.int_operand(Ty::I32, c);
                 self.masm.cmp(Size::S32, op, Operand::Imm(0));
@@ -642,7 +658,7 @@ impl CodeGen<'_, '_> {
             self.regs.free(src);
         } else {
             let src = match b {
-                Val::Const(_) => Operand::Reg(self.to_reg(ty, b)?),
+                Val::Const(_) => Operand::Reg(self.owned_reg(ty, b)?),
                 _ => self.int_operand(ty, b),
             };
             if let Some((_, c)) = pending {

@@ -35,7 +35,7 @@ impl CodeGen<'_, '_> {
                 if self.slot(pos).disp == d {
                     self.stack.push(ty, Loc::Mem);
                 } else {
-                    let r = self.to_reg(ty, v)?;
+                    let r = self.owned_reg(ty, v)?;
                     self.push_reg(ty, r);
                 }
             }
@@ -61,7 +61,11 @@ impl CodeGen<'_, '_> {
     pub fn extend_i32(&mut self, signed: bool) -> Result<(), CompileError> {
         let (_, v) = self.pop()?;
         if let Val::Const(c) = v {
-            let r = if signed { i64::from(c as i32) } else { i64::from(c as u32) };
+            let r = if signed {
+                i64::from(c as i32)
+            } else {
+                i64::from(c as u32)
+            };
             return self.iconst(Ty::I64, r);
         }
         if !signed && let Val::Reg(r) = v {
@@ -69,7 +73,7 @@ impl CodeGen<'_, '_> {
             self.push_reg(Ty::I64, r);
             return Ok(());
         }
-        let r = self.to_reg(Ty::I32, v)?;
+        let r = self.owned_reg(Ty::I32, v)?;
         if signed {
             self.masm.extend(Extend::S32, Size::S64, r, r);
         }
@@ -86,10 +90,14 @@ impl CodeGen<'_, '_> {
                 16 => i64::from(c as i16),
                 _ => i64::from(c as i32),
             };
-            let r = if ty == Ty::I32 { i64::from(r as i32 as u32) } else { r };
+            let r = if ty == Ty::I32 {
+                i64::from(r as i32 as u32)
+            } else {
+                r
+            };
             return self.iconst(ty, r);
         }
-        let r = self.to_reg(ty, v)?;
+        let r = self.owned_reg(ty, v)?;
         let ext = match bits {
             8 => Extend::S8,
             16 => Extend::S16,
@@ -131,7 +139,7 @@ impl CodeGen<'_, '_> {
     /// `f32.demote_f64` / `f64.promote_f32`.
     pub fn float_convert(&mut self, to: Ty) -> Result<(), CompileError> {
         let (from, v) = self.pop()?;
-        let src = self.to_reg(from, v)?;
+        let src = self.owned_reg(from, v)?;
         self.masm.cvt_float(to.fsize(), src, src);
         self.push_reg(to, src);
         Ok(())
@@ -140,7 +148,7 @@ impl CodeGen<'_, '_> {
     /// `fN.convert_iM_s` / `_u`.
     pub fn int_to_float(&mut self, to: Ty, signed: bool) -> Result<(), CompileError> {
         let (from, v) = self.pop()?;
-        let src = self.to_reg(from, v)?;
+        let src = self.owned_reg(from, v)?;
         let dst = self.alloc(true)?;
         let size = to.fsize();
         match (from, signed) {
@@ -158,7 +166,8 @@ impl CodeGen<'_, '_> {
                 self.masm.mov(Size::S64, SCRATCH, Operand::Reg(src));
                 self.masm.shift(ShiftOp::Shr, Size::S64, SCRATCH, Some(1));
                 self.masm.alu(AluOp::And, Size::S64, src, Operand::Imm(1));
-                self.masm.alu(AluOp::Or, Size::S64, src, Operand::Reg(SCRATCH));
+                self.masm
+                    .alu(AluOp::Or, Size::S64, src, Operand::Reg(SCRATCH));
                 self.masm.cvt_int_to_float(Size::S64, size, dst, src);
                 self.masm.fop(FloatOp::Add, size, dst, Operand::Reg(dst));
                 self.masm.bind(done);
@@ -176,7 +185,12 @@ impl CodeGen<'_, '_> {
     }
 
     /// Converts in-range `x` to an unsigned 64-bit `dst` (clobbers `x`).
-    fn cvt_u64(&mut self, size: FloatSize, dst: crate::isa::x64::regs::Reg, x: crate::isa::x64::regs::Reg) {
+    fn cvt_u64(
+        &mut self,
+        size: FloatSize,
+        dst: crate::isa::x64::regs::Reg,
+        x: crate::isa::x64::regs::Reg,
+    ) {
         let (big, done) = (self.masm.new_label(), self.masm.new_label());
         self.cmp_bound(size, x, 9223372036854775808.0);
         self.masm.jcc(Cond::AboveEq, big);
@@ -193,7 +207,7 @@ impl CodeGen<'_, '_> {
     pub fn float_to_int(&mut self, to: Ty, signed: bool) -> Result<(), CompileError> {
         let (from, v) = self.pop()?;
         let size = from.fsize();
-        let x = self.to_reg(from, v)?;
+        let x = self.owned_reg(from, v)?;
         let dst = self.alloc(false)?;
         let nan = self.trap_label(TrapCode::BadConversionToInteger);
         let overflow = self.trap_label(TrapCode::IntegerOverflow);
@@ -209,8 +223,14 @@ impl CodeGen<'_, '_> {
             (false, true, _) => (-1.0, true, 18446744073709551616.0),
         };
         self.cmp_bound(size, x, lower);
-        self.masm
-            .jcc(if lower_inclusive { Cond::BelowEq } else { Cond::Below }, overflow);
+        self.masm.jcc(
+            if lower_inclusive {
+                Cond::BelowEq
+            } else {
+                Cond::Below
+            },
+            overflow,
+        );
         self.cmp_bound(size, x, upper);
         self.masm.jcc(Cond::AboveEq, overflow);
         match (signed, wide) {
@@ -227,7 +247,7 @@ impl CodeGen<'_, '_> {
     pub fn float_to_int_sat(&mut self, to: Ty, signed: bool) -> Result<(), CompileError> {
         let (from, v) = self.pop()?;
         let size = from.fsize();
-        let x = self.to_reg(from, v)?;
+        let x = self.owned_reg(from, v)?;
         let dst = self.alloc(false)?;
         let wide = to == Ty::I64;
         let done = self.masm.new_label();
@@ -257,7 +277,11 @@ impl CodeGen<'_, '_> {
             self.masm.fcmp(size, x, Operand::Reg(FSCRATCH));
             // NaN sets CF, so "below or equal" also catches it.
             self.masm.jcc(Cond::BelowEq, done);
-            let upper = if wide { 18446744073709551616.0 } else { 4294967296.0 };
+            let upper = if wide {
+                18446744073709551616.0
+            } else {
+                4294967296.0
+            };
             self.cmp_bound(size, x, upper);
             self.masm.jcc(Cond::AboveEq, max);
             if wide {

@@ -66,18 +66,25 @@ impl CodeGen<'_, '_> {
 
     /// Pops the index and returns the address of a `size`-byte access
     /// (checked as the tunables require) and the register to free after it.
-    fn heap_addr(&mut self, memarg: &MemArg, size: u32) -> Result<(Address, Option<Reg>), CompileError> {
+    fn heap_addr(
+        &mut self,
+        memarg: &MemArg,
+        size: u32,
+    ) -> Result<(Address, Option<Reg>), CompileError> {
         let mem = self.memory_of(memarg)?;
         let (_, index) = self.pop()?;
         let offset = memarg.offset;
-        let guarded = self.env.tunables.guard_covers_offset(offset, u64::from(size));
+        let guarded = self
+            .env
+            .tunables
+            .guard_covers_offset(offset, u64::from(size));
         if guarded
             && let Val::Const(c) = index
             && let Ok(disp) = i32::try_from(u64::from(c as u32) + offset)
         {
             return Ok((Address::base_disp(HEAP_BASE, disp), None));
         }
-        let idx = self.to_reg(Ty::I32, index)?;
+        let idx = self.owned_reg(Ty::I32, index)?;
         if !guarded {
             // index + offset + size <= current_length, in 64 bits.
             let end = self.alloc(false)?;
@@ -97,7 +104,8 @@ impl CodeGen<'_, '_> {
             Ok(disp) => Ok((Address::indexed(HEAP_BASE, idx, 1, disp), Some(idx))),
             Err(_) => {
                 self.masm.mov_imm64(SCRATCH, offset as i64);
-                self.masm.alu(AluOp::Add, Size::S64, idx, Operand::Reg(SCRATCH));
+                self.masm
+                    .alu(AluOp::Add, Size::S64, idx, Operand::Reg(SCRATCH));
                 Ok((Address::indexed(HEAP_BASE, idx, 1, 0), Some(idx)))
             }
         }
@@ -141,7 +149,7 @@ impl CodeGen<'_, '_> {
             }
             Val::Const(c) if ty.is_float() && bytes == 4 => Operand::Imm(c as i32),
             Val::Const(c) if ty.is_float() && i32::try_from(c).is_ok() => Operand::Imm(c as i32),
-            _ => Operand::Reg(self.to_reg(ty, v)?),
+            _ => Operand::Reg(self.owned_reg(ty, v)?),
         };
         let (addr, tmp) = self.heap_addr(memarg, u32::from(bytes))?;
         let at = self.masm.offset();
@@ -176,7 +184,8 @@ impl CodeGen<'_, '_> {
             dst,
             Operand::Mem(def.offset(VMOffsets::MEMORY_CURRENT_LENGTH as i32)),
         );
-        self.masm.shift(crate::masm::ShiftOp::Shr, Size::S64, dst, Some(16));
+        self.masm
+            .shift(crate::masm::ShiftOp::Shr, Size::S64, dst, Some(16));
         self.push_reg(Ty::I32, dst);
         Ok(())
     }
@@ -194,7 +203,10 @@ impl CodeGen<'_, '_> {
     pub fn memory_grow(&mut self, mem: u32) -> Result<(), CompileError> {
         let [delta] = self.pop_n::<1>()?;
         let r = self
-            .libcall(Libcall::memory_grow, &[(Ty::I32, Val::Const(i64::from(mem))), delta])?
+            .libcall(
+                Libcall::memory_grow,
+                &[(Ty::I32, Val::Const(i64::from(mem))), delta],
+            )?
             .ok_or_else(|| self.bug("memory_grow returns nothing"))?;
         self.masm.asm.mov_rr(Size::S32, r, r);
         self.push_reg(Ty::I32, r);

@@ -8,8 +8,7 @@ use super::CodeGen;
 use super::control::Flags;
 use crate::isa::x64::regs::{FSCRATCH, RAX, RCX, RDX, SCRATCH};
 use crate::masm::{
-    AluOp, BitCount, Cond, FloatBitOp, FloatOp, MacroAssembler, Operand, RoundMode, ShiftOp,
-    Size,
+    AluOp, BitCount, Cond, FloatBitOp, FloatOp, MacroAssembler, Operand, RoundMode, ShiftOp, Size,
 };
 use crate::stack::{Ty, Val};
 use tandem_codegen_api::CompileError;
@@ -127,7 +126,12 @@ fn fold(op: IntBin, ty: Ty, a: i64, b: i64) -> Option<i64> {
 fn fold_cmp(cc: Cond, ty: Ty, a: i64, b: i64) -> bool {
     let (a, b, ua, ub) = if ty == Ty::I32 {
         let (a, b) = (a as i32, b as i32);
-        (i64::from(a), i64::from(b), u64::from(a as u32), u64::from(b as u32))
+        (
+            i64::from(a),
+            i64::from(b),
+            u64::from(a as u32),
+            u64::from(b as u32),
+        )
     } else {
         (a, b, a as u64, b as u64)
     };
@@ -196,7 +200,7 @@ impl CodeGen<'_, '_> {
         } else {
             (lhs, rhs)
         };
-        let dst = self.to_reg(ty, lhs)?;
+        let dst = self.owned_reg(ty, lhs)?;
         let src = self.int_operand(ty, rhs);
         if op == IntBin::Mul {
             self.masm.mul(ty.size(), dst, src);
@@ -211,7 +215,7 @@ impl CodeGen<'_, '_> {
     /// Shifts and rotates: the amount goes in `cl` unless constant.
     fn shift(&mut self, op: ShiftOp, ty: Ty, lhs: Val, rhs: Val) -> Result<(), CompileError> {
         if let Val::Const(c) = rhs {
-            let dst = self.to_reg(ty, lhs)?;
+            let dst = self.owned_reg(ty, lhs)?;
             self.masm.shift(op, ty.size(), dst, Some(c as u8));
             self.push_reg(ty, dst);
             return Ok(());
@@ -229,7 +233,7 @@ impl CodeGen<'_, '_> {
             self.load_val(ty, RCX, rhs);
             self.free(rhs);
         }
-        let dst = self.to_reg(ty, lhs)?;
+        let dst = self.owned_reg(ty, lhs)?;
         self.masm.shift(op, ty.size(), dst, None);
         self.regs.free(RCX);
         self.push_reg(ty, dst);
@@ -241,7 +245,11 @@ impl CodeGen<'_, '_> {
         let size = ty.size();
         let signed = matches!(op, IntBin::DivS | IntBin::RemS);
         let rem = matches!(op, IntBin::RemS | IntBin::RemU);
-        let min = if ty == Ty::I32 { i64::from(i32::MIN) } else { i64::MIN };
+        let min = if ty == Ty::I32 {
+            i64::from(i32::MIN)
+        } else {
+            i64::MIN
+        };
         match rhs {
             Val::Const(0) => {
                 let l = self.trap_label(TrapCode::IntegerDivisionByZero);
@@ -330,7 +338,7 @@ impl CodeGen<'_, '_> {
             (lhs, rhs, cc)
         };
         if matches!((lhs, rhs), (Val::Mem(_), Val::Mem(_))) {
-            lhs = Val::Reg(self.to_reg(ty, lhs)?);
+            lhs = Val::Reg(self.owned_reg(ty, lhs)?);
         }
         let l = self.int_operand(ty, lhs);
         let r = self.int_operand(ty, rhs);
@@ -365,7 +373,10 @@ impl CodeGen<'_, '_> {
         let (_, lhs) = self.pop()?;
         if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
             let (a, b) = if ty == Ty::F32 {
-                (f64::from(f32::from_bits(a as u32)), f64::from(f32::from_bits(b as u32)))
+                (
+                    f64::from(f32::from_bits(a as u32)),
+                    f64::from(f32::from_bits(b as u32)),
+                )
             } else {
                 (f64::from_bits(a as u64), f64::from_bits(b as u64))
             };
@@ -388,7 +399,7 @@ impl CodeGen<'_, '_> {
             FloatCmp::Lt => ((rhs, lhs), Flags::Int(Cond::Above)),
             FloatCmp::Le => ((rhs, lhs), Flags::Int(Cond::AboveEq)),
         };
-        let xr = self.to_reg(ty, x)?;
+        let xr = self.owned_reg(ty, x)?;
         let yop = self.float_operand(ty, y);
         self.masm.fcmp(ty.fsize(), xr, yop);
         self.regs.free(xr);
@@ -410,7 +421,9 @@ impl CodeGen<'_, '_> {
                 self.reader = peek;
                 self.offset = offset as u32;
                 return match (next, flags) {
-                    (Operator::BrIf { relative_depth }, _) => self.br_if(relative_depth, Some(flags)),
+                    (Operator::BrIf { relative_depth }, _) => {
+                        self.br_if(relative_depth, Some(flags))
+                    }
                     (Operator::If { blockty }, _) => self.if_(blockty, Some(flags)),
                     (_, Flags::Int(c)) => self.select(Some(c)),
                     _ => Err(self.bug("bad fusion")),
@@ -457,7 +470,7 @@ impl CodeGen<'_, '_> {
             self.push_const(ty, i64::from(r));
             return Ok(());
         }
-        let src = self.to_reg(ty, v)?;
+        let src = self.owned_reg(ty, v)?;
         let dst = self.alloc(false)?;
         self.masm.bit_count(op, ty.size(), dst, src);
         self.regs.free(src);
@@ -485,7 +498,7 @@ impl CodeGen<'_, '_> {
                 } else {
                     (lhs, rhs)
                 };
-            let dst = self.to_reg(ty, lhs)?;
+            let dst = self.owned_reg(ty, lhs)?;
             let src = self.float_operand(ty, rhs);
             self.masm.fop(fop, size, dst, src);
             self.free(rhs);
@@ -499,8 +512,8 @@ impl CodeGen<'_, '_> {
                 self.push_const(ty, r as i64);
                 return Ok(());
             }
-            let dst = self.to_reg(ty, lhs)?;
-            let sign = self.to_reg(ty, rhs)?;
+            let dst = self.owned_reg(ty, lhs)?;
+            let sign = self.owned_reg(ty, rhs)?;
             self.masm.fconst(size, FSCRATCH, sign_bit(ty));
             self.masm.fbit(FloatBitOp::And, sign, FSCRATCH);
             self.masm.fbit(FloatBitOp::AndNot, FSCRATCH, dst);
@@ -510,8 +523,8 @@ impl CodeGen<'_, '_> {
             return Ok(());
         }
         // min / max: NaN propagates, -0 < +0.
-        let dst = self.to_reg(ty, lhs)?;
-        let src = self.to_reg(ty, rhs)?;
+        let dst = self.owned_reg(ty, lhs)?;
+        let src = self.owned_reg(ty, rhs)?;
         let (nan, normal, done) = (
             self.masm.new_label(),
             self.masm.new_label(),
@@ -550,10 +563,14 @@ impl CodeGen<'_, '_> {
                 _ => {}
             }
         }
-        let dst = self.to_reg(ty, v)?;
+        let dst = self.owned_reg(ty, v)?;
         match op {
             FloatUn::Abs => {
-                let mask = if ty == Ty::F32 { u64::from(u32::MAX) & !s } else { !s };
+                let mask = if ty == Ty::F32 {
+                    u64::from(u32::MAX) & !s
+                } else {
+                    !s
+                };
                 self.masm.fconst(size, FSCRATCH, mask);
                 self.masm.fbit(FloatBitOp::And, dst, FSCRATCH);
             }

@@ -37,7 +37,7 @@ impl CodeGen<'_, '_> {
         trap: TrapCode,
         address_only: bool,
     ) -> Result<Reg, CompileError> {
-        let idx = self.to_reg(Ty::I32, index)?;
+        let idx = self.owned_reg(Ty::I32, index)?;
         let def = self.table_def_addr(table, SCRATCH)?;
         self.masm.cmp(
             Size::S64,
@@ -61,7 +61,12 @@ impl CodeGen<'_, '_> {
     }
 
     /// Element `index` of `table`, bounds-checked with `trap`.
-    pub fn table_element(&mut self, table: TableIndex, index: Val, trap: TrapCode) -> Result<Reg, CompileError> {
+    pub fn table_element(
+        &mut self,
+        table: TableIndex,
+        index: Val,
+        trap: TrapCode,
+    ) -> Result<Reg, CompileError> {
         self.table_access(table, index, trap, false)
     }
 
@@ -77,7 +82,7 @@ impl CodeGen<'_, '_> {
     pub fn table_set(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let (_, value) = self.pop()?;
         let (_, index) = self.pop()?;
-        let value = Val::Reg(self.to_reg(Ty::I64, value)?);
+        let value = Val::Reg(self.owned_reg(Ty::I64, value)?);
         let addr = self.table_access(table, index, TrapCode::TableOutOfBounds, true)?;
         self.store_val(Ty::I64, Address::base_disp(addr, 0), value);
         self.regs.free(addr);
@@ -107,7 +112,10 @@ impl CodeGen<'_, '_> {
     pub fn table_grow(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let [init, delta] = self.pop_n::<2>()?;
         let r = self
-            .libcall(Libcall::table_grow, &[Self::imm(table.as_u32()), delta, init])?
+            .libcall(
+                Libcall::table_grow,
+                &[Self::imm(table.as_u32()), delta, init],
+            )?
             .ok_or_else(|| self.bug("table_grow returns nothing"))?;
         self.masm.asm.mov_rr(Size::S32, r, r);
         self.push_reg(Ty::I32, r);
@@ -117,14 +125,27 @@ impl CodeGen<'_, '_> {
     /// `table.fill`.
     pub fn table_fill(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let [dst, val, len] = self.pop_n::<3>()?;
-        self.libcall(Libcall::table_fill, &[Self::imm(table.as_u32()), dst, val, len])?;
+        self.libcall(
+            Libcall::table_fill,
+            &[Self::imm(table.as_u32()), dst, val, len],
+        )?;
         Ok(())
     }
 
     /// `table.copy`.
-    pub fn table_copy(&mut self, dst_table: TableIndex, src_table: TableIndex) -> Result<(), CompileError> {
+    pub fn table_copy(
+        &mut self,
+        dst_table: TableIndex,
+        src_table: TableIndex,
+    ) -> Result<(), CompileError> {
         let [d, s, n] = self.pop_n::<3>()?;
-        let args = [Self::imm(dst_table.as_u32()), Self::imm(src_table.as_u32()), d, s, n];
+        let args = [
+            Self::imm(dst_table.as_u32()),
+            Self::imm(src_table.as_u32()),
+            d,
+            s,
+            n,
+        ];
         self.libcall(Libcall::table_copy, &args)?;
         Ok(())
     }

@@ -119,12 +119,12 @@ impl CodeGen<'_, '_> {
         // Values in memory go through a register: the store may need the
         // scratch register for an imported global's pointer.
         let v = match v {
-            Val::Mem(_) => Val::Reg(self.to_reg(ty, v)?),
+            Val::Mem(_) => Val::Reg(self.owned_reg(ty, v)?),
             Val::Const(c) if ty == Ty::I64 && i32::try_from(c).is_err() => {
-                Val::Reg(self.to_reg(ty, v)?)
+                Val::Reg(self.owned_reg(ty, v)?)
             }
             Val::Const(c) if ty == Ty::F64 && i32::try_from(c).is_err() => {
-                Val::Reg(self.to_reg(ty, v)?)
+                Val::Reg(self.owned_reg(ty, v)?)
             }
             other => other,
         };

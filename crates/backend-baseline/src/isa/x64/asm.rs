@@ -4,6 +4,9 @@
 //! cannot take a runtime condition code for (`jcc`, `setcc`, `cmovcc`) are
 //! encoded by hand here.
 
+// `dynasm!` converts dynamic register numbers with `.into()`.
+#![allow(clippy::useless_conversion)]
+
 use crate::masm::{Address, AluOp, Cond, FloatBitOp, FloatOp, FloatSize, ShiftOp, Size};
 use dynasmrt::relocations::{Relocation, RelocationKind, RelocationSize};
 use dynasmrt::x64::X64Relocation;

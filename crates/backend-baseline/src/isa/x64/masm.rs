@@ -368,8 +368,16 @@ impl MacroAssembler for X64Masm {
     fn lea_below_rsp_patchable(&mut self, dst: Reg) -> u32 {
         // lea dst, [rsp + disp32]; the caller patches in the negated amount.
         let d = dst.hw();
-        self.asm
-            .bytes(&[0x48 | (d >> 3) << 2, 0x8d, 0x84 | (d & 7) << 3, 0x24, 0, 0, 0, 0]);
+        self.asm.bytes(&[
+            0x48 | (d >> 3) << 2,
+            0x8d,
+            0x84 | (d & 7) << 3,
+            0x24,
+            0,
+            0,
+            0,
+            0,
+        ]);
         self.asm.offset() - 4
     }
 

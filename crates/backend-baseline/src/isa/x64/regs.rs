@@ -92,14 +92,8 @@ pub const FSCRATCH: Reg = XMM15;
 
 /// Integer registers the allocator hands out: the caller-saved ones other
 /// than the scratch, so calls need not preserve anything but what is spilled.
-pub const ALLOCATABLE_GPRS: RegSet = RAX.bit()
-    | RCX.bit()
-    | RDX.bit()
-    | RSI.bit()
-    | RDI.bit()
-    | R8.bit()
-    | R9.bit()
-    | R10.bit();
+pub const ALLOCATABLE_GPRS: RegSet =
+    RAX.bit() | RCX.bit() | RDX.bit() | RSI.bit() | RDI.bit() | R8.bit() | R9.bit() | R10.bit();
 
 /// Xmm registers the allocator hands out: all but the float scratch.
 pub const ALLOCATABLE_XMMS: RegSet = 0x7fff << 16;
