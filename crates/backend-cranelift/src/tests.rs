@@ -1,11 +1,9 @@
 //! Unit tests: small `.wat` modules through the whole backend, checking that
-//! the artifacts are well-formed (relocations, trap sites, address maps), and
-//! real-world modules when they are available.
-
-mod exec;
-mod interrupt;
-mod semantics;
-mod spec;
+//! the artifacts are well-formed (relocations, trap sites, address maps,
+//! trampolines), and real-world modules when they are available. Running the
+//! code is the runtime's job: semantics and exact fuel are tested through
+//! `tandem-store` on every backend (`crates/store/tests/semantics.rs`,
+//! `fuel_exact.rs`), the spec suite by `cargo xtask spec`.
 
 use crate::CraneliftBackend;
 use tandem_codegen_api::{Backend, CompileError, CompiledFunction, CompiledModule, RelocTarget};

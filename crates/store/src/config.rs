@@ -97,6 +97,11 @@ impl Config {
     }
 
     /// Bytes of native stack Wasm may use before it traps with stack overflow.
+    ///
+    /// Measured from where the host first calls into Wasm. On a thread with
+    /// less native stack left than this, Wasm gets what the thread has minus
+    /// a safety margin for host frames (`tandem_vm::traphandlers::
+    /// STACK_SAFETY_MARGIN`), so it still traps instead of crashing.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
         self

@@ -102,6 +102,7 @@ impl Instance {
         imports: &RawImports,
     ) -> Result<Instance> {
         let info = module.info().clone();
+        store.opaque.limits.check_instance(&info)?;
         store.opaque.register_module(module);
         let engine = store.engine().clone();
         // SAFETY: every import pointer belongs to this store and lives as
@@ -123,6 +124,10 @@ impl Instance {
             )
         };
         let mut vm = vm.map_err(instantiate_error)?;
+        store.opaque.limits.record_instance(&info);
+        // SAFETY: the limiter slot lives, at a fixed address, as long as the
+        // store, which owns the instance.
+        unsafe { vm.set_limiter(store.opaque.limits.growth_limiter()) };
         let index = store.opaque.instances.len() as u32;
         vm.host_data = index as usize as *mut ();
         store.opaque.instances.push(InstanceData {
