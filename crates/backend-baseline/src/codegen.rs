@@ -19,6 +19,7 @@
 mod call;
 mod control;
 mod conversion;
+mod interrupt;
 mod memory;
 mod moves;
 mod numeric;
@@ -26,6 +27,7 @@ mod table;
 mod variable;
 
 pub(crate) use control::ControlFrame;
+pub(crate) use interrupt::CheckStub;
 
 use crate::isa::x64::abi::{self, FRAME_HEADER, RET_AREA_PTR_DISP};
 use crate::isa::x64::masm::X64Masm;
@@ -85,6 +87,8 @@ pub(crate) struct Buffers {
     pub stubs: Vec<(u32, DynamicLabel)>,
     /// Trap stubs to emit after the body.
     pub trap_stubs: Vec<TrapStub>,
+    /// Fuel and epoch check stubs to emit after the body.
+    pub check_stubs: Vec<CheckStub>,
     /// Trap sites.
     pub traps: Vec<TrapSite>,
     /// Relocations.
@@ -112,6 +116,7 @@ impl Buffers {
             targets,
             stubs,
             trap_stubs,
+            check_stubs,
             traps,
             relocs,
             address_map,
@@ -130,6 +135,7 @@ impl Buffers {
         targets.clear();
         stubs.clear();
         trap_stubs.clear();
+        check_stubs.clear();
         traps.clear();
         relocs.clear();
         address_map.clear();
@@ -182,6 +188,7 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub targets: &'b mut Vec<u32>,
     pub stubs: &'b mut Vec<(u32, DynamicLabel)>,
     pub trap_stubs: &'b mut Vec<TrapStub>,
+    pub check_stubs: &'b mut Vec<CheckStub>,
     pub traps: &'b mut Vec<TrapSite>,
     pub relocs: &'b mut Vec<Relocation>,
     pub address_map: &'b mut Vec<(u32, u32)>,
@@ -204,6 +211,8 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub max_call_area: u32,
     /// The function's signature.
     pub func_type: TypeIndex,
+    /// Fuel cost of the current straight-line region, not charged yet.
+    pub fuel_pending: i64,
 }
 
 /// Compiles defined function `index`.
@@ -241,6 +250,7 @@ pub(crate) fn compile_function(
             targets: &mut b.targets,
             stubs: &mut b.stubs,
             trap_stubs: &mut b.trap_stubs,
+            check_stubs: &mut b.check_stubs,
             traps: &mut b.traps,
             relocs: &mut b.relocs,
             address_map: &mut b.address_map,
@@ -254,6 +264,7 @@ pub(crate) fn compile_function(
             epilogue,
             max_call_area: 0,
             func_type: ty_index,
+            fuel_pending: 0,
         };
         let patches = cg.prologue(ty_index, body)?;
         cg.body()?;
@@ -413,6 +424,9 @@ impl<'a, 'b> CodeGen<'a, 'b> {
                 Operand::Mem(addr.offset(VMOffsets::MEMORY_BASE as i32)),
             );
         }
+        self.offset = self.reader.original_position() as u32;
+        self.entry_checks()?;
+        let ty = &self.env.module.types[ty_index.index()];
         let nresults = ty.results.len() as u32;
         self.control
             .push(ControlFrame::function(self.epilogue, nresults));
@@ -426,7 +440,10 @@ impl<'a, 'b> CodeGen<'a, 'b> {
             self.offset = offset as u32;
             if self.reachable {
                 self.mark_address();
+                self.before_operator(&op);
+                let is_loop = matches!(op, wasmparser::Operator::Loop { .. });
                 self.visit(op)?;
+                self.after_operator(is_loop)?;
             } else {
                 self.visit_unreachable(&op)?;
             }
@@ -449,11 +466,12 @@ impl<'a, 'b> CodeGen<'a, 'b> {
 
     /// Emits the trap stubs, patches the frame size and packages the code.
     fn finish(
-        self,
+        mut self,
         stack_check: u32,
         frame_sub: u32,
         code: &mut Vec<u8>,
     ) -> Result<CompiledFunction, CompileError> {
+        self.emit_check_stubs();
         for i in 0..self.trap_stubs.len() {
             let stub = self.trap_stubs[i];
             self.masm.bind(stub.label);

@@ -47,7 +47,7 @@
 //! | MVP, mutable globals, sign extension, saturating float-to-int | yes |
 //! | multi-value, bulk memory, reference types (several tables) | yes |
 //! | SIMD, memory64, shared memories, tail calls, multi-memory | no: [`CompileError::Unsupported`] |
-//! | fuel and epoch interruption | not yet: [`CompileError::Unsupported`] |
+//! | fuel and epoch interruption | yes (see `codegen/interrupt`) |
 //!
 //! The CPU must have SSE4.1 (`roundss`) and POPCNT.
 
@@ -103,17 +103,6 @@ impl BaselineBackend {
         }
         Ok(BaselineBackend { _private: () })
     }
-
-    /// Rejects tunables this backend cannot honour yet.
-    fn check_tunables(tunables: &Tunables) -> Result<(), CompileError> {
-        if tunables.consume_fuel {
-            return Err(unsupported("fuel consumption", 0));
-        }
-        if tunables.epoch_interruption {
-            return Err(unsupported("epoch interruption", 0));
-        }
-        Ok(())
-    }
 }
 
 impl Backend for BaselineBackend {
@@ -127,7 +116,6 @@ impl Backend for BaselineBackend {
         index: DefinedFuncIndex,
         body: &tandem_environ::FunctionBody<'_>,
     ) -> Result<CompiledFunction, CompileError> {
-        Self::check_tunables(inputs.tunables)?;
         codegen::compile_function(inputs, index, body)
     }
 
@@ -141,19 +129,17 @@ impl Backend for BaselineBackend {
 
     fn compile_wasm_to_array(
         &self,
-        tunables: &Tunables,
+        _tunables: &Tunables,
         ty: &FuncType,
     ) -> Result<CompiledFunction, CompileError> {
-        Self::check_tunables(tunables)?;
         trampolines::wasm_to_array(ty)
     }
 
     fn compile_wasm_to_libcall(
         &self,
-        tunables: &Tunables,
+        _tunables: &Tunables,
         libcall: Libcall,
     ) -> Result<CompiledFunction, CompileError> {
-        Self::check_tunables(tunables)?;
         trampolines::wasm_to_libcall(libcall)
     }
 }

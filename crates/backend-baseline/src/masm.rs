@@ -299,6 +299,8 @@ pub trait MacroAssembler {
     fn lea(&mut self, dst: Reg, addr: Address);
     /// `dst = dst op src`.
     fn alu(&mut self, op: AluOp, size: Size, dst: Reg, src: Operand);
+    /// `[addr] = [addr] op imm`; sets the flags from the result.
+    fn alu_mem(&mut self, op: AluOp, size: Size, addr: Address, imm: i32);
     /// `dst = dst * src`.
     fn mul(&mut self, size: Size, dst: Reg, src: Operand);
     /// Sets the flags from `lhs - rhs`; `lhs` is a register or memory.

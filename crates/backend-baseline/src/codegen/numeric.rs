@@ -416,8 +416,9 @@ impl CodeGen<'_, '_> {
                 Operator::BrIf { .. } | Operator::If { .. } => true,
                 Operator::Select | Operator::TypedSelect { .. } => matches!(flags, Flags::Int(_)),
                 _ => false,
-            };
+            } && self.may_fuse_with(&next);
             if fused {
+                self.fused_operator(&next);
                 self.reader = peek;
                 self.offset = offset as u32;
                 return match (next, flags) {

@@ -282,6 +282,27 @@ impl Asm {
         }
     }
 
+    /// `op [a], imm` (sets the flags like the register form).
+    pub fn alu_mi(&mut self, op: AluOp, size: Size, a: Address, imm: i32) {
+        macro_rules! go {
+            ($m:ident) => {
+                match (size, i8::try_from(imm).map(i32::from)) {
+                    (Size::S32, Ok(i)) => with_addr!(self.ops, a, [$m DWORD] [, BYTE i]),
+                    (Size::S32, Err(_)) => with_addr!(self.ops, a, [$m DWORD] [, DWORD imm]),
+                    (Size::S64, Ok(i)) => with_addr!(self.ops, a, [$m QWORD] [, BYTE i]),
+                    (Size::S64, Err(_)) => with_addr!(self.ops, a, [$m QWORD] [, DWORD imm]),
+                }
+            };
+        }
+        match op {
+            AluOp::Add => go!(add),
+            AluOp::Sub => go!(sub),
+            AluOp::And => go!(and),
+            AluOp::Or => go!(or),
+            AluOp::Xor => go!(xor),
+        }
+    }
+
     /// `cmp r, r`.
     pub fn cmp_rr(&mut self, size: Size, a: Reg, b: Reg) {
         let (a, b) = (a.hw(), b.hw());

@@ -118,6 +118,10 @@ impl MacroAssembler for X64Masm {
         }
     }
 
+    fn alu_mem(&mut self, op: AluOp, size: Size, addr: Address, imm: i32) {
+        self.asm.alu_mi(op, size, addr, imm);
+    }
+
     fn mul(&mut self, size: Size, dst: Reg, src: Operand) {
         match src {
             Operand::Reg(s) => self.asm.imul_rr(size, dst, s),
