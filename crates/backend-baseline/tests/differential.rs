@@ -1,16 +1,18 @@
 //! Differential property test: random programs (expression trees over
 //! i32/i64/f32/f64 with arithmetic, conversions, memory, control flow,
 //! locals, loops, direct and indirect calls, and traps) run on both
-//! backends must give identical results or identical traps.
+//! backends must give identical results or identical traps; with fuel on,
+//! they must also use exactly the same fuel and run out at the same check
+//! points.
 //!
 //! proptest draws the program seed and the arguments; the seed drives a
 //! small generator that emits WAT.
 
 mod common;
 
-use common::both;
+use common::{Outcome, both, call, instantiate};
 use proptest::prelude::*;
-use tandem_store::Val;
+use tandem_store::{BackendKind, Config, Engine, TrapCode, Val};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum T {
@@ -458,5 +460,59 @@ proptest! {
         let wat = module(seed);
         let (cl, bl) = both(&wat, "f", &values(a, b, c, d));
         prop_assert_eq!(cl, bl, "program:\n{}", wat);
+    }
+}
+
+/// Fuel given to a run that is not meant to run out.
+const PLENTY: u64 = 1 << 40;
+
+/// Runs `f(args)` on `backend` with `fuel`: the outcome and the fuel left.
+/// The fuel left after a trap other than running out is not compared
+/// (`None`): the count may be kept in a register between check points, so
+/// how much of it reached the store then is up to the backend.
+fn fueled(
+    engine: &Engine,
+    wat: &str,
+    backend: BackendKind,
+    fuel: u64,
+    args: &[Val],
+) -> (Outcome, Option<u64>) {
+    let (mut store, instance) = instantiate(engine, wat, backend);
+    store.set_fuel(fuel).unwrap();
+    let outcome = call(&mut store, instance, "f", args);
+    let left = match &outcome {
+        Outcome::Trap(message) if message != TrapCode::OutOfFuel.message() => None,
+        _ => Some(store.get_fuel().unwrap()),
+    };
+    (outcome, left)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn backends_agree_on_fuel(seed in any::<u64>(), a in any::<i32>(), b in any::<i64>(), c in prop::num::f32::ANY, d in prop::num::f64::ANY) {
+        let wat = module(seed);
+        let args = values(a, b, c, d);
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        let engine = Engine::new(&config).unwrap();
+        let run = |fuel| {
+            (
+                fueled(&engine, &wat, BackendKind::Cranelift, fuel, &args),
+                fueled(&engine, &wat, BackendKind::Baseline, fuel, &args),
+            )
+        };
+        let (cl, bl) = run(PLENTY);
+        prop_assert_eq!(&cl, &bl, "program:\n{}", wat);
+        if let (Outcome::Values(_), Some(left)) = cl {
+            // Exactly enough, one unit short, and half: the same check
+            // points pass or fire on both.
+            let used = PLENTY - left;
+            for fuel in [used, used - 1, used / 2] {
+                let (cl, bl) = run(fuel);
+                prop_assert_eq!(cl, bl, "fuel {}, program:\n{}", fuel, wat);
+            }
+        }
     }
 }

@@ -120,7 +120,7 @@ fn trap_code<R: std::fmt::Debug>(result: Result<R, Error>) -> TrapCode {
 #[test]
 fn runaway_loop_runs_out_of_fuel() {
     each_backend(true, false, |engine| {
-        let (mut store, instance) = instantiate(&engine, Probe::Fuel);
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
         let spin = instance
             .get_typed_func::<(), ()>(&mut store, "spin")
             .unwrap();
@@ -133,7 +133,7 @@ fn runaway_loop_runs_out_of_fuel() {
 #[test]
 fn new_store_has_no_fuel_until_set() {
     each_backend(true, false, |engine| {
-        let (mut store, instance) = instantiate(&engine, Probe::Fuel);
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
         let inc = instance
             .get_typed_func::<i32, i32>(&mut store, "inc")
             .unwrap();
@@ -151,7 +151,7 @@ fn fuel_use_is_deterministic_and_exact() {
         const START: u64 = 1_000_000;
         let mut used = Vec::new();
         for _ in 0..2 {
-            let (mut store, instance) = instantiate(&engine, Probe::Fuel);
+            let (mut store, instance) = instantiate(engine, Probe::Fuel);
             let sum = instance
                 .get_typed_func::<i32, i32>(&mut store, "sum")
                 .unwrap();
@@ -175,7 +175,7 @@ fn fuel_use_is_deterministic_and_exact() {
 #[test]
 fn host_functions_see_the_fuel_charged_so_far() {
     each_backend(true, false, |engine| {
-        let (mut store, instance) = instantiate(&engine, Probe::Fuel);
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
         let probed = instance
             .get_typed_func::<(), i32>(&mut store, "probed")
             .unwrap();
@@ -191,7 +191,7 @@ fn host_functions_see_the_fuel_charged_so_far() {
 #[test]
 fn set_fuel_revives_a_store_after_out_of_fuel() {
     each_backend(true, false, |engine| {
-        let (mut store, instance) = instantiate(&engine, Probe::Fuel);
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
         let spin = instance
             .get_typed_func::<(), ()>(&mut store, "spin")
             .unwrap();
@@ -211,7 +211,7 @@ fn set_fuel_revives_a_store_after_out_of_fuel() {
 #[test]
 fn fuel_stops_recursion_and_nested_loops() {
     each_backend(true, false, |engine| {
-        let (mut store, instance) = instantiate(&engine, Probe::Fuel);
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
         let recurse = instance
             .get_typed_func::<(), ()>(&mut store, "recurse")
             .unwrap();
@@ -254,7 +254,7 @@ fn fuel_api_needs_fuel_enabled() {
 #[test]
 fn code_runs_normally_until_the_deadline() {
     each_backend(false, true, |engine| {
-        let (mut store, instance) = instantiate(&engine, Probe::Tick);
+        let (mut store, instance) = instantiate(engine, Probe::Tick);
         let sum = instance
             .get_typed_func::<i32, i32>(&mut store, "sum")
             .unwrap();
@@ -276,7 +276,7 @@ fn code_runs_normally_until_the_deadline() {
 #[test]
 fn epochs_stop_recursion_at_function_entry() {
     each_backend(false, true, |engine| {
-        let (mut store, instance) = instantiate(&engine, Probe::Tick);
+        let (mut store, instance) = instantiate(engine, Probe::Tick);
         let down = instance
             .get_typed_func::<i32, ()>(&mut store, "down")
             .unwrap();
@@ -292,7 +292,7 @@ fn epochs_stop_recursion_at_function_entry() {
 #[test]
 fn epochs_stop_nested_loops_at_their_headers() {
     each_backend(false, true, |engine| {
-        let (mut store, instance) = instantiate(&engine, Probe::Tick);
+        let (mut store, instance) = instantiate(engine, Probe::Tick);
         let nested = instance
             .get_typed_func::<i32, ()>(&mut store, "nested")
             .unwrap();
