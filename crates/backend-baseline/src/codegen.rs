@@ -15,6 +15,9 @@
 //!   state after a label is exactly "the canonical results, nothing else";
 //! - moves, loads and constant materialisation never change the flags, so
 //!   a comparison can be emitted before the operands of its user are ready.
+//!   Fuel charges do change them, so they are emitted before a
+//!   region-ending operator's code and such operators are not fused with a
+//!   comparison when fuel is on (`codegen/interrupt`).
 
 mod call;
 mod control;

@@ -22,6 +22,7 @@
 //! | `regalloc` | free-register bookkeeping |
 //! | `codegen` | the driver: prologue, operator loop, trap stubs, operand helpers |
 //! | `codegen/{control,numeric,conversion,memory,table,call,variable,moves}` | one operator family each |
+//! | `codegen/interrupt` | fuel charges and fuel/epoch checks at function entry and loop headers |
 //! | `visitor` | one line per operator, forwarding to its family |
 //! | `trampolines` | array-to-Wasm, Wasm-to-array, Wasm-to-libcall |
 //!
