@@ -26,6 +26,8 @@ impl BackendKind {
         &[
             #[cfg(feature = "cranelift")]
             BackendKind::Cranelift,
+            #[cfg(feature = "baseline")]
+            BackendKind::Baseline,
         ]
     }
 }

@@ -51,6 +51,11 @@ impl EngineInner {
             BackendKind::Cranelift,
             Box::new(tandem_backend_cranelift::CraneliftBackend::new()?),
         ));
+        #[cfg(feature = "baseline")]
+        backends.push((
+            BackendKind::Baseline,
+            Box::new(tandem_backend_baseline::BaselineBackend::new()?),
+        ));
         if !backends.iter().any(|(k, _)| *k == config.backend) {
             return Err(Error::Usage(format!(
                 "backend `{}` is not built into this Tandem (enable its Cargo feature)",

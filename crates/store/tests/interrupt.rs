@@ -1,11 +1,14 @@
 //! Fuel metering and epoch interruption through the embedding API: runaway
 //! loops and recursion stop with `OutOfFuel` or `Interrupt`, fuel use is
 //! deterministic and exact, stores recover after the trap, and another
-//! thread's `Engine::increment_epoch` stops a loop within milliseconds.
+//! thread's `Engine::increment_epoch` stops a loop within milliseconds; on
+//! every backend this build has.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use tandem_store::{Caller, Config, Engine, Error, Func, Instance, Module, Store, TrapCode};
+use tandem_store::{
+    BackendKind, Caller, Config, Engine, Error, Func, Instance, Module, Store, TrapCode,
+};
 
 const WAT: &str = r#"(module
   (import "host" "probe" (func $probe))
@@ -42,11 +45,28 @@ fn sum_cost(n: u64) -> u64 {
     1 + 10 * n + 1
 }
 
-/// An engine with fuel and/or epochs.
-fn engine(fuel: bool, epochs: bool) -> Engine {
+/// An engine on backend `kind` with fuel and/or epochs.
+fn engine(kind: BackendKind, fuel: bool, epochs: bool) -> Engine {
     let mut config = Config::new();
-    config.consume_fuel(fuel).epoch_interruption(epochs);
+    config
+        .backend(kind)
+        .consume_fuel(fuel)
+        .epoch_interruption(epochs);
     Engine::new(&config).unwrap()
+}
+
+/// Runs `test` with an engine (fuel and/or epochs) for each backend built
+/// in. The backend's name is printed first, so a failure's captured output
+/// says which one failed.
+fn each_backend(fuel: bool, epochs: bool, mut test: impl FnMut(&Engine)) {
+    assert!(
+        !BackendKind::available().is_empty(),
+        "built without a backend"
+    );
+    for &kind in BackendKind::available() {
+        println!("backend: {kind}");
+        test(&engine(kind, fuel, epochs));
+    }
 }
 
 /// What the `probe` import does.
@@ -99,183 +119,194 @@ fn trap_code<R: std::fmt::Debug>(result: Result<R, Error>) -> TrapCode {
 
 #[test]
 fn runaway_loop_runs_out_of_fuel() {
-    let engine = engine(true, false);
-    let (mut store, instance) = instantiate(&engine, Probe::Fuel);
-    let spin = instance
-        .get_typed_func::<(), ()>(&mut store, "spin")
-        .unwrap();
-    store.set_fuel(100_000).unwrap();
-    assert_eq!(trap_code(spin.call(&mut store, ())), TrapCode::OutOfFuel);
-    assert_eq!(store.get_fuel().unwrap(), 0);
+    each_backend(true, false, |engine| {
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
+        let spin = instance
+            .get_typed_func::<(), ()>(&mut store, "spin")
+            .unwrap();
+        store.set_fuel(100_000).unwrap();
+        assert_eq!(trap_code(spin.call(&mut store, ())), TrapCode::OutOfFuel);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    });
 }
 
 #[test]
 fn new_store_has_no_fuel_until_set() {
-    let engine = engine(true, false);
-    let (mut store, instance) = instantiate(&engine, Probe::Fuel);
-    let inc = instance
-        .get_typed_func::<i32, i32>(&mut store, "inc")
-        .unwrap();
-    assert_eq!(store.get_fuel().unwrap(), 0);
-    assert_eq!(trap_code(inc.call(&mut store, 1)), TrapCode::OutOfFuel);
-    store.set_fuel(4).unwrap();
-    assert_eq!(inc.call(&mut store, 1).unwrap(), 2);
-    assert_eq!(store.get_fuel().unwrap(), 0);
+    each_backend(true, false, |engine| {
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
+        let inc = instance
+            .get_typed_func::<i32, i32>(&mut store, "inc")
+            .unwrap();
+        assert_eq!(store.get_fuel().unwrap(), 0);
+        assert_eq!(trap_code(inc.call(&mut store, 1)), TrapCode::OutOfFuel);
+        store.set_fuel(4).unwrap();
+        assert_eq!(inc.call(&mut store, 1).unwrap(), 2);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    });
 }
 
 #[test]
 fn fuel_use_is_deterministic_and_exact() {
-    let engine = engine(true, false);
-    const START: u64 = 1_000_000;
-    let mut used = Vec::new();
-    for _ in 0..2 {
-        let (mut store, instance) = instantiate(&engine, Probe::Fuel);
-        let sum = instance
-            .get_typed_func::<i32, i32>(&mut store, "sum")
-            .unwrap();
-        store.set_fuel(START).unwrap();
-        let mut left = START;
-        for n in [100u64, 100, 7] {
-            assert_eq!(
-                sum.call(&mut store, n as i32).unwrap() as u64,
-                n * (n + 1) / 2
-            );
-            let now = store.get_fuel().unwrap();
-            assert_eq!(left - now, sum_cost(n));
-            used.push(left - now);
-            left = now;
+    each_backend(true, false, |engine| {
+        const START: u64 = 1_000_000;
+        let mut used = Vec::new();
+        for _ in 0..2 {
+            let (mut store, instance) = instantiate(engine, Probe::Fuel);
+            let sum = instance
+                .get_typed_func::<i32, i32>(&mut store, "sum")
+                .unwrap();
+            store.set_fuel(START).unwrap();
+            let mut left = START;
+            for n in [100u64, 100, 7] {
+                assert_eq!(
+                    sum.call(&mut store, n as i32).unwrap() as u64,
+                    n * (n + 1) / 2
+                );
+                let now = store.get_fuel().unwrap();
+                assert_eq!(left - now, sum_cost(n));
+                used.push(left - now);
+                left = now;
+            }
         }
-    }
-    assert_eq!(used[..3], used[3..]);
+        assert_eq!(used[..3], used[3..]);
+    });
 }
 
 #[test]
 fn host_functions_see_the_fuel_charged_so_far() {
-    let engine = engine(true, false);
-    let (mut store, instance) = instantiate(&engine, Probe::Fuel);
-    let probed = instance
-        .get_typed_func::<(), i32>(&mut store, "probed")
-        .unwrap();
-    store.set_fuel(100).unwrap();
-    assert_eq!(probed.call(&mut store, ()).unwrap(), 5);
-    // Entry, `i32.const`, `drop`, `call` before the host runs; then
-    // `i32.const` after it.
-    assert_eq!(store.data().fuel_seen, Some(100 - 4));
-    assert_eq!(store.get_fuel().unwrap(), 100 - 5);
+    each_backend(true, false, |engine| {
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
+        let probed = instance
+            .get_typed_func::<(), i32>(&mut store, "probed")
+            .unwrap();
+        store.set_fuel(100).unwrap();
+        assert_eq!(probed.call(&mut store, ()).unwrap(), 5);
+        // Entry, `i32.const`, `drop`, `call` before the host runs; then
+        // `i32.const` after it.
+        assert_eq!(store.data().fuel_seen, Some(100 - 4));
+        assert_eq!(store.get_fuel().unwrap(), 100 - 5);
+    });
 }
 
 #[test]
 fn set_fuel_revives_a_store_after_out_of_fuel() {
-    let engine = engine(true, false);
-    let (mut store, instance) = instantiate(&engine, Probe::Fuel);
-    let spin = instance
-        .get_typed_func::<(), ()>(&mut store, "spin")
-        .unwrap();
-    let sum = instance
-        .get_typed_func::<i32, i32>(&mut store, "sum")
-        .unwrap();
-    store.set_fuel(1_000).unwrap();
-    assert_eq!(trap_code(spin.call(&mut store, ())), TrapCode::OutOfFuel);
-    // Still out of fuel: the next call traps at entry.
-    assert_eq!(trap_code(sum.call(&mut store, 3)), TrapCode::OutOfFuel);
-    store.set_fuel(1_000).unwrap();
-    assert_eq!(sum.call(&mut store, 10).unwrap(), 55);
-    assert_eq!(store.get_fuel().unwrap(), 1_000 - sum_cost(10));
+    each_backend(true, false, |engine| {
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
+        let spin = instance
+            .get_typed_func::<(), ()>(&mut store, "spin")
+            .unwrap();
+        let sum = instance
+            .get_typed_func::<i32, i32>(&mut store, "sum")
+            .unwrap();
+        store.set_fuel(1_000).unwrap();
+        assert_eq!(trap_code(spin.call(&mut store, ())), TrapCode::OutOfFuel);
+        // Still out of fuel: the next call traps at entry.
+        assert_eq!(trap_code(sum.call(&mut store, 3)), TrapCode::OutOfFuel);
+        store.set_fuel(1_000).unwrap();
+        assert_eq!(sum.call(&mut store, 10).unwrap(), 55);
+        assert_eq!(store.get_fuel().unwrap(), 1_000 - sum_cost(10));
+    });
 }
 
 #[test]
 fn fuel_stops_recursion_and_nested_loops() {
-    let engine = engine(true, false);
-    let (mut store, instance) = instantiate(&engine, Probe::Fuel);
-    let recurse = instance
-        .get_typed_func::<(), ()>(&mut store, "recurse")
-        .unwrap();
-    // 2 per level (entry and `call`): out of fuel long before the stack.
-    store.set_fuel(2_000).unwrap();
-    let err = recurse.call(&mut store, ()).unwrap_err();
-    let trap = err.as_trap().expect("a trap");
-    assert_eq!(trap.code(), TrapCode::OutOfFuel);
-    // The backtrace starts in the function whose entry check fired.
-    assert!(trap.trace().len() > 100, "{trap}");
-    assert!(
-        trap.trace()
-            .iter()
-            .all(|f| f.func_name.as_deref() == Some("recurse") && f.wasm_offset.is_some()),
-        "{trap}"
-    );
+    each_backend(true, false, |engine| {
+        let (mut store, instance) = instantiate(engine, Probe::Fuel);
+        let recurse = instance
+            .get_typed_func::<(), ()>(&mut store, "recurse")
+            .unwrap();
+        // 2 per level (entry and `call`): out of fuel long before the stack.
+        store.set_fuel(2_000).unwrap();
+        let err = recurse.call(&mut store, ()).unwrap_err();
+        let trap = err.as_trap().expect("a trap");
+        assert_eq!(trap.code(), TrapCode::OutOfFuel);
+        // The backtrace starts in the function whose entry check fired.
+        assert!(trap.trace().len() > 100, "{trap}");
+        assert!(
+            trap.trace()
+                .iter()
+                .all(|f| f.func_name.as_deref() == Some("recurse") && f.wasm_offset.is_some()),
+            "{trap}"
+        );
 
-    let nested = instance
-        .get_typed_func::<i32, ()>(&mut store, "nested")
-        .unwrap();
-    store.set_fuel(100_000).unwrap();
-    assert_eq!(trap_code(nested.call(&mut store, -1)), TrapCode::OutOfFuel);
-    let spin = instance
-        .get_typed_func::<(), ()>(&mut store, "nested_inner_spin")
-        .unwrap();
-    store.set_fuel(100_000).unwrap();
-    assert_eq!(trap_code(spin.call(&mut store, ())), TrapCode::OutOfFuel);
+        let nested = instance
+            .get_typed_func::<i32, ()>(&mut store, "nested")
+            .unwrap();
+        store.set_fuel(100_000).unwrap();
+        assert_eq!(trap_code(nested.call(&mut store, -1)), TrapCode::OutOfFuel);
+        let spin = instance
+            .get_typed_func::<(), ()>(&mut store, "nested_inner_spin")
+            .unwrap();
+        store.set_fuel(100_000).unwrap();
+        assert_eq!(trap_code(spin.call(&mut store, ())), TrapCode::OutOfFuel);
+    });
 }
 
 #[test]
 fn fuel_api_needs_fuel_enabled() {
-    let mut store = Store::new(&engine(false, true), ());
-    assert!(matches!(store.set_fuel(10), Err(Error::Usage(_))));
-    assert!(matches!(store.get_fuel(), Err(Error::Usage(_))));
+    each_backend(false, true, |engine| {
+        let mut store = Store::new(engine, ());
+        assert!(matches!(store.set_fuel(10), Err(Error::Usage(_))));
+        assert!(matches!(store.get_fuel(), Err(Error::Usage(_))));
+    });
 }
 
 #[test]
 fn code_runs_normally_until_the_deadline() {
-    let engine = engine(false, true);
-    let (mut store, instance) = instantiate(&engine, Probe::Tick);
-    let sum = instance
-        .get_typed_func::<i32, i32>(&mut store, "sum")
-        .unwrap();
-    // No deadline set.
-    engine.increment_epoch();
-    assert_eq!(sum.call(&mut store, 1000).unwrap(), 500_500);
-    // A deadline not reached yet.
-    store.set_epoch_deadline(2);
-    engine.increment_epoch();
-    assert_eq!(sum.call(&mut store, 1000).unwrap(), 500_500);
-    // Reached: the entry check traps.
-    engine.increment_epoch();
-    assert_eq!(trap_code(sum.call(&mut store, 10)), TrapCode::Interrupt);
-    store.set_epoch_deadline(1);
-    assert_eq!(sum.call(&mut store, 10).unwrap(), 55);
+    each_backend(false, true, |engine| {
+        let (mut store, instance) = instantiate(engine, Probe::Tick);
+        let sum = instance
+            .get_typed_func::<i32, i32>(&mut store, "sum")
+            .unwrap();
+        // No deadline set.
+        engine.increment_epoch();
+        assert_eq!(sum.call(&mut store, 1000).unwrap(), 500_500);
+        // A deadline not reached yet.
+        store.set_epoch_deadline(2);
+        engine.increment_epoch();
+        assert_eq!(sum.call(&mut store, 1000).unwrap(), 500_500);
+        // Reached: the entry check traps.
+        engine.increment_epoch();
+        assert_eq!(trap_code(sum.call(&mut store, 10)), TrapCode::Interrupt);
+        store.set_epoch_deadline(1);
+        assert_eq!(sum.call(&mut store, 10).unwrap(), 55);
+    });
 }
 
 #[test]
 fn epochs_stop_recursion_at_function_entry() {
-    let engine = engine(false, true);
-    let (mut store, instance) = instantiate(&engine, Probe::Tick);
-    let down = instance
-        .get_typed_func::<i32, ()>(&mut store, "down")
-        .unwrap();
-    // `probe` ticks at depth 10; the next entry (depth 9) sees it.
-    store.set_epoch_deadline(1);
-    assert_eq!(trap_code(down.call(&mut store, 20)), TrapCode::Interrupt);
-    // Two ticks away: one tick is not enough.
-    store.set_epoch_deadline(2);
-    down.call(&mut store, 20).unwrap();
+    each_backend(false, true, |engine| {
+        let (mut store, instance) = instantiate(engine, Probe::Tick);
+        let down = instance
+            .get_typed_func::<i32, ()>(&mut store, "down")
+            .unwrap();
+        // `probe` ticks at depth 10; the next entry (depth 9) sees it.
+        store.set_epoch_deadline(1);
+        assert_eq!(trap_code(down.call(&mut store, 20)), TrapCode::Interrupt);
+        // Two ticks away: one tick is not enough.
+        store.set_epoch_deadline(2);
+        down.call(&mut store, 20).unwrap();
+    });
 }
 
 #[test]
 fn epochs_stop_nested_loops_at_their_headers() {
-    let engine = engine(false, true);
-    let (mut store, instance) = instantiate(&engine, Probe::Tick);
-    let nested = instance
-        .get_typed_func::<i32, ()>(&mut store, "nested")
-        .unwrap();
-    // `probe` ticks in the inner loop's 250th iteration overall (3rd outer
-    // iteration); only loop headers run after that.
-    store.set_epoch_deadline(1);
-    assert_eq!(trap_code(nested.call(&mut store, 250)), TrapCode::Interrupt);
+    each_backend(false, true, |engine| {
+        let (mut store, instance) = instantiate(engine, Probe::Tick);
+        let nested = instance
+            .get_typed_func::<i32, ()>(&mut store, "nested")
+            .unwrap();
+        // `probe` ticks in the inner loop's 250th iteration overall (3rd outer
+        // iteration); only loop headers run after that.
+        store.set_epoch_deadline(1);
+        assert_eq!(trap_code(nested.call(&mut store, 250)), TrapCode::Interrupt);
+    });
 }
 
 /// Runs `name` (an infinite loop) while another thread increments the epoch
 /// after `delay`; returns the time from the increment to the trap.
-fn interrupt_latency(name: &str, delay: Duration) -> Duration {
-    let engine = engine(false, true);
+fn interrupt_latency(kind: BackendKind, name: &str, delay: Duration) -> Duration {
+    let engine = engine(kind, false, true);
     let (mut store, instance) = instantiate(&engine, Probe::Tick);
     let func = instance.get_typed_func::<(), ()>(&mut store, name).unwrap();
     store.set_epoch_deadline(1);
@@ -297,17 +328,19 @@ fn interrupt_latency(name: &str, delay: Duration) -> Duration {
 
 #[test]
 fn another_thread_interrupts_an_infinite_loop_promptly() {
-    for name in ["spin", "nested_inner_spin"] {
-        // The median of 9 runs tolerates a busy machine descheduling us.
-        let mut latencies: Vec<Duration> = (0..9)
-            .map(|_| interrupt_latency(name, Duration::from_millis(20)))
-            .collect();
-        latencies.sort();
-        let median = latencies[latencies.len() / 2];
-        println!("{name}: increment-to-trap latencies {latencies:?}");
-        assert!(
-            median < Duration::from_millis(10),
-            "{name}: median latency {median:?} ({latencies:?})"
-        );
+    for &kind in BackendKind::available() {
+        for name in ["spin", "nested_inner_spin"] {
+            // The median of 9 runs tolerates a busy machine descheduling us.
+            let mut latencies: Vec<Duration> = (0..9)
+                .map(|_| interrupt_latency(kind, name, Duration::from_millis(20)))
+                .collect();
+            latencies.sort();
+            let median = latencies[latencies.len() / 2];
+            println!("{kind} {name}: increment-to-trap latencies {latencies:?}");
+            assert!(
+                median < Duration::from_millis(10),
+                "{kind} {name}: median latency {median:?} ({latencies:?})"
+            );
+        }
     }
 }

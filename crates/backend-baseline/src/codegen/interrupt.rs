@@ -1,0 +1,265 @@
+//! Fuel metering and epoch interruption: the charges and checks emitted
+//! when [`Tunables::consume_fuel`] or [`Tunables::epoch_interruption`] is
+//! set. The semantics (what costs fuel, where it is charged, where the
+//! checks are) are specified on those two fields; this file implements
+//! them for the baseline.
+//!
+//! The count stays in memory: the store context's `fuel_consumed` is
+//! always current except for the straight-line region being compiled,
+//! whose cost accumulates in [`CodeGen::fuel_pending`] at compile time and
+//! is charged with one `add qword [store + fuel_consumed], cost` when the
+//! region ends (before the operator that ends it emits any code, so no
+//! flags set for a branch are clobbered). Calls, returns and host code
+//! therefore always see the exact count, and nothing is reloaded after a
+//! call.
+//!
+//! A check point (function entry, loop header) compares in line and jumps
+//! to an out-of-line [`CheckStub`] emitted after the body, which calls the
+//! `out_of_fuel` or `new_epoch` libcall (saving the one register value a
+//! loop header may carry) and jumps back.
+//!
+//! [`Tunables::consume_fuel`]: tandem_environ::Tunables::consume_fuel
+//! [`Tunables::epoch_interruption`]: tandem_environ::Tunables::epoch_interruption
+
+use super::CodeGen;
+use crate::isa::x64::regs::{RDI, Reg, SCRATCH, VMCTX};
+use crate::masm::{Address, AluOp, Cond, MacroAssembler, Operand, Size};
+use crate::stack::{Loc, Ty};
+use dynasmrt::DynamicLabel;
+use tandem_codegen_api::{CompileError, RelocKind, RelocTarget, Relocation};
+use tandem_environ::{Libcall, VMOffsets};
+use wasmparser::Operator;
+
+/// The fuel an operator costs: structural markers that execute no code of
+/// their own are free, every other operator costs one unit.
+pub(crate) fn fuel_cost(op: &Operator<'_>) -> i64 {
+    match op {
+        Operator::Nop
+        | Operator::Block { .. }
+        | Operator::Loop { .. }
+        | Operator::Else
+        | Operator::End => 0,
+        _ => 1,
+    }
+}
+
+/// Whether `op` ends a straight-line region: control may leave, or arrive
+/// from elsewhere, right after it. The region is charged before it.
+fn ends_region(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Loop { .. }
+            | Operator::Return
+            | Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+    )
+}
+
+/// An out-of-line call to `out_of_fuel` or `new_epoch` that a check point
+/// jumps to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CheckStub {
+    /// Where the check jumps.
+    pub label: DynamicLabel,
+    /// Where the stub jumps back to.
+    pub resume: DynamicLabel,
+    /// The libcall it makes.
+    pub libcall: Libcall,
+    /// A register value live across the call (a loop parameter), with its
+    /// type and the slot it is saved in.
+    pub saved: Option<(Ty, Reg, Address)>,
+    /// The Wasm offset of the check point.
+    pub wasm_offset: u32,
+}
+
+impl CodeGen<'_, '_> {
+    /// Emits the function-entry checks: charges the entry's unit of fuel,
+    /// then checks fuel and the epoch deadline.
+    pub(super) fn entry_checks(&mut self) -> Result<(), CompileError> {
+        if self.env.tunables.consume_fuel {
+            self.fuel_pending = 1;
+        }
+        self.checks()
+    }
+
+    /// Accounts for a reachable operator before its code: adds its cost
+    /// and, if it ends a region, charges the region.
+    #[inline]
+    pub(super) fn before_operator(&mut self, op: &Operator<'_>) {
+        if self.env.tunables.consume_fuel {
+            self.fuel_pending += fuel_cost(op);
+            if ends_region(op) {
+                self.fuel_charge();
+            }
+        }
+    }
+
+    /// Finishes an operator: forgets the cost of a region that ended in a
+    /// trap and emits a loop header's checks.
+    #[inline]
+    pub(super) fn after_operator(&mut self, is_loop: bool) -> Result<(), CompileError> {
+        if !self.reachable {
+            // The region ended in a trap (or was charged before a branch).
+            self.fuel_pending = 0;
+            return Ok(());
+        }
+        if is_loop { self.checks() } else { Ok(()) }
+    }
+
+    /// Accounts for an operator a comparison fused with (it never passes
+    /// through [`CodeGen::before_operator`]). Only operators that do not end
+    /// a region may be fused when fuel is on.
+    pub(super) fn fused_operator(&mut self, op: &Operator<'_>) {
+        if self.env.tunables.consume_fuel {
+            self.fuel_pending += fuel_cost(op);
+        }
+    }
+
+    /// Whether a comparison may hand its flags to `op`: not when `op` ends
+    /// a fuel region, whose charge would clobber them.
+    pub(super) fn may_fuse_with(&self, op: &Operator<'_>) -> bool {
+        !(self.env.tunables.consume_fuel && ends_region(op))
+    }
+
+    /// The checks of a check point (function entry or loop header); any
+    /// pending fuel is charged first.
+    fn checks(&mut self) -> Result<(), CompileError> {
+        if self.env.tunables.consume_fuel {
+            let flags_set = self.fuel_charge();
+            if !flags_set {
+                self.masm.cmp(
+                    Size::S64,
+                    Operand::Mem(Address::base_disp(
+                        SCRATCH,
+                        VMOffsets::STORE_FUEL_CONSUMED as i32,
+                    )),
+                    Operand::Imm(0),
+                );
+            }
+            // `fuel_consumed > 0`: more was used than the store had.
+            self.check_stub(Cond::Gt, Libcall::out_of_fuel)?;
+        }
+        if self.env.tunables.epoch_interruption {
+            let store = self.alloc(false)?;
+            self.masm.mov(
+                Size::S64,
+                SCRATCH,
+                Operand::Mem(Address::base_disp(
+                    VMCTX,
+                    VMOffsets::VMCTX_EPOCH_COUNTER as i32,
+                )),
+            );
+            // A plain aligned load is atomic on x86-64.
+            self.masm.mov(
+                Size::S64,
+                SCRATCH,
+                Operand::Mem(Address::base_disp(SCRATCH, 0)),
+            );
+            self.masm.mov(
+                Size::S64,
+                store,
+                Operand::Mem(Address::base_disp(
+                    VMCTX,
+                    VMOffsets::VMCTX_STORE_CONTEXT as i32,
+                )),
+            );
+            self.masm.cmp(
+                Size::S64,
+                Operand::Reg(SCRATCH),
+                Operand::Mem(Address::base_disp(
+                    store,
+                    VMOffsets::STORE_EPOCH_DEADLINE as i32,
+                )),
+            );
+            self.regs.free(store);
+            self.check_stub(Cond::AboveEq, Libcall::new_epoch)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the store context into the scratch register and adds the
+    /// pending cost to its `fuel_consumed`. Returns whether the flags now
+    /// reflect the new count (they do when something was added).
+    fn fuel_charge(&mut self) -> bool {
+        self.masm.mov(
+            Size::S64,
+            SCRATCH,
+            Operand::Mem(Address::base_disp(
+                VMCTX,
+                VMOffsets::VMCTX_STORE_CONTEXT as i32,
+            )),
+        );
+        let fuel = Address::base_disp(SCRATCH, VMOffsets::STORE_FUEL_CONSUMED as i32);
+        let mut pending = std::mem::take(&mut self.fuel_pending);
+        let charged = pending != 0;
+        while pending != 0 {
+            let step = pending.clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+            self.masm.alu_mem(AluOp::Add, Size::S64, fuel, step as i32);
+            pending -= step;
+        }
+        charged
+    }
+
+    /// Jumps on `cond` to a new stub calling `libcall`, which returns here.
+    fn check_stub(&mut self, cond: Cond, libcall: Libcall) -> Result<(), CompileError> {
+        let mut saved = None;
+        for pos in self.stack.clean..self.stack.len() {
+            let e = self.stack.entries[pos];
+            if let Loc::Reg(r) = e.loc {
+                if saved.is_some() {
+                    return Err(self.bug("several live registers at a check point"));
+                }
+                saved = Some((e.ty, r, self.slot(pos)));
+            }
+        }
+        let label = self.masm.new_label();
+        let resume = self.masm.new_label();
+        self.masm.jcc(cond, label);
+        self.masm.bind(resume);
+        self.check_stubs.push(CheckStub {
+            label,
+            resume,
+            libcall,
+            saved,
+            wasm_offset: self.offset,
+        });
+        Ok(())
+    }
+
+    /// Emits the check stubs (after the body).
+    pub(super) fn emit_check_stubs(&mut self) {
+        for i in 0..self.check_stubs.len() {
+            let stub = self.check_stubs[i];
+            self.masm.bind(stub.label);
+            let at = self.masm.offset();
+            match self.address_map.last_mut() {
+                Some(last) if last.0 == at => last.1 = stub.wasm_offset,
+                _ => self.address_map.push((at, stub.wasm_offset)),
+            }
+            if let Some((ty, r, slot)) = stub.saved {
+                self.store_reg(ty, slot, r);
+            }
+            self.masm.mov(Size::S64, RDI, Operand::Reg(VMCTX));
+            let at = self.masm.call_rel32();
+            self.relocs.push(Relocation {
+                offset: at,
+                kind: RelocKind::X86PcRel4,
+                target: RelocTarget::LibcallTrampoline(stub.libcall),
+                addend: -4,
+            });
+            if let Some((ty, r, slot)) = stub.saved {
+                match ty {
+                    Ty::F32 | Ty::F64 => self.masm.fload(ty.fsize(), r, slot),
+                    Ty::I32 | Ty::I64 => self.masm.mov(ty.size(), r, Operand::Mem(slot)),
+                }
+            }
+            self.masm.jmp(stub.resume);
+        }
+    }
+}

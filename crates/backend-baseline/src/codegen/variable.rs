@@ -1,0 +1,136 @@
+//! Locals and globals. A `local.get` pushes a reference to the local's slot
+//! without copying; `local.set` and `local.tee` first copy out any such
+//! reference still on the stack. Globals are 16-byte slots in the
+//! VMContext, or behind a pointer when imported.
+
+use super::CodeGen;
+use crate::isa::x64::regs::{RBP, Reg, SCRATCH, VMCTX};
+use crate::masm::{Address, MacroAssembler, Operand, Size};
+use crate::stack::{Loc, Ty, Val};
+use tandem_codegen_api::CompileError;
+use tandem_environ::GlobalIndex;
+
+impl CodeGen<'_, '_> {
+    /// The slot of local `index`.
+    fn local(&self, index: u32) -> Result<super::LocalSlot, CompileError> {
+        self.locals
+            .get(index as usize)
+            .copied()
+            .ok_or_else(|| self.bug("local index out of range"))
+    }
+
+    /// `local.get`.
+    pub fn local_get(&mut self, index: u32) -> Result<(), CompileError> {
+        let l = self.local(index)?;
+        self.stack.push(l.ty, Loc::Local(index));
+        Ok(())
+    }
+
+    /// Copies stack references to local `index` into their slots.
+    fn detach_local(&mut self, index: u32) {
+        if self.stack.local_refs == 0 {
+            return;
+        }
+        for pos in self.stack.clean..self.stack.len() {
+            if self.stack.entries[pos].loc == Loc::Local(index) {
+                self.spill_entry(pos);
+            }
+        }
+    }
+
+    /// Stores the popped `v` into local `index`.
+    fn set_local(&mut self, index: u32, ty: Ty, v: Val) -> Result<(), CompileError> {
+        let l = self.local(index)?;
+        self.detach_local(index);
+        let addr = Address::base_disp(RBP, l.disp);
+        if v != Val::Mem(l.disp) {
+            self.store_val(ty, addr, v);
+        }
+        Ok(())
+    }
+
+    /// `local.set`.
+    pub fn local_set(&mut self, index: u32) -> Result<(), CompileError> {
+        let (ty, v) = self.pop()?;
+        self.set_local(index, ty, v)?;
+        self.free(v);
+        Ok(())
+    }
+
+    /// `local.tee`.
+    pub fn local_tee(&mut self, index: u32) -> Result<(), CompileError> {
+        let (ty, v) = self.pop()?;
+        self.set_local(index, ty, v)?;
+        match v {
+            Val::Reg(r) => self.push_reg(ty, r),
+            Val::Const(c) => self.push_const(ty, c),
+            Val::Mem(_) => self.stack.push(ty, Loc::Local(index)),
+        }
+        Ok(())
+    }
+
+    /// The type of global `index` and where its value is (loading an
+    /// import's pointer into `tmp`).
+    fn global_addr(&mut self, index: GlobalIndex, tmp: Reg) -> Result<(Ty, Address), CompileError> {
+        let g = self
+            .env
+            .module
+            .globals
+            .get(index.index())
+            .copied()
+            .ok_or_else(|| self.bug("global index out of range"))?;
+        let ty = Ty::of(g.content).ok_or_else(|| self.unsupported("v128 globals"))?;
+        let addr = match self.env.module.defined_global_index(index) {
+            Some(d) => Address::base_disp(VMCTX, self.env.offsets.defined_global(d) as i32),
+            None => {
+                let at = self.env.offsets.imported_global(index) as i32;
+                self.masm
+                    .mov(Size::S64, tmp, Operand::Mem(Address::base_disp(VMCTX, at)));
+                Address::base_disp(tmp, 0)
+            }
+        };
+        Ok((ty, addr))
+    }
+
+    /// `global.get`.
+    pub fn global_get(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
+        let ty = self
+            .env
+            .module
+            .globals
+            .get(index.index())
+            .and_then(|g| Ty::of(g.content))
+            .ok_or_else(|| self.bug("bad global"))?;
+        let dst = self.alloc_for(ty)?;
+        let tmp = if ty.is_float() { SCRATCH } else { dst };
+        let (ty, addr) = self.global_addr(index, tmp)?;
+        if ty.is_float() {
+            self.masm.fload(ty.fsize(), dst, addr);
+        } else {
+            self.masm.mov(ty.size(), dst, Operand::Mem(addr));
+        }
+        self.push_reg(ty, dst);
+        Ok(())
+    }
+
+    /// `global.set`.
+    pub fn global_set(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
+        let (ty, v) = self.pop()?;
+        // Values in memory go through a register: the store may need the
+        // scratch register for an imported global's pointer.
+        let v = match v {
+            Val::Mem(_) => Val::Reg(self.owned_reg(ty, v)?),
+            Val::Const(c) if ty == Ty::I64 && i32::try_from(c).is_err() => {
+                Val::Reg(self.owned_reg(ty, v)?)
+            }
+            Val::Const(c) if ty == Ty::F64 && i32::try_from(c).is_err() => {
+                Val::Reg(self.owned_reg(ty, v)?)
+            }
+            other => other,
+        };
+        let (_, addr) = self.global_addr(index, SCRATCH)?;
+        self.store_val(ty, addr, v);
+        self.free(v);
+        Ok(())
+    }
+}
