@@ -35,6 +35,25 @@ const CARGO_STEPS: &[&[&str]] = &[
         "-D",
         "warnings",
     ],
+    // Each backend alone must build (Cargo features of tandem-store).
+    &[
+        "check",
+        "-q",
+        "-p",
+        "tandem-store",
+        "--no-default-features",
+        "--features",
+        "cranelift",
+    ],
+    &[
+        "check",
+        "-q",
+        "-p",
+        "tandem-store",
+        "--no-default-features",
+        "--features",
+        "baseline",
+    ],
     &["test", "--workspace"],
     // Docs must build without warnings (RUSTDOCFLAGS is set for this step).
     &["doc", "--workspace", "--no-deps"],
