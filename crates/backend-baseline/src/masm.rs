@@ -1,6 +1,6 @@
 //! The macro-assembler interface the code generator is written against:
 //! operand kinds as enums, and one method per operation the generator needs.
-//! [`crate::isa::x64::masm::X64Masm`] implements it; the generator never
+//! `isa::x64::masm::X64Masm` implements it; the generator never
 //! emits instruction bytes itself.
 
 use crate::isa::x64::regs::Reg;
@@ -272,8 +272,8 @@ impl Cond {
 
 /// The operations the code generator emits. Methods document the registers
 /// they clobber beyond their destination; every method may clobber the
-/// scratch registers ([`crate::isa::x64::regs::SCRATCH`] and
-/// [`crate::isa::x64::regs::FSCRATCH`]) unless it says otherwise. Only
+/// scratch registers (`isa::x64::regs::SCRATCH` and
+/// `isa::x64::regs::FSCRATCH`) unless it says otherwise. Only
 /// methods named as such change the flags between a compare and its user:
 /// moves, loads, stores and constant materialisation never do.
 pub trait MacroAssembler {
