@@ -13,6 +13,7 @@
 //! | [`builtin`] | [`foreach_libcall!`]: the one list of runtime library calls |
 //! | [`trap`] | [`TrapCode`]: why Wasm stopped |
 //! | [`tunables`] | [`Tunables`]: knobs shared by backends and runtime |
+//! | [`fuel`] | what each operator costs in fuel, for both backends |
 //!
 //! # Example
 //!
@@ -30,6 +31,7 @@
 
 pub mod builtin;
 pub mod error;
+pub mod fuel;
 pub mod module;
 pub mod translate;
 pub mod trap;

@@ -30,36 +30,7 @@ use tandem_codegen_api::{CompileError, RelocKind, RelocTarget, Relocation};
 use tandem_environ::{Libcall, VMOffsets};
 use wasmparser::Operator;
 
-/// The fuel an operator costs: structural markers that execute no code of
-/// their own are free, every other operator costs one unit.
-pub(crate) fn fuel_cost(op: &Operator<'_>) -> i64 {
-    match op {
-        Operator::Nop
-        | Operator::Block { .. }
-        | Operator::Loop { .. }
-        | Operator::Else
-        | Operator::End => 0,
-        _ => 1,
-    }
-}
-
-/// Whether `op` ends a straight-line region: control may leave, or arrive
-/// from elsewhere, right after it. The region is charged before it.
-fn ends_region(op: &Operator<'_>) -> bool {
-    matches!(
-        op,
-        Operator::Br { .. }
-            | Operator::BrIf { .. }
-            | Operator::BrTable { .. }
-            | Operator::If { .. }
-            | Operator::Else
-            | Operator::End
-            | Operator::Loop { .. }
-            | Operator::Return
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-    )
-}
+use tandem_environ::fuel::{ends_region, operator_cost as fuel_cost};
 
 /// An out-of-line call to `out_of_fuel` or `new_epoch` that a check point
 /// jumps to.

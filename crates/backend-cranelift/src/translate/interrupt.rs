@@ -21,36 +21,7 @@ use cranelift_codegen::ir::{InstBuilder, types};
 use tandem_environ::wasmparser::Operator;
 use tandem_environ::{Libcall, VMOffsets};
 
-/// The fuel an operator costs: structural markers that execute no code of
-/// their own are free, every other operator costs one unit.
-pub(super) fn fuel_cost(op: &Operator<'_>) -> i64 {
-    match op {
-        Operator::Nop
-        | Operator::Block { .. }
-        | Operator::Loop { .. }
-        | Operator::Else
-        | Operator::End => 0,
-        _ => 1,
-    }
-}
-
-/// Whether `op` ends a straight-line region: control may leave, or arrive
-/// from elsewhere, right after it. The region's cost is charged before it.
-fn ends_region(op: &Operator<'_>) -> bool {
-    matches!(
-        op,
-        Operator::Br { .. }
-            | Operator::BrIf { .. }
-            | Operator::BrTable { .. }
-            | Operator::If { .. }
-            | Operator::Else
-            | Operator::End
-            | Operator::Loop { .. }
-            | Operator::Return
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-    )
-}
+use tandem_environ::fuel::{ends_region, operator_cost as fuel_cost};
 
 /// What [`Translator::before_operator`] found out about an operator, for
 /// [`Translator::after_operator`].
