@@ -1,0 +1,908 @@
+//! `cargo xtask bench`: run-time, compile-throughput, host-call,
+//! instantiation and peak-memory figures for Tandem (every backend built
+//! in) and, with `--compare`, wasmtime (Cranelift and Winch) in the same run.
+//!
+//! Measuring happens in `bench-runner`, a release binary built from the
+//! `benches/` workspace ([`crate::bench_runner`]); this module decides what
+//! to measure, checks results against `expected.txt`, and turns the samples
+//! into [`Section`]s printed as tables ([`crate::bench_report`]), a JSON file
+//! and an SVG chart ([`crate::bench_chart`]) under `target/bench/`.
+
+use crate::bench_report::{Json, section_json, significant, table};
+use crate::bench_runner::{Line, RunExport, Runner, target_dir};
+use crate::bench_stats::{Row, Section, Unit, median, pairs};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tandem_store::BackendKind;
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Default, PartialEq)]
+pub struct BenchOptions {
+    /// Directory of modules (default: `benches/programs`).
+    pub dir: Option<PathBuf>,
+    /// Only modules and kernels whose name contains this.
+    pub filter: String,
+    /// Only this Tandem backend (and its wasmtime counterpart).
+    pub backend: Option<BackendKind>,
+    /// Add wasmtime.
+    pub compare: bool,
+    /// Fewer repetitions and smaller counts.
+    pub quick: bool,
+}
+
+impl BenchOptions {
+    /// Parses the arguments after `bench`.
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = BenchOptions::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = || {
+                args.next()
+                    .cloned()
+                    .ok_or_else(|| format!("`{arg}` needs a value"))
+            };
+            match arg.as_str() {
+                "--dir" => options.dir = Some(PathBuf::from(value()?)),
+                "--filter" => options.filter = value()?,
+                "--backend" => options.backend = Some(value()?.parse()?),
+                "--compare" => options.compare = true,
+                "--quick" => options.quick = true,
+                other => return Err(format!("unknown option `{other}` for `bench`")),
+            }
+        }
+        Ok(options)
+    }
+
+    fn reps(&self, normal: usize) -> usize {
+        if self.quick { 1 } else { normal }
+    }
+}
+
+/// Repetitions of each `run` (interleaved across subjects).
+const RUN_REPS: usize = 5;
+/// Repetitions of each compilation.
+const COMPILE_REPS: usize = 3;
+/// Repetitions of each micro-benchmark.
+const KERNEL_REPS: usize = 7;
+
+/// All samples of one subject in one measurement.
+#[derive(Debug, Default)]
+struct Series {
+    seconds: Vec<f64>,
+    results: Vec<i64>,
+    ready: Option<f64>,
+    error: Option<String>,
+    /// The results disagree with the expected value.
+    wrong: bool,
+}
+
+impl Series {
+    /// The median, unless the subject failed or computed a wrong result.
+    fn figure(&self) -> Option<f64> {
+        if self.error.is_some() || self.wrong {
+            return None;
+        }
+        median(&self.seconds)
+    }
+
+    fn json(&self) -> Json {
+        Json::obj([
+            ("samples_s", Json::nums(self.seconds.iter().copied())),
+            (
+                "results",
+                Json::Arr(self.results.iter().map(|&r| Json::Num(r as f64)).collect()),
+            ),
+            ("median_s", Json::opt(median(&self.seconds))),
+            ("ready_s", Json::opt(self.ready)),
+            ("error", self.error.clone().map_or(Json::Null, Json::Str)),
+            ("wrong_result", Json::Bool(self.wrong)),
+        ])
+    }
+}
+
+type BySubject = BTreeMap<String, Series>;
+
+fn subjects_json(map: &BySubject) -> Json {
+    Json::obj(map.iter().map(|(k, v)| (k.clone(), v.json())))
+}
+
+/// A module measured with `run`.
+#[derive(Debug)]
+struct RunRecord {
+    name: String,
+    bytes: u64,
+    expected: Option<i64>,
+    subjects: BySubject,
+}
+
+/// A module measured by compiling it.
+#[derive(Debug)]
+struct CompileRecord {
+    name: String,
+    bytes: u64,
+    validate: Vec<f64>,
+    serial: BySubject,
+    parallel: BySubject,
+}
+
+/// A micro-benchmark: `count` operations per sample.
+#[derive(Debug)]
+struct KernelRecord {
+    name: &'static str,
+    count: u32,
+    subjects: BySubject,
+}
+
+/// Peak resident memory while compiling one module.
+#[derive(Debug)]
+struct RssRecord {
+    name: String,
+    bytes: u64,
+    subjects: BTreeMap<String, Result<(u64, u64), String>>,
+}
+
+/// Everything one `cargo xtask bench` measured.
+#[derive(Debug, Default)]
+struct Results {
+    subjects: Vec<String>,
+    runs: Vec<RunRecord>,
+    compiles: Vec<CompileRecord>,
+    kernels: Vec<KernelRecord>,
+    rss: Option<RssRecord>,
+    failures: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// A module file and what `bench-runner inspect` said about it.
+struct ModuleFile {
+    path: PathBuf,
+    name: String,
+    bytes: u64,
+    run: RunExport,
+}
+
+/// `cargo xtask bench`.
+pub fn bench(args: &[String]) -> Result<(), String> {
+    let options = BenchOptions::parse(args)?;
+    let root = crate::root();
+    let dir = options
+        .dir
+        .clone()
+        .unwrap_or_else(|| root.join("benches").join("programs"));
+    let paths = module_paths(&dir, &options.filter)?;
+    let expected = read_expected(&dir)?;
+    let runner = Runner::build(&root, options.compare)?;
+
+    let mut results = Results {
+        subjects: subjects(&runner, options.backend)?,
+        ..Results::default()
+    };
+    let modules = inspect(&runner, &paths)?;
+    let kernels: Vec<&'static str> = ["hostcall", "instantiate"]
+        .into_iter()
+        .filter(|k| k.contains(&options.filter))
+        .collect();
+    let steps = modules.len() + kernels.len() + usize::from(!modules.is_empty());
+    if steps == 0 {
+        return Err(format!(
+            "nothing matches `{}` in {}",
+            options.filter,
+            dir.display()
+        ));
+    }
+    let mut step = 0;
+    let mut progress = |what: &str| {
+        step += 1;
+        eprintln!("xtask: [{step}/{steps}] {what}");
+    };
+    for module in &modules {
+        match module.run {
+            RunExport::Usable => {
+                progress(&format!("run {}", module.name));
+                let expected = expected.get(&module.name).copied();
+                results
+                    .runs
+                    .push(run_module(&runner, &options, &results.subjects, module, expected)?);
+            }
+            RunExport::None => {
+                progress(&format!("compile {}", module.name));
+                results
+                    .compiles
+                    .push(compile_module(&runner, &options, &results.subjects, module)?);
+            }
+            RunExport::Unreadable => results
+                .failures
+                .push(format!("{}: not a readable module", module.name)),
+        }
+    }
+    for kernel in kernels {
+        progress(kernel);
+        results
+            .kernels
+            .push(run_kernel(&runner, &options, &results.subjects, kernel)?);
+    }
+    if let Some(largest) = modules.iter().max_by_key(|m| m.bytes) {
+        progress(&format!("peak memory compiling {}", largest.name));
+        results.rss = Some(peak_rss(&runner, &results.subjects, largest)?);
+    }
+    results.check();
+    report(&root, &dir, &options, &results)
+}
+
+/// The `.wasm` files in `dir` whose name contains `filter`, sorted.
+fn module_paths(dir: &Path, filter: &str) -> Result<Vec<PathBuf>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .filter(|p| module_name(p).contains(filter))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn module_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `expected.txt` beside the modules: `name result [anything else]` per
+/// line, `#` comments. A missing file means no expected results.
+fn read_expected(dir: &Path) -> Result<BTreeMap<String, i64>, String> {
+    let path = dir.join("expected.txt");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    parse_expected(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn parse_expected(text: &str) -> Result<BTreeMap<String, i64>, String> {
+    let mut expected = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        let (Some(name), Some(value)) = (fields.next(), fields.next()) else {
+            return Err(format!("line {}: expected `name result`", n + 1));
+        };
+        let value: i64 = value
+            .parse()
+            .map_err(|_| format!("line {}: `{value}` is not an integer", n + 1))?;
+        expected.insert(name.to_string(), value);
+    }
+    Ok(expected)
+}
+
+/// The runner's subjects, narrowed to one Tandem backend and its wasmtime
+/// counterpart by `--backend`.
+fn subjects(runner: &Runner, backend: Option<BackendKind>) -> Result<Vec<String>, String> {
+    let mut all = Vec::new();
+    runner.run(&["subjects".to_string()], |line| {
+        if let Line::Subject(name) = line {
+            all.push(name);
+        }
+        Ok(())
+    })?;
+    let Some(backend) = backend else {
+        return Ok(all);
+    };
+    let tandem = format!("tandem-{backend}");
+    if !all.contains(&tandem) {
+        return Err(format!("the {backend} backend is not built into Tandem"));
+    }
+    let counterpart = match backend {
+        BackendKind::Cranelift => "wasmtime-cranelift",
+        BackendKind::Baseline => "wasmtime-winch",
+    };
+    all.retain(|s| *s == tandem || s == counterpart);
+    Ok(all)
+}
+
+fn inspect(runner: &Runner, paths: &[PathBuf]) -> Result<Vec<ModuleFile>, String> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args = vec!["inspect".to_string()];
+    args.extend(paths.iter().map(|p| p.to_string_lossy().into_owned()));
+    let mut modules = Vec::new();
+    runner.run(&args, |line| {
+        if let Line::Module { run, bytes, path } = line {
+            let path = PathBuf::from(path);
+            modules.push(ModuleFile {
+                name: module_name(&path),
+                path,
+                bytes,
+                run,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(modules)
+}
+
+fn common_args(command: &str, subjects: &[String], reps: usize) -> Vec<String> {
+    vec![
+        command.to_string(),
+        "--subjects".to_string(),
+        subjects.join(","),
+        "--reps".to_string(),
+        reps.to_string(),
+    ]
+}
+
+/// Collects `ready`, `sample` and `error` lines into `map`, printing
+/// progress.
+fn collect(map: &mut BySubject, line: Line, reps: usize, unit: &str, scale: f64) {
+    match line {
+        Line::Ready { subject, seconds } => map.entry(subject).or_default().ready = Some(seconds),
+        Line::Sample {
+            subject,
+            seconds,
+            result,
+        } => {
+            let series = map.entry(subject.clone()).or_default();
+            series.seconds.push(seconds);
+            series.results.push(result);
+            eprintln!(
+                "xtask:     {subject:<20} {:>2}/{reps}  {} {unit}",
+                series.seconds.len(),
+                significant(seconds * scale)
+            );
+        }
+        Line::Error { subject, message } => {
+            eprintln!("xtask:     {subject:<20} error: {message}");
+            map.entry(subject).or_default().error = Some(message);
+        }
+        _ => {}
+    }
+}
+
+fn run_module(
+    runner: &Runner,
+    options: &BenchOptions,
+    subjects: &[String],
+    module: &ModuleFile,
+    expected: Option<i64>,
+) -> Result<RunRecord, String> {
+    let reps = options.reps(RUN_REPS);
+    let mut args = common_args("run", subjects, reps);
+    args.push(module.path.to_string_lossy().into_owned());
+    let mut map = BySubject::new();
+    runner.run(&args, |line| {
+        collect(&mut map, line, reps, "s", 1.0);
+        Ok(())
+    })?;
+    Ok(RunRecord {
+        name: module.name.clone(),
+        bytes: module.bytes,
+        expected,
+        subjects: map,
+    })
+}
+
+fn compile_module(
+    runner: &Runner,
+    options: &BenchOptions,
+    subjects: &[String],
+    module: &ModuleFile,
+) -> Result<CompileRecord, String> {
+    let reps = options.reps(COMPILE_REPS);
+    let mut args = common_args("compile", subjects, reps);
+    args.push(module.path.to_string_lossy().into_owned());
+    let mut record = CompileRecord {
+        name: module.name.clone(),
+        bytes: module.bytes,
+        validate: Vec::new(),
+        serial: BySubject::new(),
+        parallel: BySubject::new(),
+    };
+    runner.run(&args, |line| {
+        match line {
+            Line::Validate(seconds) => record.validate.push(seconds),
+            Line::Compile {
+                subject,
+                parallel,
+                seconds,
+            } => {
+                let map = if parallel {
+                    &mut record.parallel
+                } else {
+                    &mut record.serial
+                };
+                let series = map.entry(subject.clone()).or_default();
+                series.seconds.push(seconds);
+                eprintln!(
+                    "xtask:     {subject:<20} {:>2}/{reps}  {} s {}",
+                    series.seconds.len(),
+                    significant(seconds),
+                    if parallel { "all threads" } else { "one thread" }
+                );
+            }
+            Line::Error { subject, message } => {
+                eprintln!("xtask:     {subject:<20} error: {message}");
+                record.serial.entry(subject.clone()).or_default().error = Some(message.clone());
+                record.parallel.entry(subject).or_default().error = Some(message);
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(record)
+}
+
+fn run_kernel(
+    runner: &Runner,
+    options: &BenchOptions,
+    subjects: &[String],
+    name: &'static str,
+) -> Result<KernelRecord, String> {
+    let reps = options.reps(KERNEL_REPS).max(2);
+    let (count, unit, scale): (u32, &str, f64) = match (name, options.quick) {
+        ("hostcall", false) => (2_000_000, "ns/call", 1e9 / 2e6),
+        ("hostcall", true) => (200_000, "ns/call", 1e9 / 2e5),
+        (_, false) => (5_000, "µs/instance", 1e6 / 5e3),
+        (_, true) => (500, "µs/instance", 1e6 / 5e2),
+    };
+    let mut args = common_args(name, subjects, reps);
+    args.extend(["--count".to_string(), count.to_string()]);
+    let mut map = BySubject::new();
+    runner.run(&args, |line| {
+        collect(&mut map, line, reps, unit, scale);
+        Ok(())
+    })?;
+    Ok(KernelRecord {
+        name,
+        count,
+        subjects: map,
+    })
+}
+
+/// One child process per subject, each compiling `module` once.
+fn peak_rss(runner: &Runner, subjects: &[String], module: &ModuleFile) -> Result<RssRecord, String> {
+    let mut record = RssRecord {
+        name: module.name.clone(),
+        bytes: module.bytes,
+        subjects: BTreeMap::new(),
+    };
+    for subject in subjects {
+        let args = vec![
+            "peak-rss".to_string(),
+            "--subjects".to_string(),
+            subject.clone(),
+            module.path.to_string_lossy().into_owned(),
+        ];
+        runner.run(&args, |line| {
+            match line {
+                Line::Rss {
+                    subject,
+                    start_kib,
+                    peak_kib,
+                } => {
+                    eprintln!(
+                        "xtask:     {subject:<20} peak {} MiB",
+                        significant(peak_kib as f64 / 1024.0)
+                    );
+                    record.subjects.insert(subject, Ok((start_kib, peak_kib)));
+                }
+                Line::Error { subject, message } => {
+                    record.subjects.insert(subject, Err(message));
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+    }
+    Ok(record)
+}
+
+/// Is a failure of `subject` a failure of the benchmark (Tandem) or only a
+/// missing comparison figure (wasmtime)?
+fn is_tandem(subject: &str) -> bool {
+    subject.starts_with("tandem-")
+}
+
+impl Results {
+    /// Marks wrong results and records failures: a wrong result or a
+    /// Tandem error fails the run; a wasmtime error is a warning.
+    fn check(&mut self) {
+        let mut problems: Vec<(String, String)> = Vec::new();
+        for run in &mut self.runs {
+            // Without an expected value the subjects must agree with the
+            // first one that produced a result.
+            let reference = run.expected.or_else(|| {
+                run.subjects
+                    .values()
+                    .find_map(|s| s.results.first().copied())
+            });
+            for (subject, series) in &mut run.subjects {
+                if let Some(bad) = series.results.iter().find(|&&r| Some(r) != reference) {
+                    series.wrong = true;
+                    let what = if run.expected.is_some() { "expected" } else { "another subject returned" };
+                    problems.push((
+                        String::new(),
+                        format!(
+                            "{}: {subject} returned {bad}, {what} {}",
+                            run.name,
+                            reference.unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+        }
+        for kernel in &mut self.kernels {
+            for (subject, series) in &mut kernel.subjects {
+                if let Some(bad) = series.results.iter().find(|&&r| r != i64::from(kernel.count)) {
+                    series.wrong = true;
+                    problems.push((
+                        String::new(),
+                        format!("{}: {subject} returned {bad}, expected {}", kernel.name, kernel.count),
+                    ));
+                }
+            }
+        }
+        let errors = self.runs.iter().flat_map(|r| {
+            r.subjects.iter().map(move |(s, x)| (r.name.as_str(), s, &x.error))
+        });
+        let errors = errors
+            .chain(self.compiles.iter().flat_map(|c| {
+                c.serial.iter().map(move |(s, x)| (c.name.as_str(), s, &x.error))
+            }))
+            .chain(self.kernels.iter().flat_map(|k| {
+                k.subjects.iter().map(move |(s, x)| (k.name, s, &x.error))
+            }));
+        let mut errors: Vec<(String, String)> = errors
+            .filter_map(|(name, subject, error)| {
+                let error = error.as_ref()?;
+                Some((subject.clone(), format!("{name}: {subject} failed: {error}")))
+            })
+            .collect();
+        if let Some(rss) = &self.rss {
+            for (subject, outcome) in &rss.subjects {
+                if let Err(e) = outcome {
+                    errors.push((subject.clone(), format!("peak memory, {}: {subject} failed: {e}", rss.name)));
+                }
+            }
+        }
+        problems.extend(errors);
+        for (subject, problem) in problems {
+            if subject.is_empty() || is_tandem(&subject) {
+                self.failures.push(problem);
+            } else {
+                self.warnings.push(problem);
+            }
+        }
+    }
+
+    /// The figures as tables.
+    fn sections(&self, options: &BenchOptions) -> Vec<Section> {
+        let subjects = &self.subjects;
+        let mut sections = Vec::new();
+        let cells = |map: &BySubject, scale: f64| -> Vec<Option<f64>> {
+            subjects
+                .iter()
+                .map(|s| map.get(s).and_then(Series::figure).map(|v| v * scale))
+                .collect()
+        };
+        if !self.runs.is_empty() {
+            sections.push(Section {
+                key: "run",
+                title: format!(
+                    "Run time of `run`: median of {} (wrong results and failures show as -)",
+                    options.reps(RUN_REPS)
+                ),
+                unit: Unit::Seconds,
+                columns: subjects.clone(),
+                rows: self
+                    .runs
+                    .iter()
+                    .map(|r| Row {
+                        name: r.name.clone(),
+                        bytes: Some(r.bytes),
+                        cells: cells(&r.subjects, 1.0),
+                    })
+                    .collect(),
+                pairs: pairs(subjects),
+            });
+        }
+        if !self.compiles.is_empty() {
+            for (key, parallel) in [("compile-1", false), ("compile-n", true)] {
+                let mut columns = subjects.clone();
+                if !parallel {
+                    columns.insert(0, "validate".to_string());
+                }
+                let rows = self
+                    .compiles
+                    .iter()
+                    .map(|c| {
+                        let mut row = cells(if parallel { &c.parallel } else { &c.serial }, 1.0);
+                        if !parallel {
+                            row.insert(0, median(&c.validate));
+                        }
+                        Row {
+                            name: c.name.clone(),
+                            bytes: Some(c.bytes),
+                            cells: row,
+                        }
+                    })
+                    .collect();
+                sections.push(Section {
+                    key,
+                    title: format!(
+                        "Compile time, {}: median of {} (validate: wasmparser validation alone)",
+                        if parallel { "all threads" } else { "one thread" },
+                        options.reps(COMPILE_REPS)
+                    ),
+                    unit: Unit::SecondsThroughput,
+                    columns,
+                    rows,
+                    pairs: pairs(subjects),
+                });
+            }
+        }
+        for kernel in &self.kernels {
+            let (unit, per, title) = if kernel.name == "hostcall" {
+                (Unit::Nanos, 1e9, "Host call: ns per Wasm -> host -> Wasm round trip")
+            } else {
+                (Unit::Micros, 1e6, "Instantiation: µs per store + instance (one memory, one table), dropped")
+            };
+            sections.push(Section {
+                key: kernel.name,
+                title: title.to_string(),
+                unit,
+                columns: subjects.clone(),
+                rows: vec![Row {
+                    name: kernel.name.to_string(),
+                    bytes: None,
+                    cells: cells(&kernel.subjects, per / f64::from(kernel.count)),
+                }],
+                pairs: pairs(subjects),
+            });
+        }
+        if let Some(rss) = &self.rss {
+            sections.push(Section {
+                key: "peak-rss",
+                title: "Peak resident memory compiling the largest module (all threads), MiB".into(),
+                unit: Unit::MiB,
+                columns: subjects.clone(),
+                rows: vec![Row {
+                    name: rss.name.clone(),
+                    bytes: Some(rss.bytes),
+                    cells: subjects
+                        .iter()
+                        .map(|s| match rss.subjects.get(s) {
+                            Some(Ok((_, peak))) => Some(*peak as f64 / 1024.0),
+                            _ => None,
+                        })
+                        .collect(),
+                }],
+                pairs: pairs(subjects),
+            });
+        }
+        sections
+    }
+
+    /// Every sample, as JSON.
+    fn raw_json(&self) -> Json {
+        let runs = self.runs.iter().map(|r| {
+            Json::obj([
+                ("module", Json::str(&r.name)),
+                ("bytes", Json::Num(r.bytes as f64)),
+                ("expected", Json::opt(r.expected.map(|e| e as f64))),
+                ("subjects", subjects_json(&r.subjects)),
+            ])
+        });
+        let compiles = self.compiles.iter().map(|c| {
+            Json::obj([
+                ("module", Json::str(&c.name)),
+                ("bytes", Json::Num(c.bytes as f64)),
+                ("validate_s", Json::nums(c.validate.iter().copied())),
+                ("serial", subjects_json(&c.serial)),
+                ("parallel", subjects_json(&c.parallel)),
+            ])
+        });
+        let kernels = self.kernels.iter().map(|k| {
+            Json::obj([
+                ("kernel", Json::str(k.name)),
+                ("count", Json::Num(f64::from(k.count))),
+                ("subjects", subjects_json(&k.subjects)),
+            ])
+        });
+        let rss = self.rss.as_ref().map_or(Json::Null, |r| {
+            let subjects = r.subjects.iter().map(|(s, outcome)| {
+                let value = match outcome {
+                    Ok((start, peak)) => Json::obj([
+                        ("start_kib", Json::Num(*start as f64)),
+                        ("peak_kib", Json::Num(*peak as f64)),
+                    ]),
+                    Err(e) => Json::obj([("error", Json::str(e))]),
+                };
+                (s.clone(), value)
+            });
+            Json::obj([
+                ("module", Json::str(&r.name)),
+                ("bytes", Json::Num(r.bytes as f64)),
+                ("subjects", Json::obj(subjects)),
+            ])
+        });
+        Json::obj([
+            ("run", Json::Arr(runs.collect())),
+            ("compile", Json::Arr(compiles.collect())),
+            ("kernels", Json::Arr(kernels.collect())),
+            ("peak_rss", rss),
+        ])
+    }
+}
+
+/// Prints the tables, writes the JSON and the chart, and fails when a
+/// result was wrong or Tandem failed.
+fn report(root: &Path, dir: &Path, options: &BenchOptions, results: &Results) -> Result<(), String> {
+    let sections = results.sections(options);
+    println!();
+    for section in &sections {
+        println!("{}", table(section));
+    }
+    let mut summary = Vec::new();
+    for section in &sections {
+        for pair in &section.pairs {
+            if let Some((g, n)) = section.geomean(pair) {
+                summary.push(format!("  {:<10} {:<20} {g:.3} over {n}", section.key, pair.label));
+            }
+        }
+    }
+    if !summary.is_empty() {
+        println!("Ratios (geometric mean; below 1: Tandem faster or smaller)");
+        println!("{}\n", summary.join("\n"));
+    }
+
+    let out_dir = target_dir(root).join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let stem = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "bench".to_string());
+    let json = Json::obj([
+        ("dir", Json::str(dir.to_string_lossy())),
+        ("quick", Json::Bool(options.quick)),
+        ("filter", Json::str(&options.filter)),
+        ("subjects", Json::Arr(results.subjects.iter().map(Json::str).collect())),
+        ("sections", Json::Arr(sections.iter().map(section_json).collect())),
+        ("raw", results.raw_json()),
+        ("failures", Json::Arr(results.failures.iter().map(Json::str).collect())),
+        ("warnings", Json::Arr(results.warnings.iter().map(Json::str).collect())),
+    ]);
+    let json_path = out_dir.join(format!("{stem}.json"));
+    std::fs::write(&json_path, format!("{json}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    println!("JSON:  {}", json_path.display());
+    let svg_path = out_dir.join(format!("{stem}.svg"));
+    let bars = crate::bench_chart::bars(&sections);
+    let title = format!("Tandem ratios: {stem}");
+    if crate::bench_chart::render(&svg_path, &title, &bars)? {
+        println!("Chart: {}", svg_path.display());
+    } else {
+        println!("Chart: none (no ratios without --compare or a second backend)");
+    }
+    for warning in &results.warnings {
+        eprintln!("xtask: warning: {warning}");
+    }
+    for failure in &results.failures {
+        eprintln!("xtask: FAILED: {failure}");
+    }
+    if results.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} benchmark failure(s)", results.failures.len()))
+    }
+}
+
+/// `cargo xtask bench-programs`: rebuilds `benches/programs/*.wasm` from
+/// the `.wat` sources beside them.
+pub fn build_programs() -> Result<(), String> {
+    let dir = crate::root().join("benches").join("programs");
+    for source in wat_sources(&dir)? {
+        let binary = wat::parse_file(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+        let target = source.with_extension("wasm");
+        std::fs::write(&target, binary)
+            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        eprintln!("xtask: wrote {}", target.display());
+    }
+    Ok(())
+}
+
+fn wat_sources(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut sources: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wat"))
+        .collect();
+    sources.sort();
+    Ok(sources)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn options() {
+        let o = BenchOptions::parse(&args(&[
+            "--dir", "x", "--filter", "f", "--backend", "cranelift", "--compare", "--quick",
+        ]))
+        .unwrap();
+        assert_eq!(o.dir, Some(PathBuf::from("x")));
+        assert_eq!(o.filter, "f");
+        assert_eq!(o.backend, Some(BackendKind::Cranelift));
+        assert!(o.compare && o.quick);
+        assert_eq!(o.reps(5), 1);
+        assert!(BenchOptions::parse(&args(&["--dir"])).is_err());
+        assert!(BenchOptions::parse(&args(&["--backend", "llvm"])).is_err());
+        assert!(BenchOptions::parse(&args(&["--fast"])).is_err());
+    }
+
+    #[test]
+    fn expected_files() {
+        let parsed = parse_expected("# c\n\nfib 102334155 0.5 0.6\nneg -3\n").unwrap();
+        assert_eq!(parsed["fib"], 102334155);
+        assert_eq!(parsed["neg"], -3);
+        assert!(parse_expected("lonely\n").is_err());
+        assert!(parse_expected("x 1.5\n").is_err());
+    }
+
+    #[test]
+    fn wrong_results_fail_and_lose_their_figure() {
+        let series = |results: &[i64]| Series {
+            seconds: vec![1.0; results.len()],
+            results: results.to_vec(),
+            ..Series::default()
+        };
+        let mut results = Results {
+            subjects: args(&["tandem-cranelift", "wasmtime-cranelift"]),
+            runs: vec![RunRecord {
+                name: "k".into(),
+                bytes: 1,
+                expected: Some(7),
+                subjects: BTreeMap::from([
+                    ("tandem-cranelift".to_string(), series(&[7, 8])),
+                    ("wasmtime-cranelift".to_string(), series(&[7, 7])),
+                ]),
+            }],
+            ..Results::default()
+        };
+        results.check();
+        assert_eq!(results.failures.len(), 1);
+        assert!(results.failures[0].contains("returned 8, expected 7"));
+        let sections = results.sections(&BenchOptions::default());
+        assert_eq!(sections[0].rows[0].cells, [None, Some(1.0)]);
+    }
+
+    #[test]
+    fn committed_programs_match_their_sources() {
+        let dir = crate::root().join("benches").join("programs");
+        let sources = wat_sources(&dir).unwrap();
+        assert!(sources.len() >= 5, "{} programs", sources.len());
+        let expected = read_expected(&dir).unwrap();
+        for source in sources {
+            let built = wat::parse_file(&source).unwrap();
+            let committed = std::fs::read(source.with_extension("wasm")).unwrap();
+            assert!(
+                built == committed,
+                "{} is stale: run `cargo xtask bench-programs`",
+                source.display()
+            );
+            assert!(expected.contains_key(&module_name(&source)));
+        }
+    }
+}
