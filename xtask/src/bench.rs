@@ -9,7 +9,7 @@
 //! and an SVG chart ([`crate::bench_chart`]) under `target/bench/`.
 
 use crate::bench_report::{Json, section_json, significant, table};
-use crate::bench_runner::{Line, RunExport, Runner, target_dir};
+use crate::bench_runner::{Line, RunExport, Runner, Time, target_dir};
 use crate::bench_stats::{Row, Section, Unit, median, pairs};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,10 +65,21 @@ const COMPILE_REPS: usize = 3;
 /// Repetitions of each micro-benchmark.
 const KERNEL_REPS: usize = 7;
 
+/// Which clock a figure is read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Clock {
+    /// Elapsed time: for work on all threads.
+    Wall,
+    /// Process CPU time: for single-threaded work, which on a busy machine
+    /// it measures without the time spent waiting for a core.
+    Cpu,
+}
+
 /// All samples of one subject in one measurement.
 #[derive(Debug, Default)]
 struct Series {
-    seconds: Vec<f64>,
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
     results: Vec<i64>,
     ready: Option<f64>,
     error: Option<String>,
@@ -77,22 +88,33 @@ struct Series {
 }
 
 impl Series {
-    /// The median, unless the subject failed or computed a wrong result.
-    fn figure(&self) -> Option<f64> {
+    fn push(&mut self, time: Time) {
+        self.wall.push(time.wall);
+        self.cpu.push(time.cpu);
+    }
+
+    /// The median on `clock`, unless the subject failed or computed a
+    /// wrong result.
+    fn figure(&self, clock: Clock) -> Option<f64> {
         if self.error.is_some() || self.wrong {
             return None;
         }
-        median(&self.seconds)
+        median(match clock {
+            Clock::Wall => &self.wall,
+            Clock::Cpu => &self.cpu,
+        })
     }
 
     fn json(&self) -> Json {
         Json::obj([
-            ("samples_s", Json::nums(self.seconds.iter().copied())),
+            ("wall_s", Json::nums(self.wall.iter().copied())),
+            ("cpu_s", Json::nums(self.cpu.iter().copied())),
             (
                 "results",
                 Json::Arr(self.results.iter().map(|&r| Json::Num(r as f64)).collect()),
             ),
-            ("median_s", Json::opt(median(&self.seconds))),
+            ("median_wall_s", Json::opt(median(&self.wall))),
+            ("median_cpu_s", Json::opt(median(&self.cpu))),
             ("ready_s", Json::opt(self.ready)),
             ("error", self.error.clone().map_or(Json::Null, Json::Str)),
             ("wrong_result", Json::Bool(self.wrong)),
@@ -120,7 +142,7 @@ struct RunRecord {
 struct CompileRecord {
     name: String,
     bytes: u64,
-    validate: Vec<f64>,
+    validate: Series,
     serial: BySubject,
     parallel: BySubject,
 }
@@ -200,15 +222,22 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             RunExport::Usable => {
                 progress(&format!("run {}", module.name));
                 let expected = expected.get(&module.name).copied();
-                results
-                    .runs
-                    .push(run_module(&runner, &options, &results.subjects, module, expected)?);
+                results.runs.push(run_module(
+                    &runner,
+                    &options,
+                    &results.subjects,
+                    module,
+                    expected,
+                )?);
             }
             RunExport::None => {
                 progress(&format!("compile {}", module.name));
-                results
-                    .compiles
-                    .push(compile_module(&runner, &options, &results.subjects, module)?);
+                results.compiles.push(compile_module(
+                    &runner,
+                    &options,
+                    &results.subjects,
+                    module,
+                )?);
             }
             RunExport::Unreadable => results
                 .failures
@@ -343,16 +372,17 @@ fn collect(map: &mut BySubject, line: Line, reps: usize, unit: &str, scale: f64)
         Line::Ready { subject, seconds } => map.entry(subject).or_default().ready = Some(seconds),
         Line::Sample {
             subject,
-            seconds,
+            time,
             result,
         } => {
             let series = map.entry(subject.clone()).or_default();
-            series.seconds.push(seconds);
+            series.push(time);
             series.results.push(result);
             eprintln!(
-                "xtask:     {subject:<20} {:>2}/{reps}  {} {unit}",
-                series.seconds.len(),
-                significant(seconds * scale)
+                "xtask:     {subject:<20} {:>2}/{reps}  {} {unit} CPU ({} wall)",
+                series.cpu.len(),
+                significant(time.cpu * scale),
+                significant(time.wall * scale)
             );
         }
         Line::Error { subject, message } => {
@@ -398,17 +428,17 @@ fn compile_module(
     let mut record = CompileRecord {
         name: module.name.clone(),
         bytes: module.bytes,
-        validate: Vec::new(),
+        validate: Series::default(),
         serial: BySubject::new(),
         parallel: BySubject::new(),
     };
     runner.run(&args, |line| {
         match line {
-            Line::Validate(seconds) => record.validate.push(seconds),
+            Line::Validate(time) => record.validate.push(time),
             Line::Compile {
                 subject,
                 parallel,
-                seconds,
+                time,
             } => {
                 let map = if parallel {
                     &mut record.parallel
@@ -416,12 +446,17 @@ fn compile_module(
                     &mut record.serial
                 };
                 let series = map.entry(subject.clone()).or_default();
-                series.seconds.push(seconds);
+                series.push(time);
                 eprintln!(
-                    "xtask:     {subject:<20} {:>2}/{reps}  {} s {}",
-                    series.seconds.len(),
-                    significant(seconds),
-                    if parallel { "all threads" } else { "one thread" }
+                    "xtask:     {subject:<20} {:>2}/{reps}  {}  {} s wall, {} s CPU",
+                    series.wall.len(),
+                    if parallel {
+                        "all threads"
+                    } else {
+                        "one thread "
+                    },
+                    significant(time.wall),
+                    significant(time.cpu)
                 );
             }
             Line::Error { subject, message } => {
@@ -464,7 +499,11 @@ fn run_kernel(
 }
 
 /// One child process per subject, each compiling `module` once.
-fn peak_rss(runner: &Runner, subjects: &[String], module: &ModuleFile) -> Result<RssRecord, String> {
+fn peak_rss(
+    runner: &Runner,
+    subjects: &[String],
+    module: &ModuleFile,
+) -> Result<RssRecord, String> {
     let mut record = RssRecord {
         name: module.name.clone(),
         bytes: module.bytes,
@@ -523,7 +562,11 @@ impl Results {
             for (subject, series) in &mut run.subjects {
                 if let Some(bad) = series.results.iter().find(|&&r| Some(r) != reference) {
                     series.wrong = true;
-                    let what = if run.expected.is_some() { "expected" } else { "another subject returned" };
+                    let what = if run.expected.is_some() {
+                        "expected"
+                    } else {
+                        "another subject returned"
+                    };
                     problems.push((
                         String::new(),
                         format!(
@@ -537,35 +580,54 @@ impl Results {
         }
         for kernel in &mut self.kernels {
             for (subject, series) in &mut kernel.subjects {
-                if let Some(bad) = series.results.iter().find(|&&r| r != i64::from(kernel.count)) {
+                if let Some(bad) = series
+                    .results
+                    .iter()
+                    .find(|&&r| r != i64::from(kernel.count))
+                {
                     series.wrong = true;
                     problems.push((
                         String::new(),
-                        format!("{}: {subject} returned {bad}, expected {}", kernel.name, kernel.count),
+                        format!(
+                            "{}: {subject} returned {bad}, expected {}",
+                            kernel.name, kernel.count
+                        ),
                     ));
                 }
             }
         }
         let errors = self.runs.iter().flat_map(|r| {
-            r.subjects.iter().map(move |(s, x)| (r.name.as_str(), s, &x.error))
+            r.subjects
+                .iter()
+                .map(move |(s, x)| (r.name.as_str(), s, &x.error))
         });
         let errors = errors
             .chain(self.compiles.iter().flat_map(|c| {
-                c.serial.iter().map(move |(s, x)| (c.name.as_str(), s, &x.error))
+                c.serial
+                    .iter()
+                    .map(move |(s, x)| (c.name.as_str(), s, &x.error))
             }))
-            .chain(self.kernels.iter().flat_map(|k| {
-                k.subjects.iter().map(move |(s, x)| (k.name, s, &x.error))
-            }));
+            .chain(
+                self.kernels
+                    .iter()
+                    .flat_map(|k| k.subjects.iter().map(move |(s, x)| (k.name, s, &x.error))),
+            );
         let mut errors: Vec<(String, String)> = errors
             .filter_map(|(name, subject, error)| {
                 let error = error.as_ref()?;
-                Some((subject.clone(), format!("{name}: {subject} failed: {error}")))
+                Some((
+                    subject.clone(),
+                    format!("{name}: {subject} failed: {error}"),
+                ))
             })
             .collect();
         if let Some(rss) = &self.rss {
             for (subject, outcome) in &rss.subjects {
                 if let Err(e) = outcome {
-                    errors.push((subject.clone(), format!("peak memory, {}: {subject} failed: {e}", rss.name)));
+                    errors.push((
+                        subject.clone(),
+                        format!("peak memory, {}: {subject} failed: {e}", rss.name),
+                    ));
                 }
             }
         }
@@ -583,17 +645,17 @@ impl Results {
     fn sections(&self, options: &BenchOptions) -> Vec<Section> {
         let subjects = &self.subjects;
         let mut sections = Vec::new();
-        let cells = |map: &BySubject, scale: f64| -> Vec<Option<f64>> {
+        let cells = |map: &BySubject, clock: Clock, scale: f64| -> Vec<Option<f64>> {
             subjects
                 .iter()
-                .map(|s| map.get(s).and_then(Series::figure).map(|v| v * scale))
+                .map(|s| map.get(s).and_then(|x| x.figure(clock)).map(|v| v * scale))
                 .collect()
         };
         if !self.runs.is_empty() {
             sections.push(Section {
                 key: "run",
                 title: format!(
-                    "Run time of `run`: median of {} (wrong results and failures show as -)",
+                    "Run time of `run`, CPU seconds: median of {} (wrong results and failures show as -)",
                     options.reps(RUN_REPS)
                 ),
                 unit: Unit::Seconds,
@@ -604,7 +666,7 @@ impl Results {
                     .map(|r| Row {
                         name: r.name.clone(),
                         bytes: Some(r.bytes),
-                        cells: cells(&r.subjects, 1.0),
+                        cells: cells(&r.subjects, Clock::Cpu, 1.0),
                     })
                     .collect(),
                 pairs: pairs(subjects),
@@ -620,9 +682,13 @@ impl Results {
                     .compiles
                     .iter()
                     .map(|c| {
-                        let mut row = cells(if parallel { &c.parallel } else { &c.serial }, 1.0);
+                        let mut row = if parallel {
+                            cells(&c.parallel, Clock::Wall, 1.0)
+                        } else {
+                            cells(&c.serial, Clock::Cpu, 1.0)
+                        };
                         if !parallel {
-                            row.insert(0, median(&c.validate));
+                            row.insert(0, c.validate.figure(Clock::Cpu));
                         }
                         Row {
                             name: c.name.clone(),
@@ -635,7 +701,11 @@ impl Results {
                     key,
                     title: format!(
                         "Compile time, {}: median of {} (validate: wasmparser validation alone)",
-                        if parallel { "all threads" } else { "one thread" },
+                        if parallel {
+                            "all threads, elapsed seconds"
+                        } else {
+                            "one thread, CPU seconds"
+                        },
                         options.reps(COMPILE_REPS)
                     ),
                     unit: Unit::SecondsThroughput,
@@ -647,9 +717,17 @@ impl Results {
         }
         for kernel in &self.kernels {
             let (unit, per, title) = if kernel.name == "hostcall" {
-                (Unit::Nanos, 1e9, "Host call: ns per Wasm -> host -> Wasm round trip")
+                (
+                    Unit::Nanos,
+                    1e9,
+                    "Host call: CPU ns per Wasm -> host -> Wasm round trip",
+                )
             } else {
-                (Unit::Micros, 1e6, "Instantiation: µs per store + instance (one memory, one table), dropped")
+                (
+                    Unit::Micros,
+                    1e6,
+                    "Instantiation: CPU µs per store + instance (one memory, one table), dropped",
+                )
             };
             sections.push(Section {
                 key: kernel.name,
@@ -659,7 +737,7 @@ impl Results {
                 rows: vec![Row {
                     name: kernel.name.to_string(),
                     bytes: None,
-                    cells: cells(&kernel.subjects, per / f64::from(kernel.count)),
+                    cells: cells(&kernel.subjects, Clock::Cpu, per / f64::from(kernel.count)),
                 }],
                 pairs: pairs(subjects),
             });
@@ -667,7 +745,8 @@ impl Results {
         if let Some(rss) = &self.rss {
             sections.push(Section {
                 key: "peak-rss",
-                title: "Peak resident memory compiling the largest module (all threads), MiB".into(),
+                title: "Peak resident memory compiling the largest module (all threads), MiB"
+                    .into(),
                 unit: Unit::MiB,
                 columns: subjects.clone(),
                 rows: vec![Row {
@@ -701,7 +780,7 @@ impl Results {
             Json::obj([
                 ("module", Json::str(&c.name)),
                 ("bytes", Json::Num(c.bytes as f64)),
-                ("validate_s", Json::nums(c.validate.iter().copied())),
+                ("validate", c.validate.json()),
                 ("serial", subjects_json(&c.serial)),
                 ("parallel", subjects_json(&c.parallel)),
             ])
@@ -741,7 +820,12 @@ impl Results {
 
 /// Prints the tables, writes the JSON and the chart, and fails when a
 /// result was wrong or Tandem failed.
-fn report(root: &Path, dir: &Path, options: &BenchOptions, results: &Results) -> Result<(), String> {
+fn report(
+    root: &Path,
+    dir: &Path,
+    options: &BenchOptions,
+    results: &Results,
+) -> Result<(), String> {
     let sections = results.sections(options);
     println!();
     for section in &sections {
@@ -751,7 +835,10 @@ fn report(root: &Path, dir: &Path, options: &BenchOptions, results: &Results) ->
     for section in &sections {
         for pair in &section.pairs {
             if let Some((g, n)) = section.geomean(pair) {
-                summary.push(format!("  {:<10} {:<20} {g:.3} over {n}", section.key, pair.label));
+                summary.push(format!(
+                    "  {:<10} {:<20} {g:.3} over {n}",
+                    section.key, pair.label
+                ));
             }
         }
     }
@@ -772,11 +859,23 @@ fn report(root: &Path, dir: &Path, options: &BenchOptions, results: &Results) ->
         ("dir", Json::str(dir.to_string_lossy())),
         ("quick", Json::Bool(options.quick)),
         ("filter", Json::str(&options.filter)),
-        ("subjects", Json::Arr(results.subjects.iter().map(Json::str).collect())),
-        ("sections", Json::Arr(sections.iter().map(section_json).collect())),
+        (
+            "subjects",
+            Json::Arr(results.subjects.iter().map(Json::str).collect()),
+        ),
+        (
+            "sections",
+            Json::Arr(sections.iter().map(section_json).collect()),
+        ),
         ("raw", results.raw_json()),
-        ("failures", Json::Arr(results.failures.iter().map(Json::str).collect())),
-        ("warnings", Json::Arr(results.warnings.iter().map(Json::str).collect())),
+        (
+            "failures",
+            Json::Arr(results.failures.iter().map(Json::str).collect()),
+        ),
+        (
+            "warnings",
+            Json::Arr(results.warnings.iter().map(Json::str).collect()),
+        ),
     ]);
     let json_path = out_dir.join(format!("{stem}.json"));
     std::fs::write(&json_path, format!("{json}\n"))
@@ -839,7 +938,14 @@ mod tests {
     #[test]
     fn options() {
         let o = BenchOptions::parse(&args(&[
-            "--dir", "x", "--filter", "f", "--backend", "cranelift", "--compare", "--quick",
+            "--dir",
+            "x",
+            "--filter",
+            "f",
+            "--backend",
+            "cranelift",
+            "--compare",
+            "--quick",
         ]))
         .unwrap();
         assert_eq!(o.dir, Some(PathBuf::from("x")));
@@ -864,7 +970,7 @@ mod tests {
     #[test]
     fn wrong_results_fail_and_lose_their_figure() {
         let series = |results: &[i64]| Series {
-            seconds: vec![1.0; results.len()],
+            cpu: vec![1.0; results.len()],
             results: results.to_vec(),
             ..Series::default()
         };

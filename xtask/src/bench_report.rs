@@ -151,7 +151,11 @@ fn cell(section: &Section, value: Option<f64>, bytes: Option<u64>) -> String {
     match (value, section.unit, bytes) {
         (None, ..) => "-".into(),
         (Some(v), Unit::SecondsThroughput, Some(b)) if v > 0.0 => {
-            format!("{} ({} MB/s)", significant(v), significant(b as f64 / v / 1e6))
+            format!(
+                "{} ({} MB/s)",
+                significant(v),
+                significant(b as f64 / v / 1e6)
+            )
         }
         (Some(v), ..) => significant(v),
     }
@@ -167,12 +171,11 @@ pub fn table(section: &Section) -> String {
     for row in &section.rows {
         let mut line = vec![row.name.clone()];
         line.extend(row.cells.iter().map(|v| cell(section, *v, row.bytes)));
-        line.extend(
+        line.extend(section.pairs.iter().map(|p| {
             section
-                .pairs
-                .iter()
-                .map(|p| section.ratio(row, p).map_or("-".into(), |r| format!("{r:.2}"))),
-        );
+                .ratio(row, p)
+                .map_or("-".into(), |r| format!("{r:.2}"))
+        }));
         lines.push(line);
     }
     if !section.pairs.is_empty() && section.rows.len() > 1 {
@@ -186,7 +189,13 @@ pub fn table(section: &Section) -> String {
         lines.push(line);
     }
     let widths: Vec<usize> = (0..lines[0].len())
-        .map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = format!("{}\n", section.title);
     for line in &lines {
@@ -251,7 +260,10 @@ mod tests {
             r#"{"a":[1,2.5],"b":"x\"y\n","c":null,"d":true}"#
         );
         let text = section_json(&section()).to_string();
-        assert!(text.contains(r#""ratios":{"cranelift/wasmtime":2}"#), "{text}");
+        assert!(
+            text.contains(r#""ratios":{"cranelift/wasmtime":2}"#),
+            "{text}"
+        );
         assert!(text.contains(r#""geomean":2,"rows":1"#), "{text}");
         assert!(text.contains(r#""name":"small \"q\"""#), "{text}");
     }

@@ -18,6 +18,15 @@ pub enum RunExport {
     Unreadable,
 }
 
+/// How long one measurement took.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Time {
+    /// Elapsed seconds.
+    pub wall: f64,
+    /// CPU seconds of the runner process (all threads).
+    pub cpu: f64,
+}
+
 /// One line of the runner's output.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Line {
@@ -43,21 +52,21 @@ pub enum Line {
     Sample {
         /// Subject name.
         subject: String,
-        /// Seconds.
-        seconds: f64,
+        /// The time it took.
+        time: Time,
         /// What the job returned.
         result: i64,
     },
     /// One validation-only pass.
-    Validate(f64),
+    Validate(Time),
     /// One compilation.
     Compile {
         /// Subject name.
         subject: String,
         /// All threads (`true`) or one.
         parallel: bool,
-        /// Seconds.
-        seconds: f64,
+        /// The time it took.
+        time: Time,
     },
     /// Resident-memory high-water marks around one compilation.
     Rss {
@@ -90,6 +99,12 @@ impl Line {
         let fields: Vec<&str> = line.split(' ').collect();
         let rest = |n: usize| fields.get(n..).map(|f| f.join(" ")).unwrap_or_default();
         let text = |i: usize| field::<String>(&fields, i, line);
+        let time = |i: usize| -> Result<Time, String> {
+            Ok(Time {
+                wall: field(&fields, i, line)?,
+                cpu: field(&fields, i + 1, line)?,
+            })
+        };
         Ok(match fields[0] {
             "subject" => Line::Subject(text(1)?),
             "module" => Line::Module {
@@ -107,10 +122,10 @@ impl Line {
             },
             "sample" => Line::Sample {
                 subject: text(1)?,
-                seconds: field(&fields, 2, line)?,
-                result: field(&fields, 3, line)?,
+                time: time(2)?,
+                result: field(&fields, 4, line)?,
             },
-            "validate" => Line::Validate(field(&fields, 1, line)?),
+            "validate" => Line::Validate(time(1)?),
             "compile" => Line::Compile {
                 subject: text(1)?,
                 parallel: match fields.get(2).copied() {
@@ -118,7 +133,7 @@ impl Line {
                     Some("serial") => false,
                     _ => return Err(format!("bench-runner printed a malformed line: `{line}`")),
                 },
-                seconds: field(&fields, 3, line)?,
+                time: time(3)?,
             },
             "rss" => Line::Rss {
                 subject: text(1)?,
@@ -138,7 +153,13 @@ impl Line {
 pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|dir| if dir.is_absolute() { dir } else { root.join(dir) })
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                root.join(dir)
+            }
+        })
         .unwrap_or_else(|| root.join("target"))
 }
 
@@ -237,19 +258,25 @@ mod tests {
             }
         );
         assert_eq!(
-            Line::parse("sample tandem-cranelift 0.5 -7").unwrap(),
+            Line::parse("sample tandem-cranelift 0.5 0.25 -7").unwrap(),
             Line::Sample {
                 subject: "tandem-cranelift".into(),
-                seconds: 0.5,
+                time: Time {
+                    wall: 0.5,
+                    cpu: 0.25
+                },
                 result: -7
             }
         );
         assert_eq!(
-            Line::parse("compile w serial 2").unwrap(),
+            Line::parse("compile w serial 2 1.5").unwrap(),
             Line::Compile {
                 subject: "w".into(),
                 parallel: false,
-                seconds: 2.0
+                time: Time {
+                    wall: 2.0,
+                    cpu: 1.5
+                }
             }
         );
         assert_eq!(
@@ -259,8 +286,9 @@ mod tests {
                 message: "no good | at all".into()
             }
         );
-        assert!(Line::parse("sample w x 1").is_err());
-        assert!(Line::parse("compile w sideways 1").is_err());
+        assert!(Line::parse("sample w x 1 1").is_err());
+        assert!(Line::parse("sample w 1 1").is_err());
+        assert!(Line::parse("compile w sideways 1 1").is_err());
         assert!(Line::parse("bogus").is_err());
     }
 }

@@ -74,7 +74,11 @@ pub struct Pair {
 /// backend. Only pairs whose subjects both exist are kept.
 pub fn pairs(subjects: &[String]) -> Vec<Pair> {
     const PAIRS: &[(&str, &str, &str)] = &[
-        ("cranelift/wasmtime", "tandem-cranelift", "wasmtime-cranelift"),
+        (
+            "cranelift/wasmtime",
+            "tandem-cranelift",
+            "wasmtime-cranelift",
+        ),
         ("baseline/winch", "tandem-baseline", "wasmtime-winch"),
         ("baseline/cranelift", "tandem-baseline", "tandem-cranelift"),
     ];

@@ -11,20 +11,26 @@
 //! |---|---|
 //! | `subjects` | `subject NAME` per subject built in |
 //! | `inspect FILE...` | `module RUN BYTES PATH` with `RUN` = `i32`, `i64` (`run` returns it), `-` (no `run`), `other` (a `run` of another type) or `bad` (unreadable) |
-//! | `run FILE` | `ready SUBJECT SECONDS` (compile + instantiate), then `sample SUBJECT SECONDS RESULT` per repetition |
-//! | `compile FILE` | per repetition `validate SECONDS`, then `compile SUBJECT serial\|parallel SECONDS` |
-//! | `hostcall` | `sample SUBJECT SECONDS RESULT` per repetition (`--count` calls each) |
-//! | `instantiate` | `sample SUBJECT SECONDS RESULT` per repetition (`--count` stores + instances each) |
+//! | `run FILE` | `ready SUBJECT SECONDS` (compile + instantiate), then `sample SUBJECT WALL CPU RESULT` per repetition |
+//! | `compile FILE` | per repetition `validate WALL CPU`, then `compile SUBJECT serial\|parallel WALL CPU` |
+//! | `hostcall` | `sample SUBJECT WALL CPU RESULT` per repetition (`--count` calls each) |
+//! | `instantiate` | `sample SUBJECT WALL CPU RESULT` per repetition (`--count` stores + instances each) |
 //! | `peak-rss FILE` | `rss SUBJECT START_KIB PEAK_KIB` (compiles FILE once; one subject) |
+//!
+//! `WALL` is elapsed seconds, `CPU` the seconds of CPU time the whole
+//! process used meanwhile (all threads): on a busy machine the second is the
+//! steadier measure of single-threaded work.
 //!
 //! A subject that fails prints `error SUBJECT MESSAGE` and takes no further
 //! part in that command. Options: `--subjects A,B` (default: all),
 //! `--reps N`, `--count N`. Repetitions are interleaved: each one measures
 //! every subject once, starting with a different subject each time.
 
+mod clock;
 mod kernels;
 mod subject;
 
+use clock::Stopwatch;
 use std::io::Write;
 use std::time::Instant;
 use subject::{Job, Subject};
@@ -170,12 +176,12 @@ fn measure_jobs(
     for rep in 0..options.reps {
         for i in rotation(subjects.len(), rep) {
             let Some(job) = &mut jobs[i] else { continue };
-            let start = Instant::now();
+            let watch = Stopwatch::start();
             let outcome = job();
-            let seconds = start.elapsed().as_secs_f64();
+            let (wall, cpu) = watch.stop();
             let name = subjects[i].name();
             match outcome {
-                Ok(result) => emit(format_args!("sample {name} {seconds:.9} {result}")),
+                Ok(result) => emit(format_args!("sample {name} {wall:.9} {cpu:.9} {result}")),
                 Err(e) => {
                     emit_error(name, &e);
                     jobs[i] = None;
@@ -193,14 +199,14 @@ fn compile(options: &Options) -> Result<(), String> {
     let subjects = subject::select(&options.subjects)?;
     let mut failed = vec![false; subjects.len()];
     for rep in 0..options.reps {
-        let start = Instant::now();
+        let watch = Stopwatch::start();
         let valid = tandem_environ::wasmparser::Validator::new_with_features(
             tandem_environ::default_features(),
         )
         .validate_all(&wasm);
-        let seconds = start.elapsed().as_secs_f64();
+        let (wall, cpu) = watch.stop();
         match valid {
-            Ok(_) => emit(format_args!("validate {seconds:.9}")),
+            Ok(_) => emit(format_args!("validate {wall:.9} {cpu:.9}")),
             Err(e) => return Err(format!("invalid module: {e}")),
         }
         for i in rotation(subjects.len(), rep) {
@@ -208,12 +214,12 @@ fn compile(options: &Options) -> Result<(), String> {
                 if failed[i] {
                     continue;
                 }
-                let start = Instant::now();
+                let watch = Stopwatch::start();
                 let outcome = subjects[i].compile(&wasm, parallel);
-                let seconds = start.elapsed().as_secs_f64();
+                let (wall, cpu) = watch.stop();
                 let name = subjects[i].name();
                 match outcome {
-                    Ok(()) => emit(format_args!("compile {name} {mode} {seconds:.9}")),
+                    Ok(()) => emit(format_args!("compile {name} {mode} {wall:.9} {cpu:.9}")),
                     Err(e) => {
                         emit_error(name, &e);
                         failed[i] = true;
