@@ -41,6 +41,19 @@ const CARGO_STEPS: &[&[&str]] = &[
         "warnings",
     ],
     &["test", "--workspace"],
+    // Docs must build without warnings (RUSTDOCFLAGS is set for this step).
+    &["doc", "--workspace", "--no-deps"],
+    // The embedding examples in `examples/` must run to the end.
+    &[
+        "run",
+        "-q",
+        "-p",
+        "tandem-store",
+        "--example",
+        "host_function",
+    ],
+    &["run", "-q", "-p", "tandem-store", "--example", "linking"],
+    &["run", "-q", "-p", "tandem-store", "--example", "epochs"],
 ];
 
 fn main() -> ExitCode {
@@ -111,6 +124,7 @@ fn test() -> Result<(), String> {
         eprintln!("xtask: running `{shown}`");
         let status = Command::new(&cargo)
             .args(*step)
+            .env("RUSTDOCFLAGS", "-D warnings")
             .current_dir(root())
             .status()
             .map_err(|e| format!("cannot start `{shown}`: {e}"))?;

@@ -18,6 +18,7 @@
 //! | `translate/table` | tables and reference operators |
 //! | `translate/call` | `call` and `call_indirect` |
 //! | `translate/variable` | locals and globals |
+//! | `translate/interrupt` | fuel metering and epoch checks at function entry and loop headers |
 //! | `trampolines` | array-to-Wasm, Wasm-to-array and Wasm-to-libcall trampolines |
 //!
 //! # Example
@@ -43,7 +44,7 @@
 //! | MVP, mutable globals, sign extension, saturating float-to-int | yes |
 //! | multi-value, bulk memory, reference types (several tables) | yes |
 //! | SIMD, memory64, shared memories, tail calls | no: [`CompileError::Unsupported`] |
-//! | fuel and epoch interruption | not yet: [`CompileError::Unsupported`] |
+//! | fuel and epoch interruption ([`Tunables`]) | yes: checks at function entry and loop headers |
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -94,17 +95,6 @@ impl CraneliftBackend {
             isa: isa::host_isa()?,
         })
     }
-
-    /// Rejects tunables this backend cannot honour yet.
-    fn check_tunables(tunables: &Tunables) -> Result<(), CompileError> {
-        if tunables.consume_fuel {
-            return Err(unsupported("fuel consumption", 0));
-        }
-        if tunables.epoch_interruption {
-            return Err(unsupported("epoch interruption", 0));
-        }
-        Ok(())
-    }
 }
 
 impl std::fmt::Debug for CraneliftBackend {
@@ -126,7 +116,6 @@ impl Backend for CraneliftBackend {
         index: DefinedFuncIndex,
         body: &tandem_environ::FunctionBody<'_>,
     ) -> Result<CompiledFunction, CompileError> {
-        Self::check_tunables(inputs.tunables)?;
         translate::compile_function(&*self.isa, inputs, index, body)
     }
 
@@ -140,19 +129,17 @@ impl Backend for CraneliftBackend {
 
     fn compile_wasm_to_array(
         &self,
-        tunables: &Tunables,
+        _tunables: &Tunables,
         ty: &FuncType,
     ) -> Result<CompiledFunction, CompileError> {
-        Self::check_tunables(tunables)?;
         trampolines::wasm_to_array(&*self.isa, ty)
     }
 
     fn compile_wasm_to_libcall(
         &self,
-        tunables: &Tunables,
+        _tunables: &Tunables,
         libcall: Libcall,
     ) -> Result<CompiledFunction, CompileError> {
-        Self::check_tunables(tunables)?;
         trampolines::wasm_to_libcall(&*self.isa, libcall)
     }
 }

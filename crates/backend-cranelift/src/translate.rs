@@ -5,6 +5,7 @@
 
 mod call;
 mod control;
+mod interrupt;
 mod memory;
 mod numeric;
 mod table;
@@ -103,6 +104,10 @@ pub(crate) struct Translator<'a, 'f> {
     unreachable_depth: u32,
     /// Byte offset of the operator being translated.
     offset: u64,
+    /// The fuel variable (`-fuel left`), when fuel is consumed.
+    fuel: Option<Variable>,
+    /// Fuel cost of the current straight-line region, not yet charged.
+    fuel_pending: i64,
 }
 
 impl<'a, 'f> Translator<'a, 'f> {
@@ -158,10 +163,16 @@ impl<'a, 'f> Translator<'a, 'f> {
             reachable: true,
             unreachable_depth: 0,
             offset: 0,
+            fuel: None,
+            fuel_pending: 0,
         };
         t.declare_locals(&params[2..], ty.params.iter().copied(), body)?;
 
         let mut reader = body.get_operators_reader()?;
+        t.b.set_srcloc(SourceLoc::new(
+            u32::try_from(reader.original_position()).unwrap_or(u32::MAX - 1),
+        ));
+        t.entry_checks();
         let ret = t.b.create_block();
         for &r in ty.results.iter() {
             let ty = ir_type_at(r, 0)?;
@@ -176,12 +187,15 @@ impl<'a, 'f> Translator<'a, 'f> {
                 u32::try_from(offset).unwrap_or(u32::MAX - 1),
             ));
             if t.reachable {
+                let class = t.before_operator(&op);
                 t.operator(op)?;
+                t.after_operator(class);
             } else {
                 t.unreachable_operator(&op)?;
             }
         }
         if t.reachable {
+            t.before_return();
             t.b.ins().return_(&t.bufs.stack);
         }
         t.b.seal_all_blocks();

@@ -1,7 +1,7 @@
 //! The one list of runtime library calls ("libcalls"): functions compiled
 //! code calls into the runtime for work too large or too rare to inline.
 //!
-//! [`foreach_libcall!`] is the single source of truth. Its consumers:
+//! [`foreach_libcall!`](crate::foreach_libcall) is the single source of truth. Its consumers:
 //! [`Libcall`] and its signatures here, the `extern "C"` shims and the
 //! address table in `tandem-vm`, the Wasm-to-libcall trampolines in each
 //! backend. Adding a row without implementing it in `vm` fails to compile.

@@ -20,8 +20,47 @@ pub struct Tunables {
     /// the guard that catches `index + offset` past the end).
     pub memory_reservation: u64,
     /// Emit fuel accounting at function entry and loop headers.
+    ///
+    /// The store context's `fuel_consumed` (`STORE_FUEL_CONSUMED`, an `i64`)
+    /// holds minus the fuel left. Every backend implements exactly this:
+    ///
+    /// - **Cost.** `nop`, `block`, `loop`, `else` and `end` cost 0; every
+    ///   other operator costs 1 each time it executes; entering the body of
+    ///   a Wasm-defined function costs 1 more (host functions cost only the
+    ///   `call` that reaches them). A call that returns normally has added
+    ///   exactly the sum of these costs over everything it executed,
+    ///   callees included, so the fuel used by a program is deterministic
+    ///   and the same on every backend.
+    /// - **Charging.** A backend counts the operators of each straight-line
+    ///   region at compile time and adds the region's cost when the region
+    ///   ends: just before `br`, `br_if`, `br_table`, `if`, `else`, `end`,
+    ///   `loop`, `return`, `call` or `call_indirect` (each included in the
+    ///   region it ends). Code after one of these starts a new region. A
+    ///   region ending in a trap (`unreachable`, or any trapping operator)
+    ///   may not be charged.
+    /// - **Check points.** At function entry (after charging the entry's 1)
+    ///   and each time control reaches a loop header (on entry to the loop
+    ///   and on every branch back to it, after charging what ran before),
+    ///   the code writes its count to `fuel_consumed` and, if it is `> 0`,
+    ///   calls the `out_of_fuel` libcall (which traps with `OutOfFuel`, or
+    ///   returns after refuelling the store; the code then reloads the
+    ///   count). So a store with 0 fuel traps on entry to any Wasm function,
+    ///   and a loop cannot run past a check point once its fuel is gone.
+    /// - **Memory.** The count may be kept in a register between check
+    ///   points, but is written to `fuel_consumed` at every check point,
+    ///   before every call (Wasm, host or libcall that may observe it) and
+    ///   before returning, and re-read after every call.
     pub consume_fuel: bool,
     /// Emit epoch-deadline checks at function entry and loop headers.
+    ///
+    /// At the same check points as fuel (function entry, and every time
+    /// control reaches a loop header), after the fuel check if both are on:
+    /// load the engine's epoch through `VMCTX_EPOCH_COUNTER` (a plain aligned
+    /// `u64` load, never hoisted out of a loop) and the store's
+    /// `epoch_deadline` (`STORE_EPOCH_DEADLINE`); if `epoch >= deadline`
+    /// (unsigned), call the `new_epoch` libcall, which traps with
+    /// `Interrupt` or returns the new deadline (also stored in the store
+    /// context, where the next check reads it).
     pub epoch_interruption: bool,
 }
 

@@ -2,6 +2,7 @@
 
 use crate::Result;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Which code generator compiles a module.
 /// ```
@@ -94,6 +95,11 @@ impl Config {
     }
 
     /// Bytes of native stack Wasm may use before it traps with stack overflow.
+    ///
+    /// Measured from where the host first calls into Wasm. On a thread with
+    /// less native stack left than this, Wasm gets what the thread has minus
+    /// a safety margin for host frames (`tandem_vm::traphandlers::
+    /// STACK_SAFETY_MARGIN`), so it still traps instead of crashing.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
         self
@@ -107,6 +113,32 @@ impl Config {
     /// Compile functions on all cores (default) or on the calling thread.
     pub fn parallel_compilation(&mut self, yes: bool) -> &mut Self {
         self.parallel_compilation = yes;
+        self
+    }
+
+    /// Meter Wasm execution with fuel (default off).
+    ///
+    /// Each store then starts with **0 fuel**, so calling Wasm traps with
+    /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel) until
+    /// [`Store::set_fuel`](crate::Store::set_fuel) gives it some. Most
+    /// operators cost 1 and entering a function costs 1; the exact rules are
+    /// on [`Tunables::consume_fuel`](tandem_environ::Tunables::consume_fuel).
+    /// Fuel is checked at function entry and loop headers, so a call may
+    /// overshoot by the straight-line code between two checks.
+    pub fn consume_fuel(&mut self, yes: bool) -> &mut Self {
+        self.tunables.consume_fuel = yes;
+        self
+    }
+
+    /// Let [`Engine::increment_epoch`] interrupt running Wasm (default off).
+    ///
+    /// Compiled code compares the engine's epoch with its store's deadline
+    /// (see [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline))
+    /// at function entry and loop headers, and traps with
+    /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt) once the epoch
+    /// reaches it. A store has no deadline until one is set.
+    pub fn epoch_interruption(&mut self, yes: bool) -> &mut Self {
+        self.tunables.epoch_interruption = yes;
         self
     }
 }
@@ -141,6 +173,15 @@ impl Engine {
     /// Whether two handles are the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// Advances the engine's epoch by one tick. Any thread may call this,
+    /// also while Wasm runs; Wasm in stores whose deadline the new epoch
+    /// reaches traps with [`TrapCode::Interrupt`](crate::TrapCode::Interrupt)
+    /// at its next function entry or loop header (only when
+    /// [`Config::epoch_interruption`] is on).
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Relaxed);
     }
 }
 

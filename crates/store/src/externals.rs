@@ -8,6 +8,17 @@ use tandem_vm::memory::LinearMemory;
 use tandem_vm::table::Table as VmTable;
 
 /// Anything an instance can import or export.
+///
+/// ```
+/// use tandem_store::{Engine, Extern, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (memory (export "m") 1) (func (export "f")))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let exports = instance.exports(&mut store);
+/// assert!(matches!(exports[0].1, Extern::Memory(_)));
+/// assert!(exports[1].1.into_func().is_some());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
     /// A function.
@@ -15,8 +26,30 @@ pub enum Extern {
     /// A memory.
     Memory(Memory),
     /// A table.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Func, RefType, Store, Table, TableType, Val};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let ty = TableType { element: RefType::Func, minimum: 2, maximum: None };
+    /// let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
+    /// let f = Func::wrap(&mut store, || 1i32);
+    /// table.set(&mut store, 1, f.into()).unwrap();
+    /// assert!(matches!(table.get(&mut store, 1), Some(Val::FuncRef(Some(_)))));
+    /// assert_eq!(table.grow(&mut store, 3, Val::FuncRef(None)).unwrap(), 2);
+    /// assert_eq!(table.size(&store), 5);
+    /// ```
     Table(Table),
     /// A global.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Global, GlobalType, Store, Val, ValType};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let ty = GlobalType { content: ValType::I64, mutable: true };
+    /// let global = Global::new(&mut store, ty, Val::I64(1)).unwrap();
+    /// global.set(&mut store, Val::I64(2)).unwrap();
+    /// assert_eq!(global.get(&mut store).i64(), Some(2));
+    /// assert!(global.set(&mut store, Val::I32(3)).is_err());
+    /// ```
     Global(Global),
 }
 
@@ -77,6 +110,18 @@ macro_rules! extern_from {
 extern_from!(Func, Memory, Table, Global);
 
 /// A linear memory.
+///
+/// ```
+/// use tandem_store::{Engine, Memory, MemoryType, Store};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let ty = MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: false };
+/// let memory = Memory::new(&mut store, ty).unwrap();
+/// memory.data_mut(&mut store)[0] = 7;
+/// assert_eq!(memory.grow(&mut store, 1).unwrap(), 1);
+/// assert_eq!(memory.size(&store), 2);
+/// assert!(memory.grow(&mut store, 1).is_err());
+/// assert_eq!(memory.data(&store)[0], 7);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory {
     pub(crate) store_id: u64,
@@ -85,10 +130,18 @@ pub struct Memory {
 
 impl Memory {
     /// A new memory owned by the host.
+    ///
+    /// # Errors
+    ///
+    /// If the store's [`ResourceLimiter`](crate::ResourceLimiter) refuses
+    /// its initial size or the store already holds as many memories as it
+    /// allows, or the memory cannot be allocated.
     pub fn new<T>(store: &mut Store<T>, ty: MemoryType) -> Result<Memory> {
         let tunables = store.engine().config().tunables.clone();
+        store.opaque.limits.check_memory(&ty)?;
         // SAFETY: a null definition makes the memory own its definition.
         let memory = unsafe { LinearMemory::new(ty, &tunables, std::ptr::null_mut())? };
+        store.opaque.limits.record_memory();
         let index = store.opaque.add_host_memory(Box::new(memory));
         Ok(Memory {
             store_id: store.opaque.id,
@@ -132,10 +185,17 @@ impl Memory {
     }
 
     /// Grows by `delta` pages, returning the old size.
+    ///
+    /// # Errors
+    ///
+    /// If the maximum or the store's
+    /// [`ResourceLimiter`](crate::ResourceLimiter) forbids it, or memory ran
+    /// out.
     pub fn grow<T>(&self, store: &mut Store<T>, delta: u64) -> Result<u64> {
         let ptr = self.ptr(store)?;
+        let limiter = store.opaque.limits.as_growth_limiter();
         // SAFETY: exclusive borrow of the store that owns the memory.
-        unsafe { (*ptr).grow(delta, None) }
+        unsafe { (*ptr).grow(delta, Some(limiter)) }
             .ok_or_else(|| Error::Usage(format!("failed to grow memory by {delta} pages")))
     }
 }
@@ -149,12 +209,21 @@ pub struct Table {
 
 impl Table {
     /// A new table owned by the host, every element `init`.
+    ///
+    /// # Errors
+    ///
+    /// If `init` does not fit the element type, the store's
+    /// [`ResourceLimiter`](crate::ResourceLimiter) refuses the initial size
+    /// or the store already holds as many tables as it allows, or the table
+    /// is too large.
     pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Result<Table> {
         let init = ref_raw(&store.opaque, ty.element, &init)?;
+        store.opaque.limits.check_table(&ty)?;
         // SAFETY: a null definition makes the table own its definition.
         let table = unsafe { VmTable::new(ty, init, std::ptr::null_mut()) }.ok_or_else(|| {
             Error::Usage(format!("table of {} elements is too large", ty.minimum))
         })?;
+        store.opaque.limits.record_table();
         let index = store.opaque.add_host_table(Box::new(table));
         Ok(Table {
             store_id: store.opaque.id,
@@ -201,13 +270,20 @@ impl Table {
     }
 
     /// Grows by `delta` elements of `init`, returning the old size.
+    ///
+    /// # Errors
+    ///
+    /// If `init` does not fit, or the maximum or the store's
+    /// [`ResourceLimiter`](crate::ResourceLimiter) forbids the growth.
     pub fn grow<T>(&self, store: &mut Store<T>, delta: u32, init: Val) -> Result<u32> {
         let ptr = self.ptr(store)?;
         // SAFETY: the store owns the table.
         let element = unsafe { (*ptr).element() };
+        // `init` (a handle) roots its externref until the table holds it.
         let raw = ref_raw(&store.opaque, element, &init)?;
+        let limiter = store.opaque.limits.as_growth_limiter();
         // SAFETY: exclusive borrow of the owning store.
-        unsafe { (*ptr).grow(delta, raw, None) }
+        unsafe { (*ptr).grow(delta, raw, Some(limiter)) }
             .ok_or_else(|| Error::Usage(format!("failed to grow table by {delta}")))
     }
 }

@@ -18,6 +18,24 @@ pub(crate) struct RawImports {
     pub(crate) globals: Vec<*mut tandem_vm::VMGlobalDefinition>,
 }
 
+impl RawImports {
+    /// Adds `item` (already checked against its import) in its kind's list.
+    pub(crate) fn push<T>(&mut self, store: &Store<T>, item: &Extern) -> Result<()> {
+        match item {
+            Extern::Func(f) => {
+                let func_ref = f.func_ref(&store.opaque)?;
+                // SAFETY: `func_ref` checked the store; its func-refs stay
+                // alive as long as it does.
+                self.funcs.push(unsafe { *func_ref.as_ref() });
+            }
+            Extern::Table(t) => self.tables.push(t.ptr(store)?),
+            Extern::Memory(m) => self.memories.push(m.ptr(store)?),
+            Extern::Global(g) => self.globals.push(g.ptr(store)?),
+        }
+        Ok(())
+    }
+}
+
 /// What the store keeps per instance.
 pub(crate) struct InstanceData {
     pub(crate) vm: Box<tandem_vm::instance::Instance>,
@@ -71,15 +89,7 @@ impl Instance {
         let mut raw = RawImports::default();
         for (import, item) in info.imports.iter().zip(imports) {
             check_import(store, module, import, item)?;
-            match item {
-                // SAFETY: func-refs of the store are alive while it is.
-                Extern::Func(f) => raw
-                    .funcs
-                    .push(unsafe { *f.func_ref(&store.opaque)?.as_ref() }),
-                Extern::Table(t) => raw.tables.push(t.ptr(store)?),
-                Extern::Memory(m) => raw.memories.push(m.ptr(store)?),
-                Extern::Global(g) => raw.globals.push(g.ptr(store)?),
-            }
+            raw.push(store, item)?;
         }
         Instance::new_raw(store, module, &raw)
     }
@@ -92,6 +102,7 @@ impl Instance {
         imports: &RawImports,
     ) -> Result<Instance> {
         let info = module.info().clone();
+        store.opaque.limits.check_instance(&info)?;
         store.opaque.register_module(module);
         let engine = store.engine().clone();
         // SAFETY: every import pointer belongs to this store and lives as
@@ -113,6 +124,10 @@ impl Instance {
             )
         };
         let mut vm = vm.map_err(instantiate_error)?;
+        store.opaque.limits.record_instance(&info);
+        // SAFETY: the limiter slot lives, at a fixed address, as long as the
+        // store, which owns the instance.
+        unsafe { vm.set_limiter(store.opaque.limits.growth_limiter()) };
         let index = store.opaque.instances.len() as u32;
         vm.host_data = index as usize as *mut ();
         store.opaque.instances.push(InstanceData {

@@ -13,6 +13,7 @@
 //! | [`Memory`], [`Table`], [`Global`] | other exports |
 //! | [`Val`], [`ExternRef`] | values crossing the boundary |
 //! | [`Trap`], [`Error`] | what can go wrong |
+//! | [`ResourceLimiter`], [`StoreLimits`] | caps on memory, tables and instances |
 //!
 //! # Example
 //!
@@ -42,9 +43,11 @@ mod config;
 mod context;
 mod error;
 mod externals;
+mod externref;
 mod func;
 mod func_refs;
 mod instance;
+mod limits;
 mod linker;
 mod module;
 mod store;
@@ -55,14 +58,19 @@ pub use config::{BackendKind, Config, Engine};
 pub use context::{AsContext, AsContextMut};
 pub use error::Error;
 pub use externals::{Extern, Global, Memory, Table};
+pub use externref::ExternRef;
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use instance::Instance;
+pub use limits::{
+    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
+    StoreLimits, StoreLimitsBuilder,
+};
 pub use linker::{InstancePre, Linker};
 pub use module::{ExternType, Module};
 pub use store::Store;
 pub use tandem_environ::{FuncType, GlobalType, MemoryType, RefType, TableType, TrapCode, ValType};
 pub use trap::{FrameInfo, Trap};
-pub use values::{ExternRef, Val};
+pub use values::Val;
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

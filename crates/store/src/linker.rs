@@ -293,16 +293,7 @@ impl<T: 'static> InstancePre<T> {
                 PreItem::Host(_, slot) => raw.funcs.push(self.func_refs.0[*slot]),
                 PreItem::Extern(e) => {
                     crate::instance::check_import(store, &self.module, import, e)?;
-                    match e {
-                        // SAFETY: func-refs of the store are alive while it is
-                        // (`check_import` verified it is this store's).
-                        Extern::Func(f) => raw
-                            .funcs
-                            .push(unsafe { *f.func_ref(&store.opaque)?.as_ref() }),
-                        Extern::Table(t) => raw.tables.push(t.ptr(store)?),
-                        Extern::Memory(m) => raw.memories.push(m.ptr(store)?),
-                        Extern::Global(g) => raw.globals.push(g.ptr(store)?),
-                    }
+                    raw.push(store, e)?;
                 }
             }
         }

@@ -1,9 +1,10 @@
 //! [`Store`]: owns every instance, memory, table, global, func-ref and
 //! externref created in it; they all live until the store is dropped.
 
+use crate::externref::ExternRefs;
 use crate::func_refs::{FuncRefs, Storage};
 use crate::instance::InstanceData;
-use crate::values::ExternData;
+use crate::limits::{Limits, ResourceLimiter};
 use crate::{Engine, Module};
 use std::collections::HashMap;
 use std::ptr::NonNull;
@@ -54,11 +55,10 @@ pub(crate) struct StoreOpaque {
         reason = "boxed so raw pointers to each stay valid as the vector grows"
     )]
     host_globals: Vec<Box<VMGlobalDefinition>>,
-    #[allow(
-        clippy::vec_box,
-        reason = "boxed so raw pointers to each stay valid as the vector grows"
-    )]
-    pub(crate) externrefs: Vec<Box<ExternData>>,
+    /// The root list of externrefs (see `externref.rs`).
+    pub(crate) externrefs: ExternRefs,
+    /// The resource limiter and the counts it caps (see `limits.rs`).
+    pub(crate) limits: Limits,
     pub(crate) func_refs: FuncRefs,
     modules: Vec<Module>,
     /// Wasm-to-array trampolines by engine-wide signature id, from every
@@ -109,7 +109,8 @@ impl<T: 'static> Store<T> {
                 globals: Vec::new(),
                 global_index: HashMap::new(),
                 host_globals: Vec::new(),
-                externrefs: Vec::new(),
+                externrefs: ExternRefs::default(),
+                limits: Limits::default(),
                 func_refs: FuncRefs::default(),
                 modules: Vec::new(),
                 trampolines: HashMap::new(),
@@ -145,6 +146,89 @@ impl<T> Store<T> {
     #[doc(hidden)]
     pub fn unfilled_func_ref_holes(&self) -> usize {
         self.opaque.func_refs.holes()
+    }
+}
+
+impl<T> Store<T> {
+    /// Frees every [`ExternRef`](crate::ExternRef) of this store that
+    /// nothing can reach any more, and returns how many were freed.
+    ///
+    /// Roots are every element of the store's externref tables (defined by
+    /// its instances or created by the host), every externref global (the
+    /// same), and every handle the host holds (an `ExternRef`, alone or in a
+    /// [`Val`](crate::Val)). Wasm locals and operand stacks are *not*
+    /// scanned, which is why this only runs while no Wasm of the store is
+    /// on the stack.
+    ///
+    /// # The invariant libcalls rely on
+    ///
+    /// Because a collection never runs while Wasm is on the stack, a raw
+    /// externref that Wasm passes to a libcall (`table.grow`, `table.fill`)
+    /// or to a host function cannot be freed before the call returns; the
+    /// store turns raw values it reads into owning handles
+    /// (`ExternRef::clone_from_raw`) at once, so they stay alive after.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`](crate::Error::Usage) when called while Wasm of this
+    /// store is running (from a host function it called).
+    pub fn gc(&mut self) -> crate::Result<usize> {
+        crate::externref::gc(&mut self.opaque)
+    }
+
+    /// Number of externrefs the store currently keeps alive (until the next
+    /// [`Store::gc`]).
+    pub fn externref_count(&self) -> usize {
+        self.opaque.externrefs.len()
+    }
+
+    /// Installs `limiter`, which from now on is asked before memories and
+    /// tables of this store grow and caps how many instances, memories and
+    /// tables it may create (see [`ResourceLimiter`]). Replaces any earlier
+    /// limiter; what already exists is not re-checked.
+    pub fn limiter(&mut self, limiter: impl ResourceLimiter + Send + 'static) {
+        self.opaque.limits.set(Box::new(limiter));
+    }
+}
+
+/// Fuel and epoch deadlines.
+impl<T> Store<T> {
+    /// Sets the fuel left to `fuel` (capped at `i64::MAX`). Fails unless
+    /// [`Config::consume_fuel`](crate::Config::consume_fuel) is on. Also
+    /// what lets a store run again after an `OutOfFuel` trap.
+    pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
+        self.opaque.check_fuel_enabled()?;
+        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        *self.opaque.context.vm.fuel_consumed.get_mut() = -fuel;
+        Ok(())
+    }
+
+    /// The fuel left: 0 once Wasm has used it all (a call may overshoot
+    /// between two checks; the overshoot is not owed). Fails unless
+    /// [`Config::consume_fuel`](crate::Config::consume_fuel) is on.
+    pub fn get_fuel(&self) -> crate::Result<u64> {
+        self.opaque.check_fuel_enabled()?;
+        // SAFETY: Wasm writes this cell only while it runs on the thread
+        // that owns the store, and it cannot run while `self` is borrowed
+        // here (the store is not `Sync`).
+        let consumed = unsafe { *self.opaque.context.vm.fuel_consumed.get() };
+        Ok(if consumed < 0 {
+            consumed.unsigned_abs()
+        } else {
+            0
+        })
+    }
+
+    /// Makes Wasm in this store trap with
+    /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt) once the engine's
+    /// epoch reaches its current value plus `ticks_beyond_current` (see
+    /// [`Engine::increment_epoch`](crate::Engine::increment_epoch)). Only
+    /// has an effect with
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption); a
+    /// store has no deadline until this is called.
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        let now = self.opaque.engine.inner.epoch.load(Ordering::Relaxed);
+        *self.opaque.context.vm.epoch_deadline.get_mut() = now.saturating_add(ticks_beyond_current);
     }
 }
 
@@ -225,6 +309,17 @@ impl StoreOpaque {
 
     pub(crate) fn vm_context(&self) -> *mut VMStoreContext {
         &self.context.vm as *const VMStoreContext as *mut VMStoreContext
+    }
+
+    /// Fails unless the engine meters fuel.
+    fn check_fuel_enabled(&self) -> crate::Result<()> {
+        if self.engine.config().tunables.consume_fuel {
+            Ok(())
+        } else {
+            Err(crate::Error::Usage(
+                "fuel consumption is not enabled (Config::consume_fuel)".into(),
+            ))
+        }
     }
 
     /// Checks that a handle belongs to this store.

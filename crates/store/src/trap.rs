@@ -4,6 +4,13 @@ use tandem_environ::TrapCode;
 use tandem_vm::backtrace::Backtrace;
 
 /// One Wasm frame of a trap's backtrace (see [`Trap`] for an example).
+///
+/// ```
+/// use tandem_store::FrameInfo;
+/// let frame = FrameInfo { func_index: 3, func_name: Some("run".into()),
+///     module_name: Some("app".into()), wasm_offset: Some(0x2a) };
+/// assert_eq!(frame.to_string(), "app!run @ 0x2a");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
     /// Function index in its module.

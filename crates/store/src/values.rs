@@ -1,14 +1,22 @@
-//! [`Val`] and [`ExternRef`]: values that cross between host and Wasm, and
-//! their conversion to and from the raw form compiled code uses.
+//! [`Val`]: values that cross between host and Wasm, and their conversion to
+//! and from the raw form compiled code uses.
 
+use crate::externref::ExternData;
 use crate::store::StoreOpaque;
-use crate::{Func, Result, Store};
-use std::any::Any;
+use crate::{ExternRef, Func, Result};
 use std::ptr::NonNull;
 use tandem_environ::{RefType, ValType};
 use tandem_vm::{VMFuncRef, ValRaw};
 
 /// A WebAssembly value.
+///
+/// ```
+/// use tandem_store::{Val, ValType};
+/// let v = Val::from(1.5f32);
+/// assert_eq!(v.ty(), ValType::F32);
+/// assert_eq!(v.f32(), Some(1.5));
+/// assert_eq!(Val::default_for(ValType::I64).i64(), Some(0));
+/// ```
 #[derive(Clone, Debug)]
 pub enum Val {
     /// i32
@@ -102,10 +110,7 @@ impl Val {
             Val::V128(v) => raw.v128 = v.to_le_bytes(),
             Val::FuncRef(None) | Val::ExternRef(None) => {}
             Val::FuncRef(Some(f)) => raw.ptr = f.func_ref(store)?.as_ptr().cast(),
-            Val::ExternRef(Some(e)) => {
-                store.check(e.store_id)?;
-                raw.ptr = e.ptr.as_ptr().cast();
-            }
+            Val::ExternRef(Some(e)) => raw.ptr = e.to_raw(store)?,
         }
         Ok(raw)
     }
@@ -115,7 +120,9 @@ impl Val {
     /// # Safety
     ///
     /// Reference values must be null or point to a func-ref / externref
-    /// alive in `store`.
+    /// alive in `store`: one Wasm or the host got from `store` (a raw
+    /// externref stays alive in `store` until a collection finds it
+    /// unreachable, see [`crate::Store::gc`]).
     pub(crate) unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
         // SAFETY: each arm reads the union at the width the type says was
         // written; references are valid per the caller's contract.
@@ -130,14 +137,13 @@ impl Val {
                     NonNull::new(raw.ptr.cast::<VMFuncRef>())
                         .map(|p| Func::from_func_ref(store, p)),
                 ),
-                ValType::Ref(RefType::Extern) => {
-                    Val::ExternRef(NonNull::new(raw.ptr.cast::<ExternData>()).map(|ptr| {
-                        ExternRef {
-                            store_id: store.id,
-                            ptr,
-                        }
-                    }))
-                }
+                // Turn the raw pointer into an owning handle right away
+                // (the libcall rule): from here on a collection cannot free
+                // it.
+                ValType::Ref(RefType::Extern) => Val::ExternRef(
+                    NonNull::new(raw.ptr.cast::<ExternData>())
+                        .map(|ptr| ExternRef::clone_from_raw(store, ptr)),
+                ),
             }
         }
     }
@@ -171,47 +177,5 @@ impl From<Func> for Val {
 impl From<ExternRef> for Val {
     fn from(e: ExternRef) -> Val {
         Val::ExternRef(Some(e))
-    }
-}
-
-/// The host value an externref points to. Boxed by the store, so the raw
-/// pointer Wasm holds stays valid until the store drops it.
-pub(crate) struct ExternData {
-    pub(crate) value: Box<dyn Any + Send + Sync>,
-}
-
-/// A reference to a host value, passable to Wasm as `externref`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ExternRef {
-    store_id: u64,
-    ptr: NonNull<ExternData>,
-}
-
-// SAFETY: the pointer is only dereferenced through the owning store, whose
-// id every access checks; the value is `Send + Sync`.
-unsafe impl Send for ExternRef {}
-// SAFETY: as above.
-unsafe impl Sync for ExternRef {}
-
-impl ExternRef {
-    /// Wraps `value` in a new externref owned by `store`.
-    pub fn new<T>(store: &mut Store<T>, value: impl Any + Send + Sync) -> ExternRef {
-        let mut data = Box::new(ExternData {
-            value: Box::new(value),
-        });
-        let ptr = NonNull::from(&mut *data);
-        store.opaque.externrefs.push(data);
-        ExternRef {
-            store_id: store.opaque.id,
-            ptr,
-        }
-    }
-
-    /// The host value.
-    pub fn data<'a, T>(&self, store: &'a Store<T>) -> Result<&'a (dyn Any + Send + Sync)> {
-        store.opaque.check(self.store_id)?;
-        // SAFETY: the store owns the data (checked above) and keeps it alive
-        // while it lives; the borrow of the store bounds the result.
-        Ok(unsafe { &*self.ptr.as_ref().value })
     }
 }

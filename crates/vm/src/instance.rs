@@ -4,11 +4,13 @@
 
 use crate::code_memory::LinkedCode;
 use crate::libcalls::BUILTINS;
+use crate::limits::GrowthLimiter;
 use crate::memory::LinearMemory;
 use crate::table::Table;
 use crate::{
     VMFuncRef, VMGlobalDefinition, VMMemoryDefinition, VMStoreContext, VMTableDefinition, VmError,
 };
+use std::ptr::NonNull;
 use std::sync::Arc;
 use tandem_environ::{
     ConstExpr, ConstOp, DataIndex, DefinedMemoryIndex, DefinedTableIndex, ElemIndex, ElemItems,
@@ -77,6 +79,9 @@ pub struct Instance {
     dropped_elems: Vec<bool>,
     /// Opaque pointer for the embedding layer (the store).
     pub host_data: *mut (),
+    /// The store's growth limiter slot, consulted by `memory.grow` and
+    /// `table.grow` (see [`Instance::set_limiter`]).
+    limiter: Option<NonNull<dyn GrowthLimiter>>,
 }
 
 // SAFETY: raw pointers reach memory owned by the same store, which moves
@@ -122,6 +127,7 @@ impl Instance {
             dropped_data: vec![false; module.data.len()],
             dropped_elems: vec![false; module.elems.len()],
             host_data: std::ptr::null_mut(),
+            limiter: None,
             module,
             code,
             offsets,
@@ -329,6 +335,23 @@ impl Instance {
         // SAFETY: the slot is inside the VMContext and suitably aligned by
         // the layout (`VMOffsets` aligns every field to its size).
         unsafe { slot.write(value) }
+    }
+
+    /// Makes `memory.grow` and `table.grow` of this instance ask `limiter`.
+    ///
+    /// # Safety
+    ///
+    /// `limiter` must stay valid (at a fixed address) for the instance's
+    /// life, and must not be borrowed elsewhere while Wasm of this instance
+    /// runs a libcall (the store owns it and touches it only between calls
+    /// or from host code that cannot overlap a libcall).
+    pub unsafe fn set_limiter(&mut self, limiter: NonNull<dyn GrowthLimiter>) {
+        self.limiter = Some(limiter);
+    }
+
+    /// The limiter given to [`Instance::set_limiter`], if any.
+    pub fn limiter(&self) -> Option<NonNull<dyn GrowthLimiter>> {
+        self.limiter
     }
 
     /// The module.

@@ -16,6 +16,7 @@
 //! | [`table`] | tables of func-refs and externrefs |
 //! | [`instance`] | an instance's VMContext and its initialisation |
 //! | [`libcalls`] | the runtime functions compiled code calls |
+//! | [`limits`] | the hook consulted before memories and tables grow |
 //!
 //! `rustix` provides mmap/mprotect; `libc` provides what rustix lacks
 //! (`sigaction`, `sigaltstack`, `ucontext_t`).
@@ -27,6 +28,7 @@ pub mod code_memory;
 pub mod error;
 pub mod instance;
 pub mod libcalls;
+pub mod limits;
 pub mod memory;
 pub mod mmap;
 pub mod table;

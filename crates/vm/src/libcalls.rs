@@ -11,8 +11,24 @@
 //! - Compiled code enters a libcall through its module's Wasm-to-libcall
 //!   trampoline, which records the last Wasm frame pointer and PC so the
 //!   trap's backtrace starts at the calling Wasm frame.
-//! - A raw externref pointer arriving here must be turned into an owning
-//!   handle before anything that could collect garbage runs.
+//! - A panic in a body (a bug, or a host `ResourceLimiter` that panics) is
+//!   caught by the shim and carried to the host as an unwind, which resumes
+//!   the panic there: it never crosses the `extern "C"` boundary.
+//!
+//! # Externrefs
+//!
+//! A raw externref pointer arriving here (the init value of `table.grow`,
+//! the value of `table.fill`) must be turned into an owning handle before
+//! anything that could collect garbage runs. In Tandem the collector
+//! (`Store::gc` in `tandem-store`) refuses to run while any Wasm of the
+//! store is on the stack, and nothing a libcall calls — including the
+//! store's `ResourceLimiter`, which has no access to the store — can reach
+//! it. So a libcall may store the raw pointer directly: it is kept alive by
+//! whatever Wasm got it from (a table, a global, or a host handle behind an
+//! argument), none of which can be collected until the outermost Wasm call
+//! returns, and once stored in a table it is a root of its own. A libcall
+//! that ever calls back into host code with store access must first clone
+//! such a pointer into a handle.
 
 use crate::instance::Instance;
 use tandem_environ::Libcall;
@@ -60,12 +76,17 @@ macro_rules! define_shims {
                         // SAFETY: compiled code passes its own live VMContext,
                         // and while Wasm runs nothing else borrows the instance.
                         let instance = unsafe { Instance::from_vmctx(vmctx) };
-                        impls::$name(instance $(, $pname)*)
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            impls::$name(instance $(, $pname)*)
+                        }))
                     };
                     match result {
-                        Ok(value) => value,
-                        Err(LibcallError::Trap(code)) => crate::traphandlers::raise_trap(code),
-                        Err(LibcallError::Pending) => crate::traphandlers::raise_pending(),
+                        Ok(Ok(value)) => value,
+                        Ok(Err(LibcallError::Trap(code))) => crate::traphandlers::raise_trap(code),
+                        Ok(Err(LibcallError::Pending)) => crate::traphandlers::raise_pending(),
+                        Err(payload) => crate::traphandlers::raise_unwind(
+                            crate::traphandlers::UnwindReason::Panic(payload),
+                        ),
                     }
                 }
             )*
@@ -110,8 +131,14 @@ pub mod impls {
         memory: i32,
         delta: i64,
     ) -> LibcallResult<i64> {
+        let limiter = instance.limiter();
         let memory = instance.memory_mut(MemoryIndex::from_u32(memory as u32));
-        Ok(memory.grow(delta as u64, None).map_or(-1, |old| old as i64))
+        // SAFETY: `set_limiter`'s contract keeps the slot valid and unborrowed
+        // while a libcall of the instance runs; the borrow ends with the call.
+        let limiter = limiter.map(|mut l| unsafe { l.as_mut() });
+        Ok(memory
+            .grow(delta as u64, limiter)
+            .map_or(-1, |old| old as i64))
     }
 
     pub(super) fn memory_fill(
@@ -188,9 +215,14 @@ pub mod impls {
         delta: i32,
         init: *mut u8,
     ) -> LibcallResult<i32> {
+        // `init` may be a raw externref: stored as is, which is sound because
+        // no collection can run before this returns (see the module docs).
+        let limiter = instance.limiter();
         let table = instance.table_mut(TableIndex::from_u32(table as u32));
+        // SAFETY: as in `memory_grow`.
+        let limiter = limiter.map(|mut l| unsafe { l.as_mut() });
         Ok(table
-            .grow(delta as u32, init, None)
+            .grow(delta as u32, init, limiter)
             .map_or(-1, |old| old as i32))
     }
 
@@ -201,6 +233,7 @@ pub mod impls {
         value: *mut u8,
         len: i32,
     ) -> LibcallResult {
+        // `value` may be a raw externref: see `table_grow`.
         instance
             .table_mut(TableIndex::from_u32(table as u32))
             .fill(dst as u32, value, len as u32)

@@ -1,6 +1,7 @@
 //! Linear memories: a reserved region with guard pages whose accessible
 //! prefix grows in 64 KiB pages.
 
+use crate::limits::{GrowthLimiter, to_usize};
 use crate::mmap::Mmap;
 use crate::{VMMemoryDefinition, VmError};
 use tandem_environ::{MemoryType, Tunables};
@@ -9,6 +10,11 @@ use tandem_environ::{MemoryType, Tunables};
 pub const WASM_PAGE_SIZE: u64 = 64 << 10;
 /// Most pages a 32-bit memory can have (4 GiB).
 pub const MAX_PAGES_32: u64 = 1 << 16;
+
+/// `pages` Wasm pages in bytes, saturating.
+pub fn pages_to_bytes(pages: u64) -> usize {
+    to_usize(pages.saturating_mul(WASM_PAGE_SIZE))
+}
 
 /// A linear memory. Its [`VMMemoryDefinition`] lives where compiled code
 /// reads it: inside the owning instance's VMContext, or in a box of its own
@@ -95,12 +101,25 @@ impl LinearMemory {
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` if
-    /// the maximum (or `limit`, when given) forbids it or memory ran out.
-    pub fn grow(&mut self, delta: u64, limit: Option<u64>) -> Option<u64> {
+    /// the maximum forbids it, `limiter` refuses, or memory ran out.
+    ///
+    /// The limiter is asked only for growth the maximum allows, and not for
+    /// a growth by zero pages (which always succeeds).
+    pub fn grow(&mut self, delta: u64, limiter: Option<&mut dyn GrowthLimiter>) -> Option<u64> {
         let old = self.pages;
         let new = old.checked_add(delta)?;
         let max = self.ty.maximum.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
-        if new > max || limit.is_some_and(|l| new > l) {
+        if new > max {
+            return None;
+        }
+        if delta > 0
+            && let Some(limiter) = limiter
+            && !limiter.memory_growing(
+                pages_to_bytes(old),
+                pages_to_bytes(new),
+                self.ty.maximum.map(pages_to_bytes),
+            )
+        {
             return None;
         }
         self.set_pages(new).ok()?;
@@ -154,6 +173,7 @@ impl std::fmt::Debug for LinearMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::tests::Caps;
 
     fn ty(minimum: u64, maximum: Option<u64>) -> MemoryType {
         MemoryType {
@@ -182,12 +202,27 @@ mod tests {
     }
 
     #[test]
-    fn limit_caps_growth() {
+    fn limiter_caps_growth_and_sees_bytes() {
         // SAFETY: a null definition makes the memory own it.
-        let mut m =
-            unsafe { LinearMemory::new(ty(0, None), &Tunables::default(), std::ptr::null_mut()) }
-                .unwrap();
-        assert_eq!(m.grow(2, Some(1)), None);
-        assert_eq!(m.grow(1, Some(1)), Some(0));
+        let mut m = unsafe {
+            LinearMemory::new(ty(0, Some(9)), &Tunables::default(), std::ptr::null_mut())
+        }
+        .unwrap();
+        let mut caps = Caps {
+            memory_bytes: Some(WASM_PAGE_SIZE as usize),
+            ..Caps::default()
+        };
+        assert_eq!(m.grow(2, Some(&mut caps)), None);
+        assert_eq!(m.grow(1, Some(&mut caps)), Some(0));
+        // Beyond the declared maximum the limiter is not asked; by zero
+        // pages neither.
+        assert_eq!(m.grow(20, Some(&mut caps)), None);
+        assert_eq!(m.grow(0, Some(&mut caps)), Some(1));
+        let page = WASM_PAGE_SIZE as usize;
+        assert_eq!(
+            caps.asked,
+            [(0, 2 * page, Some(9 * page)), (0, page, Some(9 * page))]
+        );
+        assert_eq!(m.pages(), 1);
     }
 }

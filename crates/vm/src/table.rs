@@ -2,6 +2,7 @@
 //! externref pointers; null is 0).
 
 use crate::VMTableDefinition;
+use crate::limits::{GrowthLimiter, to_usize};
 use tandem_environ::{RefType, TableType};
 
 /// Most elements a table may have; beyond it growth fails (as the spec
@@ -106,14 +107,30 @@ impl Table {
     }
 
     /// Grows by `delta` elements of `init`; returns the old size, or `None`
-    /// if the maximum (or `limit`) forbids it.
-    pub fn grow(&mut self, delta: u32, init: *mut u8, limit: Option<u64>) -> Option<u32> {
+    /// if the maximum forbids it or `limiter` refuses.
+    ///
+    /// The limiter is asked only for growth the maximum allows, and not for
+    /// a growth by zero elements. `init` is only stored: for an externref
+    /// table the caller's handle keeps it alive (see the libcall rules).
+    pub fn grow(
+        &mut self,
+        delta: u32,
+        init: *mut u8,
+        limiter: Option<&mut dyn GrowthLimiter>,
+    ) -> Option<u32> {
         let old = self.size();
         let new = u64::from(old) + u64::from(delta);
         let max = self.ty.maximum.unwrap_or(u64::from(u32::MAX));
-        if new > max || new > MAX_TABLE_ELEMENTS || limit.is_some_and(|l| new > l) {
+        if new > max || new > MAX_TABLE_ELEMENTS {
             return None;
         }
+        if delta > 0
+            && let Some(limiter) = limiter
+            && !limiter.table_growing(old as usize, to_usize(new), self.ty.maximum.map(to_usize))
+        {
+            return None;
+        }
+        self.elements.try_reserve_exact(delta as usize).ok()?;
         self.elements.resize(new as usize, init);
         self.sync();
         Some(old)
@@ -186,6 +203,7 @@ impl std::fmt::Debug for Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::tests::Caps;
 
     /// A distinct non-null element value (never dereferenced).
     fn marker(n: usize) -> *mut u8 {
@@ -212,6 +230,21 @@ mod tests {
         assert_eq!(def.current_elements, 4);
         assert_eq!(t.get(3), Ok(marker(8)));
         assert_eq!(t.get(4), Err(OutOfBounds));
+    }
+
+    #[test]
+    fn limiter_is_asked_about_elements() {
+        let mut t = table(1, Some(100));
+        let mut caps = Caps {
+            table_elements: Some(3),
+            ..Caps::default()
+        };
+        assert_eq!(t.grow(3, std::ptr::null_mut(), Some(&mut caps)), None);
+        assert_eq!(t.grow(2, std::ptr::null_mut(), Some(&mut caps)), Some(1));
+        assert_eq!(t.grow(0, std::ptr::null_mut(), Some(&mut caps)), Some(3));
+        assert_eq!(t.grow(200, std::ptr::null_mut(), Some(&mut caps)), None);
+        assert_eq!(caps.asked, [(1, 4, Some(100)), (1, 3, Some(100))]);
+        assert_eq!(t.size(), 3);
     }
 
     #[test]

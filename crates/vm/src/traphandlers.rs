@@ -38,10 +38,12 @@ use std::ptr;
 use tandem_environ::TrapCode;
 
 mod signals;
+mod stack_bounds;
 #[cfg(test)]
 mod tests;
 
 pub use signals::init_traps;
+pub use stack_bounds::{STACK_SAFETY_MARGIN, clamp_stack_limit, stack_low_end};
 
 /// Why Wasm execution was aborted.
 pub enum UnwindReason {
@@ -154,7 +156,10 @@ impl Drop for ActivationGuard<'_> {
 ///
 /// If no Wasm of `store` is running yet (`stack_limit` is `usize::MAX`), the
 /// store's stack limit is set to `max_wasm_stack` bytes below the current
-/// stack pointer for the duration of the call.
+/// stack pointer for the duration of the call — but never closer than
+/// [`STACK_SAFETY_MARGIN`] to the low end of this thread's stack, so a
+/// thread with less native stack than `max_wasm_stack` gets a
+/// `StackOverflow` trap instead of a crash.
 ///
 /// # Safety
 ///
@@ -195,7 +200,7 @@ pub unsafe fn catch_traps(
     ACTIVATION.with(|head| head.set(&activation));
     let guard = ActivationGuard(&activation);
     if activation.saved_stack_limit == usize::MAX {
-        let limit = current_stack_pointer().saturating_sub(max_wasm_stack);
+        let limit = clamp_stack_limit(current_stack_pointer().saturating_sub(max_wasm_stack));
         // SAFETY: as above; the guard restores the saved limit.
         unsafe { *s.stack_limit.get() = limit };
     }

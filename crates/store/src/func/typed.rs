@@ -49,7 +49,7 @@ wasm_ty! {
     f32 => ValType::F32, F32, |v| v.to_bits(), |w| f32::from_bits(*w);
     f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w);
     Option<Func> => ValType::Ref(RefType::Func), FuncRef, |v| v, |w| *w;
-    Option<ExternRef> => ValType::Ref(RefType::Extern), ExternRef, |v| v, |w| *w;
+    Option<ExternRef> => ValType::Ref(RefType::Extern), ExternRef, |v| v, |w| w.clone();
 }
 
 /// A list of Wasm values as a Rust tuple (or a single value).
@@ -126,6 +126,16 @@ tuples! {
 }
 
 /// What a typed host closure may return: results, or `Result` of them.
+///
+/// ```
+/// use tandem_store::{Engine, Error, Func, Store};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let plain = Func::wrap(&mut store, |x: i32| x + 1);
+/// let fallible = Func::wrap(&mut store, |x: i32| -> tandem_store::Result<i32> {
+///     if x < 0 { Err(Error::Usage("negative".into())) } else { Ok(x) }
+/// });
+/// assert_eq!(plain.ty(&store), fallible.ty(&store));
+/// ```
 pub trait WasmRet {
     /// The results.
     type Results: WasmResults;

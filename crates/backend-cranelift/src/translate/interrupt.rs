@@ -1,0 +1,240 @@
+//! Fuel metering and epoch interruption: the checks emitted at function entry
+//! and at every loop header when [`Tunables::consume_fuel`] or
+//! [`Tunables::epoch_interruption`] is set. The semantics (what costs fuel,
+//! when it is charged, when `out_of_fuel` and `new_epoch` are called) are
+//! specified on those two fields; this file implements them.
+//!
+//! Fuel lives in a Cranelift variable while a function runs. It is loaded
+//! from the store context at entry, increased by the cost of each
+//! straight-line region when the region ends (the translator counts a
+//! region's operators at compile time), written back to the store context at
+//! every check point, before every call and before returning, and reloaded
+//! after every call (the callee charged its own operators in the store).
+//!
+//! [`Tunables::consume_fuel`]: tandem_environ::Tunables::consume_fuel
+//! [`Tunables::epoch_interruption`]: tandem_environ::Tunables::epoch_interruption
+
+use super::Translator;
+use crate::env::mutable_field;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{InstBuilder, types};
+use tandem_environ::wasmparser::Operator;
+use tandem_environ::{Libcall, VMOffsets};
+
+/// The fuel an operator costs: structural markers that execute no code of
+/// their own are free, every other operator costs one unit.
+pub(super) fn fuel_cost(op: &Operator<'_>) -> i64 {
+    match op {
+        Operator::Nop
+        | Operator::Block { .. }
+        | Operator::Loop { .. }
+        | Operator::Else
+        | Operator::End => 0,
+        _ => 1,
+    }
+}
+
+/// Whether `op` ends a straight-line region: control may leave, or arrive
+/// from elsewhere, right after it. The region's cost is charged before it.
+fn ends_region(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Loop { .. }
+            | Operator::Return
+            | Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+    )
+}
+
+/// What [`Translator::before_operator`] found out about an operator, for
+/// [`Translator::after_operator`].
+#[derive(Clone, Copy)]
+pub(super) struct OpClass {
+    /// `call` or `call_indirect`: reload fuel afterwards.
+    is_call: bool,
+    /// `loop`: the header's checks follow.
+    is_loop: bool,
+}
+
+impl Translator<'_, '_> {
+    /// Emits the function-entry checks: charges the entry's unit of fuel,
+    /// then checks fuel and the epoch deadline.
+    pub(super) fn entry_checks(&mut self) {
+        if self.env.tunables.consume_fuel {
+            let var = self.b.declare_var(types::I64);
+            self.fuel = Some(var);
+            let store = self.store_context();
+            let fuel = self.b.ins().load(
+                types::I64,
+                mutable_field(),
+                store,
+                VMOffsets::STORE_FUEL_CONSUMED as i32,
+            );
+            self.b.def_var(var, fuel);
+            self.fuel_pending = 1;
+        }
+        self.checks();
+    }
+
+    /// Accounts for a reachable operator before it is translated: adds its
+    /// cost and, if it ends a region, charges the region (and writes the
+    /// fuel back to the store before calls and `return`).
+    pub(super) fn before_operator(&mut self, op: &Operator<'_>) -> OpClass {
+        let class = OpClass {
+            is_call: matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. }),
+            is_loop: matches!(op, Operator::Loop { .. }),
+        };
+        if self.fuel.is_some() {
+            self.fuel_pending += fuel_cost(op);
+            if ends_region(op) {
+                self.fuel_flush();
+            }
+            if class.is_call || matches!(op, Operator::Return) {
+                self.fuel_save();
+            }
+        }
+        class
+    }
+
+    /// Finishes an operator: reloads fuel after a call, emits the loop
+    /// header's checks, and forgets the cost of a region that ended in a
+    /// trap.
+    pub(super) fn after_operator(&mut self, class: OpClass) {
+        if !self.reachable {
+            // `unreachable` ends its region with a trap: nothing to charge.
+            self.fuel_pending = 0;
+            return;
+        }
+        if class.is_call {
+            self.fuel_reload();
+        }
+        if class.is_loop {
+            self.checks();
+        }
+    }
+
+    /// Writes the fuel back to the store before the function returns.
+    pub(super) fn before_return(&mut self) {
+        self.fuel_flush();
+        self.fuel_save();
+    }
+
+    /// The checks of a check point (function entry or loop header).
+    fn checks(&mut self) {
+        if self.fuel.is_some() {
+            self.fuel_check();
+        }
+        if self.env.tunables.epoch_interruption {
+            self.epoch_check();
+        }
+    }
+
+    /// The store context pointer (a constant VMContext field).
+    fn store_context(&mut self) -> cranelift_codegen::ir::Value {
+        self.env
+            .load_vmctx_ptr(&mut self.b, VMOffsets::VMCTX_STORE_CONTEXT)
+    }
+
+    /// Adds the pending region cost to the fuel variable.
+    fn fuel_flush(&mut self) {
+        let Some(var) = self.fuel else { return };
+        if self.fuel_pending != 0 {
+            let fuel = self.b.use_var(var);
+            let fuel = self.b.ins().iadd_imm_s(fuel, self.fuel_pending);
+            self.b.def_var(var, fuel);
+            self.fuel_pending = 0;
+        }
+    }
+
+    /// Writes the fuel variable to the store context.
+    fn fuel_save(&mut self) {
+        let Some(var) = self.fuel else { return };
+        let fuel = self.b.use_var(var);
+        let store = self.store_context();
+        self.b.ins().store(
+            mutable_field(),
+            fuel,
+            store,
+            VMOffsets::STORE_FUEL_CONSUMED as i32,
+        );
+    }
+
+    /// Reloads the fuel variable from the store context (after a call).
+    fn fuel_reload(&mut self) {
+        let Some(var) = self.fuel else { return };
+        let store = self.store_context();
+        let fuel = self.b.ins().load(
+            types::I64,
+            mutable_field(),
+            store,
+            VMOffsets::STORE_FUEL_CONSUMED as i32,
+        );
+        self.b.def_var(var, fuel);
+    }
+
+    /// Charges what is pending, saves the fuel, and calls `out_of_fuel` if
+    /// more was consumed than the store had.
+    fn fuel_check(&mut self) {
+        let Some(var) = self.fuel else { return };
+        self.fuel_flush();
+        self.fuel_save();
+        let fuel = self.b.use_var(var);
+        let exhausted = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, fuel, 0);
+        let slow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(exhausted, slow, &[], cont, &[]);
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        self.env
+            .call_libcall(&mut self.b, Libcall::out_of_fuel, &[]);
+        // `out_of_fuel` returns only if it refuelled the store.
+        self.fuel_reload();
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+
+    /// Compares the engine's epoch with the store's deadline and calls
+    /// `new_epoch` once the deadline is reached.
+    fn epoch_check(&mut self) {
+        let counter = self
+            .env
+            .load_vmctx_ptr(&mut self.b, VMOffsets::VMCTX_EPOCH_COUNTER);
+        // A plain aligned 64-bit load is atomic on x86-64. Neither load may
+        // be hoisted out of a loop: the flags are not `readonly`/`can_move`.
+        let epoch = self.b.ins().load(types::I64, mutable_field(), counter, 0);
+        let store = self.store_context();
+        let deadline = self.b.ins().load(
+            types::I64,
+            mutable_field(),
+            store,
+            VMOffsets::STORE_EPOCH_DEADLINE as i32,
+        );
+        let reached = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        let slow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(reached, slow, &[], cont, &[]);
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        // The host may look at (or refill) fuel while handling the epoch.
+        self.fuel_save();
+        // The new deadline is also in the store context, where the next
+        // check reads it; the returned copy is not needed.
+        self.env.call_libcall(&mut self.b, Libcall::new_epoch, &[]);
+        self.fuel_reload();
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+}

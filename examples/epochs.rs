@@ -1,0 +1,43 @@
+//! Embedding example: stop a runaway loop from another thread with epoch
+//! interruption.
+//!
+//! Run with `cargo run -p tandem-store --example epochs`.
+
+use std::time::{Duration, Instant};
+use tandem_store::{Config, Engine, Instance, Module, Store, TrapCode};
+
+fn main() -> tandem_store::Result<()> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "spin") (loop $forever br $forever)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    // Trap once the engine's epoch has advanced by one tick.
+    store.set_epoch_deadline(1);
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let spin = instance.get_typed_func::<(), ()>(&mut store, "spin")?;
+
+    let ticker = {
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            engine.increment_epoch();
+            Instant::now()
+        })
+    };
+    let err = spin
+        .call(&mut store, ())
+        .expect_err("the loop never ends by itself");
+    let stopped = Instant::now();
+    let ticked = ticker.join().expect("ticker thread");
+    let trap = err.as_trap().expect("an interrupt is a trap");
+    assert_eq!(trap.code(), TrapCode::Interrupt);
+    println!(
+        "runaway loop stopped {:?} after the epoch ticked: {trap}",
+        stopped.saturating_duration_since(ticked)
+    );
+    Ok(())
+}
