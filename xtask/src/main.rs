@@ -9,6 +9,7 @@
 mod bench;
 mod bench_chart;
 mod bench_report;
+mod bench_results;
 mod bench_runner;
 mod bench_stats;
 mod expected;
