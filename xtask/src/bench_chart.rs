@@ -10,7 +10,8 @@ use std::path::Path;
 /// per series.
 #[derive(Debug, Default, PartialEq)]
 pub struct Bars {
-    /// One label per group of bars (`section: row`).
+    /// One label per group of bars (`section: row`, or the section alone
+    /// when its one row has its name).
     pub groups: Vec<String>,
     /// One label per series (a ratio).
     pub series: Vec<String>,
@@ -39,7 +40,11 @@ pub fn bars(sections: &[Section]) -> Bars {
                 })
                 .collect();
             if values.iter().any(Option::is_some) {
-                bars.groups.push(format!("{}: {}", section.key, row.name));
+                bars.groups.push(if row.name == section.key {
+                    row.name.clone()
+                } else {
+                    format!("{}: {}", section.key, row.name)
+                });
                 bars.values.push(values);
             }
         }
@@ -120,4 +125,50 @@ fn draw(path: &Path, title: &str, bars: &Bars) -> Result<(), Box<dyn std::error:
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench_stats::{Row, Unit, pairs};
+
+    #[test]
+    fn bars_group_rows_and_skip_rows_without_ratios() {
+        let columns: Vec<String> = ["tandem-cranelift", "wasmtime-cranelift"]
+            .map(String::from)
+            .to_vec();
+        let section = |key: &'static str, rows: Vec<Row>| Section {
+            key,
+            title: key.into(),
+            unit: Unit::Seconds,
+            pairs: pairs(&columns),
+            columns: columns.clone(),
+            rows,
+        };
+        let row = |name: &str, cells: Vec<Option<f64>>| Row {
+            name: name.into(),
+            bytes: None,
+            cells,
+        };
+        let bars = bars(&[
+            section(
+                "run",
+                vec![
+                    row("fib", vec![Some(2.0), Some(1.0)]),
+                    row("broken", vec![None, Some(1.0)]),
+                ],
+            ),
+            section(
+                "hostcall",
+                vec![row("hostcall", vec![Some(3.0), Some(4.0)])],
+            ),
+        ]);
+        assert_eq!(bars.series, ["cranelift/wasmtime"]);
+        assert_eq!(bars.groups, ["run: fib", "hostcall"]);
+        assert_eq!(bars.values, [vec![Some(2.0)], vec![Some(0.75)]]);
+        assert_eq!(
+            render(Path::new("unused.svg"), "t", &Bars::default()),
+            Ok(false)
+        );
+    }
 }
