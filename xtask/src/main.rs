@@ -1,11 +1,17 @@
-//! `cargo xtask`: the project's one test command and the spec-suite driver;
-//! [`USAGE`] lists the commands.
+//! `cargo xtask`: the project's one test command, the spec-suite driver and
+//! the benchmarks ([`bench`]); [`USAGE`] lists the commands.
 //!
 //! The suite runs in this binary (built with the workspace's dev profile),
 //! one child process per file so a crash fails only its file (see
 //! [`isolate`]), one file per core at a time. Expected failures are listed in
 //! `tests/spec-expected-failures.txt` (see [`expected`]).
 
+mod bench;
+mod bench_chart;
+mod bench_report;
+mod bench_results;
+mod bench_runner;
+mod bench_stats;
 mod expected;
 mod isolate;
 mod report;
@@ -85,6 +91,8 @@ fn main() -> ExitCode {
         }),
         Some("bless-failures") => Err("`bless-failures` takes no options".to_string()),
         Some("spec-worker") => isolate::worker(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
+        Some("bench-programs") => bench::build_programs(),
         None | Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -112,6 +120,14 @@ cargo xtask spec [OPTIONS]   the spec suite alone
     --verbose      print every failure of every failing file
     --bless        rewrite tests/spec-expected-failures.txt from this run
 cargo xtask bless-failures   the whole suite, then rewrite tests/spec-expected-failures.txt
+cargo xtask bench [OPTIONS]  benchmarks in a release build (benches/; results in target/bench/)
+    --dir DIR      modules to measure (default: benches/programs); those exporting `run`
+                   are timed (checked against DIR/expected.txt), the others compiled
+    --filter TEXT  only modules (and the hostcall/instantiate kernels) whose name contains TEXT
+    --backend B    only Tandem backend B (and its wasmtime counterpart)
+    --compare      also measure wasmtime (Cranelift and Winch) in the same run
+    --quick        one repetition, smaller counts: a smoke run
+cargo xtask bench-programs   rebuild benches/programs/*.wasm from their .wat sources
 ";
 
 /// The workspace root (this crate sits one level below it).

@@ -36,10 +36,55 @@ pub struct Func {
 pub(crate) type HostFn<T> =
     dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static;
 
+/// Where a host call comes from: the calling instance's VMContext, or null
+/// for a call from the host ([`Func::call`]).
+#[derive(Clone, Copy)]
+pub(crate) struct CallerVmctx(*mut u8);
+
+impl CallerVmctx {
+    /// The calling instance, if Wasm called.
+    pub(crate) fn instance<T>(self, store: &Store<T>) -> Option<crate::Instance> {
+        if self.0.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null caller VMContext comes from the Wasm-to-array
+        // trampoline of a live instance of `store`, which is inside a call.
+        let vm = unsafe { tandem_vm::instance::Instance::from_vmctx(self.0) };
+        crate::Instance::from_vm(store.opaque.id, vm)
+    }
+}
+
+/// Calls the closure of a typed host function, which must be an `F` of
+/// [`raw_host_context`].
+type RawInvoke<T> = unsafe fn(
+    &(dyn std::any::Any + Send + Sync),
+    &mut Store<T>,
+    CallerVmctx,
+    &mut [ValRaw],
+) -> Result<()>;
+
 /// A host function's state, kept in its `VMHostFuncContext`.
 pub(crate) struct HostFunc<T: 'static> {
     pub(crate) func: Box<HostFn<T>>,
     pub(crate) ty: FuncType,
+}
+
+/// A typed host function's state ([`Func::wrap`]), kept in its
+/// `VMHostFuncContext`. The closure reads its arguments from the array-call
+/// slots and writes its results there, with no [`Val`] in between; it is
+/// only ever called with slots holding values of its own parameter types
+/// (from Wasm, or converted from checked [`Val`]s by [`Func::call`]). Its
+/// type is the engine's signature of the func-ref's `type_index`.
+pub(crate) struct RawHostFunc<T: 'static> {
+    invoke: RawInvoke<T>,
+    closure: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// Whether a func-ref is a host function's (else it is a Wasm function's).
+pub(crate) fn is_host(func_ref: &VMFuncRef) -> bool {
+    // SAFETY: `vmctx` of a live func-ref points to a VMContext or a host
+    // context, both starting with their magic word.
+    unsafe { *func_ref.vmctx.cast::<u32>() == VMHOST_MAGIC }
 }
 
 /// What a host function receives: the store, and the instance that called.
@@ -96,15 +141,64 @@ pub(crate) fn host_context<T: 'static>(
     type_index: u32,
     host: HostFunc<T>,
 ) -> Box<VMHostFuncContext> {
+    context_with(type_index, host_trampoline::<T>, Box::new(host))
+}
+
+/// Builds a typed host function's context with a hole for `wasm_call`.
+/// Its trampoline is specialised for `F`, so calls from Wasm reach the
+/// closure without an indirect call.
+pub(crate) fn raw_host_context<T: 'static, F>(
+    engine: &crate::Engine,
+    ty: &FuncType,
+    f: F,
+) -> Box<VMHostFuncContext>
+where
+    F: Fn(&mut Store<T>, CallerVmctx, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
+    let type_index = engine.inner.signature_id(ty);
+    let state = RawHostFunc::<T> {
+        invoke: invoke_raw::<T, F>,
+        closure: Box::new(f),
+    };
+    context_with(type_index, raw_host_trampoline::<T, F>, Box::new(state))
+}
+
+/// The [`RawInvoke`] of closures of type `F`.
+///
+/// # Safety
+///
+/// `closure` is an `F`, and `values` holds arguments of the function's
+/// parameter types (see [`RawHostFunc`]).
+unsafe fn invoke_raw<T: 'static, F>(
+    closure: &(dyn std::any::Any + Send + Sync),
+    store: &mut Store<T>,
+    caller: CallerVmctx,
+    values: &mut [ValRaw],
+) -> Result<()>
+where
+    F: Fn(&mut Store<T>, CallerVmctx, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
+    debug_assert!(closure.is::<F>());
+    // SAFETY: the caller guarantees the closure's type (no `downcast_ref`:
+    // its check costs a virtual call on every host call).
+    let f = unsafe { &*std::ptr::from_ref(closure).cast::<F>() };
+    f(store, caller, values)
+}
+
+fn context_with(
+    type_index: u32,
+    array_call: tandem_vm::ArrayCallFn,
+    host_state: Box<dyn std::any::Any + Send + Sync>,
+) -> Box<VMHostFuncContext> {
     let mut ctx = Box::new(VMHostFuncContext {
         magic: VMHOST_MAGIC,
-        array_call: host_trampoline::<T>,
+        array_call,
         func_ref: VMFuncRef::NULL,
-        host_state: Box::new(host),
+        host_state,
     });
     let vmctx: *mut VMHostFuncContext = &mut *ctx;
     ctx.func_ref = VMFuncRef {
-        array_call: host_trampoline::<T> as *const u8,
+        array_call: array_call as *const u8,
         wasm_call: std::ptr::null(),
         type_index,
         vmctx: vmctx.cast(),
@@ -127,22 +221,25 @@ impl Func {
                 ty,
             },
         );
-        let func_ref = ctx.func_ref;
-        store.opaque.keep(Storage::BoxHost(ctx));
-        let pinned = store.opaque.push_func_ref(func_ref);
-        Func::from_func_ref(&mut store.opaque, pinned)
+        Func::from_host_context(store, ctx)
     }
 
     /// A host function from a typed closure, e.g. `|a: i32, b: i32| a + b`
-    /// or `|caller: Caller<'_, T>, x: f64| -> Result<f64> { .. }`.
+    /// or `|caller: Caller<'_, T>, x: f64| -> Result<f64> { .. }`. Calls
+    /// from Wasm pass the values straight through, without [`Val`]s.
     pub fn wrap<T: 'static, Params, Results>(
         store: &mut Store<T>,
         func: impl IntoFunc<T, Params, Results>,
     ) -> Func {
-        let (ty, func) = func.into_host_fn();
-        Func::new(store, ty, move |caller, params, results| {
-            func(caller, params, results)
-        })
+        let ctx = func.into_raw_context(store.engine());
+        Func::from_host_context(store, ctx)
+    }
+
+    fn from_host_context<T: 'static>(store: &mut Store<T>, ctx: Box<VMHostFuncContext>) -> Func {
+        let func_ref = ctx.func_ref;
+        store.opaque.keep(Storage::BoxHost(ctx));
+        let pinned = store.opaque.push_func_ref(func_ref);
+        Func::from_func_ref(&mut store.opaque, pinned)
     }
 
     pub(crate) fn from_func_ref(store: &mut StoreOpaque, ptr: NonNull<VMFuncRef>) -> Func {
@@ -191,34 +288,49 @@ impl Func {
         }
         // SAFETY: the func-ref belongs to this store (checked by `ty`).
         let func_ref = unsafe { *self.func_ref(&store.opaque)?.as_ref() };
-        // SAFETY: `vmctx` of a live func-ref points to a VMContext or a
-        // host context, both starting with their magic word.
-        let magic = unsafe { *func_ref.vmctx.cast::<u32>() };
-        if magic == VMHOST_MAGIC {
+        let raw_host = if is_host(&func_ref) {
             // SAFETY: the magic says this is a host context.
             let ctx = unsafe { &*func_ref.vmctx.cast::<VMHostFuncContext>() };
+            if let Some(host) = ctx.host_state.downcast_ref::<HostFunc<T>>() {
+                return (host.func)(
+                    Caller {
+                        store,
+                        instance: None,
+                    },
+                    params,
+                    results,
+                );
+            }
             let host = ctx
                 .host_state
-                .downcast_ref::<HostFunc<T>>()
+                .downcast_ref::<RawHostFunc<T>>()
                 .ok_or_else(|| {
                     Error::Usage("host function belongs to a store with another data type".into())
                 })?;
-            return (host.func)(
-                Caller {
-                    store,
-                    instance: None,
-                },
-                params,
-                results,
-            );
-        }
+            Some(host)
+        } else {
+            None
+        };
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (slot, param) in values.iter_mut().zip(params) {
             *slot = param.to_raw(&store.opaque)?;
         }
-        invoke(store, func_ref, &mut values)?;
+        match raw_host {
+            // SAFETY: the closure is the one the state was built with, and
+            // the parameters were type-checked above.
+            Some(host) => unsafe {
+                (host.invoke)(
+                    &*host.closure,
+                    store,
+                    CallerVmctx(std::ptr::null_mut()),
+                    &mut values,
+                )?
+            },
+            None => invoke(store, func_ref, &mut values)?,
+        }
         for ((slot, raw), ty) in results.iter_mut().zip(&values).zip(ty.results.iter()) {
-            // SAFETY: Wasm wrote a value of the declared result type.
+            // SAFETY: Wasm (or the typed host function) wrote a value of the
+            // declared result type; references belong to this store.
             *slot = unsafe { Val::from_raw(&mut store.opaque, *raw, *ty) };
         }
         Ok(())
@@ -328,29 +440,77 @@ unsafe extern "C" fn host_trampoline<T: 'static>(
     values: *mut ValRaw,
     len: usize,
 ) -> bool {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        enter_host(
+            callee_vmctx,
+            caller_vmctx,
+            values,
+            len,
+            |host: &HostFunc<T>, store, caller, values| {
+                let instance = caller.instance(store);
+                call_host(host, store, instance, values)
+            },
+        )
+    }
+}
+
+/// The array-call entry of every typed host function with store data `T`.
+///
+/// # Safety
+///
+/// As [`host_trampoline`], with a `RawHostFunc<T>` whose closure is an `F`
+/// as the state; `values` holds arguments of the function's parameter types.
+unsafe extern "C" fn raw_host_trampoline<T: 'static, F>(
+    callee_vmctx: *mut u8,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+    len: usize,
+) -> bool
+where
+    F: Fn(&mut Store<T>, CallerVmctx, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
+    let call = |host: &RawHostFunc<T>, store: &mut Store<T>, caller, values: &mut [ValRaw]| {
+        // SAFETY: this trampoline is only paired with a closure of type `F`
+        // (`raw_host_context`); the arguments are the contract's.
+        unsafe { invoke_raw::<T, F>(&*host.closure, store, caller, values) }
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { enter_host(callee_vmctx, caller_vmctx, values, len, call) }
+}
+
+/// What both host trampolines share: finds the host state `S`, the store
+/// and the calling instance, runs `f` catching panics, and reports failure
+/// as a pending unwind.
+///
+/// # Safety
+///
+/// As [`host_trampoline`], with `S` as the state's type.
+unsafe fn enter_host<T: 'static, S: 'static>(
+    callee_vmctx: *mut u8,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+    len: usize,
+    f: impl FnOnce(&S, &mut Store<T>, CallerVmctx, &mut [ValRaw]) -> Result<()>,
+) -> bool {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: guaranteed by this function's contract.
-        let (host, store, instance, values) = unsafe {
+        // SAFETY: guaranteed by the caller's contract.
+        let (host, store, values) = unsafe {
             let ctx = &*callee_vmctx.cast::<VMHostFuncContext>();
             debug_assert_eq!(ctx.magic, VMHOST_MAGIC);
-            let host = ctx
-                .host_state
-                .downcast_ref::<HostFunc<T>>()
-                .expect("host context holds this store's HostFunc type");
+            // No `downcast_ref`: the type check costs a virtual call per
+            // host call, and `context_with` only ever pairs a trampoline
+            // with the state type it reads.
+            let state: &(dyn std::any::Any + Send + Sync) = &*ctx.host_state;
+            debug_assert!(state.is::<S>());
+            let host = &*std::ptr::from_ref(state).cast::<S>();
             let context = *caller_vmctx
                 .add(VMOffsets::VMCTX_STORE_CONTEXT as usize)
                 .cast::<*const StoreContext>();
             let store = &mut *(*context).store.get().cast::<Store<T>>();
-            let vm_instance = tandem_vm::instance::Instance::from_vmctx(caller_vmctx);
-            let instance = crate::Instance::from_vm(store.opaque.id, vm_instance);
-            (
-                host,
-                store,
-                instance,
-                std::slice::from_raw_parts_mut(values, len),
-            )
+            (host, store, std::slice::from_raw_parts_mut(values, len))
         };
-        call_host(host, store, instance, values)
+        f(host, store, CallerVmctx(caller_vmctx), values)
     }));
     match outcome {
         Ok(Ok(())) => true,
@@ -365,36 +525,48 @@ unsafe extern "C" fn host_trampoline<T: 'static>(
     }
 }
 
+/// Calls a dynamic host function from Wasm: converts the arguments to
+/// [`Val`]s (on the stack when there are few), checks and converts back the
+/// results.
 fn call_host<T: 'static>(
     host: &HostFunc<T>,
     store: &mut Store<T>,
     instance: Option<crate::Instance>,
     values: &mut [ValRaw],
 ) -> Result<()> {
-    let params: Vec<Val> = host
-        .ty
-        .params
-        .iter()
+    /// Values kept on the stack; more spill to the heap.
+    const INLINE: usize = 8;
+    let (np, nr) = (host.ty.params.len(), host.ty.results.len());
+    let mut inline: [Val; INLINE] = std::array::from_fn(|_| Val::I32(0));
+    let mut heap: Vec<Val> = Vec::new();
+    let all: &mut [Val] = if np + nr <= INLINE {
+        &mut inline[..np + nr]
+    } else {
+        heap.resize(np + nr, Val::I32(0));
+        &mut heap
+    };
+    let (params, results) = all.split_at_mut(np);
+    for ((slot, ty), raw) in params
+        .iter_mut()
+        .zip(host.ty.params.iter())
         .zip(values.iter())
+    {
         // SAFETY: Wasm passed values of the declared parameter types.
-        .map(|(ty, raw)| unsafe { Val::from_raw(&mut store.opaque, *raw, *ty) })
-        .collect();
-    let mut results: Vec<Val> = host
-        .ty
-        .results
-        .iter()
-        .map(|&t| Val::default_for(t))
-        .collect();
+        *slot = unsafe { Val::from_raw(&mut store.opaque, *raw, *ty) };
+    }
+    for (slot, &ty) in results.iter_mut().zip(host.ty.results.iter()) {
+        *slot = Val::default_for(ty);
+    }
     (host.func)(
         Caller {
             store: &mut *store,
             instance,
         },
-        &params,
-        &mut results,
+        params,
+        results,
     )?;
-    typecheck("result", &host.ty.results, &results)?;
-    for (slot, result) in values.iter_mut().zip(&results) {
+    typecheck("result", &host.ty.results, results)?;
+    for (slot, result) in values.iter_mut().zip(results.iter()) {
         *slot = result.to_raw(&store.opaque)?;
     }
     Ok(())

@@ -2,10 +2,11 @@
 //! ([`WasmTy`]), tuples of them ([`WasmParams`], [`WasmResults`]), closures
 //! that become host functions ([`IntoFunc`]) and [`TypedFunc`].
 
-use super::{Caller, Func, HostFn};
+use super::{Caller, CallerVmctx, Func, HostFn};
 use crate::{Error, ExternRef, Result, Store, Val};
 use std::marker::PhantomData;
 use tandem_environ::{FuncType, RefType, ValType};
+use tandem_vm::ValRaw;
 
 /// A Rust type with a Wasm counterpart.
 ///
@@ -21,10 +22,31 @@ pub trait WasmTy: Sized + Send + 'static {
     fn into_val(self) -> Val;
     /// Converts from a [`Val`] of type [`Self::TY`].
     fn from_val(val: &Val) -> Option<Self>;
+
+    /// Writes the raw form to an array-call slot; fails if a reference
+    /// belongs to another store.
+    #[doc(hidden)]
+    fn store_raw<S>(self, store: &Store<S>, slot: &mut ValRaw) -> Result<()> {
+        *slot = self.into_val().to_raw(&store.opaque)?;
+        Ok(())
+    }
+
+    /// Reads a value of type [`Self::TY`] from an array-call slot.
+    ///
+    /// # Safety
+    ///
+    /// The slot holds a value of type [`Self::TY`] as Wasm writes it; a
+    /// reference is null or alive in `store`.
+    #[doc(hidden)]
+    unsafe fn load_raw<S>(store: &mut Store<S>, slot: &ValRaw) -> Option<Self> {
+        // SAFETY: forwarded from the caller.
+        Self::from_val(&unsafe { Val::from_raw(&mut store.opaque, *slot, Self::TY) })
+    }
 }
 
 macro_rules! wasm_ty {
-    ($($t:ty => $ty:expr, $variant:ident, |$v:ident| $to:expr, |$w:ident| $from:expr;)*) => {$(
+    ($($t:ty => $ty:expr, $variant:ident, |$v:ident| $to:expr, |$w:ident| $from:expr
+        $(, raw |$r:ident| $bits:expr, $field:ident |$u:ident| $load:expr)?;)*) => {$(
         impl WasmTy for $t {
             const TY: ValType = $ty;
             fn into_val(self) -> Val {
@@ -37,17 +59,37 @@ macro_rules! wasm_ty {
                     _ => None,
                 }
             }
+            $(
+            // Numbers skip the `Val`: one 16-byte store (the value
+            // zero-extended, as `Val::to_raw` writes it) and one load of
+            // the value's own width (wider loads would miss store
+            // forwarding after Wasm's narrower store).
+            fn store_raw<S>(self, _store: &Store<S>, slot: &mut ValRaw) -> Result<()> {
+                let $r = self;
+                *slot = ValRaw::from_bytes(u128::from($bits).to_le_bytes());
+                Ok(())
+            }
+            unsafe fn load_raw<S>(_store: &mut Store<S>, slot: &ValRaw) -> Option<Self> {
+                // SAFETY: every slot has all 16 bytes initialised (see
+                // `ValRaw`), so reading any numeric field is defined; the
+                // caller guarantees it holds a value of this type.
+                let $u = unsafe { slot.$field };
+                Some($load)
+            }
+            )?
         }
     )*};
 }
 
 wasm_ty! {
-    i32 => ValType::I32, I32, |v| v, |w| *w;
-    u32 => ValType::I32, I32, |v| v as i32, |w| *w as u32;
-    i64 => ValType::I64, I64, |v| v, |w| *w;
-    u64 => ValType::I64, I64, |v| v as i64, |w| *w as u64;
-    f32 => ValType::F32, F32, |v| v.to_bits(), |w| f32::from_bits(*w);
-    f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w);
+    i32 => ValType::I32, I32, |v| v, |w| *w, raw |r| r as u32, i32 |u| u;
+    u32 => ValType::I32, I32, |v| v as i32, |w| *w as u32, raw |r| r, i32 |u| u as u32;
+    i64 => ValType::I64, I64, |v| v, |w| *w, raw |r| r as u64, i64 |u| u;
+    u64 => ValType::I64, I64, |v| v as i64, |w| *w as u64, raw |r| r, i64 |u| u as u64;
+    f32 => ValType::F32, F32, |v| v.to_bits(), |w| f32::from_bits(*w),
+        raw |r| r.to_bits(), f32 |u| f32::from_bits(u);
+    f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w),
+        raw |r| r.to_bits(), f64 |u| f64::from_bits(u);
     Option<Func> => ValType::Ref(RefType::Func), FuncRef, |v| v, |w| *w;
     Option<ExternRef> => ValType::Ref(RefType::Extern), ExternRef, |v| v, |w| w.clone();
 }
@@ -65,6 +107,30 @@ pub trait WasmParams: Sized + Send + 'static {
     fn into_vals(self) -> Vec<Val>;
     /// Converts from values of [`Self::types`].
     fn from_vals(vals: &[Val]) -> Option<Self>;
+
+    /// Number of values.
+    #[doc(hidden)]
+    const COUNT: usize;
+    /// Writes the values to `out[..COUNT]` (fewer if `out` is shorter).
+    #[doc(hidden)]
+    fn write_vals(self, out: &mut [Val]);
+    /// Writes the raw forms of the values to `out[..COUNT]`; fails if a
+    /// reference belongs to another store or `out` is too short.
+    #[doc(hidden)]
+    fn write_raw<S>(self, store: &Store<S>, out: &mut [ValRaw]) -> Result<()>;
+    /// Reads values of [`Self::types`] from `raw[..COUNT]` (`None` if
+    /// `raw` is too short).
+    ///
+    /// # Safety
+    ///
+    /// `raw` holds values of [`Self::types`] as Wasm writes them; references
+    /// are null or alive in `store`.
+    #[doc(hidden)]
+    unsafe fn read_raw<S>(store: &mut Store<S>, raw: &[ValRaw]) -> Option<Self>;
+}
+
+fn short_slots() -> Error {
+    Error::Usage("too few value slots".into())
 }
 
 /// Results are lists of values just like parameters.
@@ -89,6 +155,20 @@ impl<T: WasmTy> WasmParams for T {
             _ => None,
         }
     }
+
+    const COUNT: usize = 1;
+    fn write_vals(self, out: &mut [Val]) {
+        if let Some(slot) = out.first_mut() {
+            *slot = self.into_val();
+        }
+    }
+    fn write_raw<S>(self, store: &Store<S>, out: &mut [ValRaw]) -> Result<()> {
+        self.store_raw(store, out.first_mut().ok_or_else(short_slots)?)
+    }
+    unsafe fn read_raw<S>(store: &mut Store<S>, raw: &[ValRaw]) -> Option<Self> {
+        // SAFETY: forwarded from the caller.
+        unsafe { T::load_raw(store, raw.first()?) }
+    }
 }
 
 macro_rules! tuples {
@@ -106,6 +186,32 @@ macro_rules! tuples {
                 let mut iter = vals.iter();
                 let result = ($($t::from_val(iter.next()?)?,)*);
                 iter.next().is_none().then_some(result)
+            }
+
+            const COUNT: usize = {
+                let names: &[&str] = &[$(stringify!($t)),*];
+                names.len()
+            };
+            #[allow(unused_variables, unused_mut, reason = "the empty tuple")]
+            fn write_vals(self, out: &mut [Val]) {
+                let ($($t,)*) = self;
+                let mut slots = out.iter_mut();
+                $(if let Some(slot) = slots.next() {
+                    *slot = $t.into_val();
+                })*
+            }
+            #[allow(unused_variables, unused_mut, reason = "the empty tuple")]
+            fn write_raw<S>(self, store: &Store<S>, out: &mut [ValRaw]) -> Result<()> {
+                let ($($t,)*) = self;
+                let mut slots = out.iter_mut();
+                $($t.store_raw(store, slots.next().ok_or_else(short_slots)?)?;)*
+                Ok(())
+            }
+            #[allow(unused_variables, unused_mut, reason = "the empty tuple")]
+            unsafe fn read_raw<S>(store: &mut Store<S>, raw: &[ValRaw]) -> Option<Self> {
+                let mut slots = raw.iter();
+                // SAFETY: forwarded from the caller, one value at a time.
+                Some(($(unsafe { $t::load_raw(store, slots.next()?)? },)*))
             }
         }
     )*};
@@ -170,6 +276,24 @@ pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     /// The function's type and its dynamic form.
     #[doc(hidden)]
     fn into_host_fn(self) -> (FuncType, Box<HostFn<T>>);
+    /// The host-function context of the raw form, which reads its
+    /// arguments from and writes its results to the array-call slots
+    /// without building [`Val`]s.
+    #[doc(hidden)]
+    fn into_raw_context(self, engine: &crate::Engine) -> Box<tandem_vm::VMHostFuncContext>;
+}
+
+/// Reads a typed host function's arguments from `values`.
+///
+/// # Safety
+///
+/// `values` holds Wasm values of `P`'s types (Wasm-to-array trampoline) or
+/// values converted from [`Val`]s of those types, with references alive in
+/// `store`.
+unsafe fn raw_args<P: WasmParams, T>(store: &mut Store<T>, values: &[ValRaw]) -> Result<P> {
+    // SAFETY: forwarded from the caller.
+    unsafe { P::read_raw(store, values) }
+        .ok_or_else(|| Error::Usage("host function argument types".into()))
 }
 
 macro_rules! into_func {
@@ -189,6 +313,17 @@ macro_rules! into_func {
                 };
                 (ty, Box::new(f))
             }
+
+            fn into_raw_context(self, engine: &crate::Engine) -> Box<tandem_vm::VMHostFuncContext> {
+                let ty = FuncType::new(<($($a,)*)>::types(), R::Results::types());
+                let f = move |store: &mut Store<T>, _caller: CallerVmctx, values: &mut [ValRaw]| {
+                    // SAFETY: the raw form is only called with slots of the
+                    // function's own type (see `RawHostFunc`).
+                    let ($($a,)*) = unsafe { raw_args::<($($a,)*), T>(store, values)? };
+                    self($($a),*).into_result()?.write_raw(store, values)
+                };
+                super::raw_host_context(engine, &ty, f)
+            }
         }
 
         #[allow(non_snake_case)]
@@ -206,14 +341,25 @@ macro_rules! into_func {
                 };
                 (ty, Box::new(f))
             }
+
+            fn into_raw_context(self, engine: &crate::Engine) -> Box<tandem_vm::VMHostFuncContext> {
+                let ty = FuncType::new(<($($a,)*)>::types(), R::Results::types());
+                let f = move |store: &mut Store<T>, caller: CallerVmctx, values: &mut [ValRaw]| {
+                    // SAFETY: the raw form is only called with slots of the
+                    // function's own type (see `RawHostFunc`).
+                    let ($($a,)*) = unsafe { raw_args::<($($a,)*), T>(store, values)? };
+                    let instance = caller.instance(store);
+                    let caller = Caller { store: &mut *store, instance };
+                    self(caller, $($a),*).into_result()?.write_raw(store, values)
+                };
+                super::raw_host_context(engine, &ty, f)
+            }
         }
     )*};
 }
 
 fn write_results<R: WasmResults>(r: R, results: &mut [Val]) -> Result<()> {
-    for (slot, v) in results.iter_mut().zip(r.into_vals()) {
-        *slot = v;
-    }
+    r.write_vals(results);
     Ok(())
 }
 
@@ -277,10 +423,184 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     }
 
     /// Calls the function.
+    ///
+    /// A Wasm function is entered directly with the values in slots on the
+    /// stack (the signature was checked when the typed view was made); a
+    /// host function goes through [`Func::call`].
     pub fn call<T: 'static>(&self, store: &mut Store<T>, params: P) -> Result<R> {
-        let params = params.into_vals();
-        let mut results: Vec<Val> = R::types().into_iter().map(Val::default_for).collect();
-        self.func.call(store, &params, &mut results)?;
-        R::from_vals(&results).ok_or_else(|| Error::Usage("result types".into()))
+        /// Slots on the stack: tuples have at most ten values.
+        const SLOTS: usize = 10;
+        let func_ref = self.func.func_ref(&store.opaque)?;
+        // SAFETY: func-refs of a store stay valid while it lives.
+        let func_ref = unsafe { *func_ref.as_ref() };
+        let len = P::COUNT.max(R::COUNT);
+        if super::is_host(&func_ref) || len > SLOTS {
+            let params = params.into_vals();
+            let mut results: Vec<Val> = R::types().into_iter().map(Val::default_for).collect();
+            self.func.call(store, &params, &mut results)?;
+            return R::from_vals(&results).ok_or_else(|| Error::Usage("result types".into()));
+        }
+        let mut slots = [ValRaw::default(); SLOTS];
+        params.write_raw(store, &mut slots[..P::COUNT])?;
+        super::invoke(store, func_ref, &mut slots[..len])?;
+        // SAFETY: the function's type is `P -> R` (checked by `new`), so
+        // Wasm wrote values of `R`'s types to the first slots.
+        unsafe { R::read_raw(store, &slots[..R::COUNT]) }
+            .ok_or_else(|| Error::Usage("result types".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The raw paths: typed calls into Wasm that skip [`Val`], and typed
+    //! host functions whose arguments and results never become [`Val`]s.
+
+    use crate::{
+        Caller, Engine, Error, Extern, ExternRef, Func, Instance, Module, Store, TrapCode,
+    };
+
+    fn instance(store: &mut Store<()>, wat: &str, imports: &[Extern]) -> Instance {
+        let module = Module::new(store.engine(), wat).unwrap();
+        Instance::new(store, &module, imports).unwrap()
+    }
+
+    #[test]
+    fn typed_calls_keep_every_bit() {
+        let mut store = Store::new(&Engine::default(), ());
+        let inst = instance(
+            &mut store,
+            r#"(module (func (export "id") (param i32 i64 f32 f64) (result f64 f32 i64 i32)
+                local.get 3 local.get 2 local.get 1 local.get 0))"#,
+            &[],
+        );
+        let id = inst
+            .get_typed_func::<(u32, u64, f32, f64), (f64, f32, i64, i32)>(&mut store, "id")
+            .unwrap();
+        let nan = f32::from_bits(0x7fa0_0001);
+        let (d, f, l, i) = id
+            .call(&mut store, (u32::MAX, u64::MAX - 1, nan, -0.0))
+            .unwrap();
+        assert_eq!(d.to_bits(), (-0.0f64).to_bits());
+        assert_eq!(f.to_bits(), 0x7fa0_0001);
+        assert_eq!(l, -2);
+        assert_eq!(i, -1);
+    }
+
+    #[test]
+    fn typed_host_functions_from_wasm() {
+        let mut store = Store::new(&Engine::default(), ());
+        let mix = Func::wrap(&mut store, |a: i32, b: i64, c: f32, d: f64| -> (f64, i64) {
+            (f64::from(c) + d, i64::from(a) * b)
+        });
+        let inst = instance(
+            &mut store,
+            r#"(module (import "" "mix" (func $mix (param i32 i64 f32 f64) (result f64 i64)))
+                (func (export "run") (result f64 i64)
+                  (call $mix (i32.const -3) (i64.const 5) (f32.const 1.5) (f64.const 0.25))))"#,
+            &[mix.into()],
+        );
+        let run = inst
+            .get_typed_func::<(), (f64, i64)>(&mut store, "run")
+            .unwrap();
+        assert_eq!(run.call(&mut store, ()).unwrap(), (1.75, -15));
+    }
+
+    #[test]
+    fn typed_host_functions_pass_references() {
+        let mut store = Store::new(&Engine::default(), ());
+        let pass = Func::wrap(
+            &mut store,
+            |f: Option<Func>, e: Option<ExternRef>| -> (Option<ExternRef>, Option<Func>) { (e, f) },
+        );
+        let inst = instance(
+            &mut store,
+            r#"(module (import "" "pass" (func $p (param funcref externref) (result externref funcref)))
+                (func (export "run") (param funcref externref) (result externref funcref)
+                  (call $p (local.get 0) (local.get 1))))"#,
+            &[pass.into()],
+        );
+        let run = inst
+            .get_typed_func::<(Option<Func>, Option<ExternRef>), (Option<ExternRef>, Option<Func>)>(
+                &mut store, "run",
+            )
+            .unwrap();
+        let data = ExternRef::new(&mut store, 42u32);
+        let (e, f) = run.call(&mut store, (Some(pass), Some(data))).unwrap();
+        assert_eq!(f, Some(pass));
+        let e = e.unwrap();
+        assert_eq!(e.data(&store).unwrap().downcast_ref::<u32>(), Some(&42));
+        assert_eq!(run.call(&mut store, (None, None)).unwrap(), (None, None));
+    }
+
+    #[test]
+    fn typed_host_functions_called_from_the_host() {
+        let mut store = Store::new(&Engine::default(), ());
+        let add = Func::wrap(&mut store, |a: i32, b: i32| a.wrapping_add(b));
+        let mut out = [crate::Val::I32(0)];
+        add.call(
+            &mut store,
+            &[crate::Val::I32(40), crate::Val::I32(2)],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out[0].i32(), Some(42));
+        assert!(
+            add.call(&mut store, &[crate::Val::I32(1)], &mut out)
+                .is_err()
+        );
+        let typed = add.typed::<(i32, i32), i32>(&store).unwrap();
+        assert_eq!(typed.call(&mut store, (i32::MAX, 1)).unwrap(), i32::MIN);
+    }
+
+    #[test]
+    fn typed_host_functions_see_their_caller() {
+        let mut store = Store::new(&Engine::default(), ());
+        let peek = Func::wrap(&mut store, |mut caller: Caller<'_, ()>, at: i32| -> i32 {
+            match caller.get_export("memory") {
+                Some(Extern::Memory(m)) => i32::from(m.data(caller.store())[at as usize]),
+                _ => -1,
+            }
+        });
+        let inst = instance(
+            &mut store,
+            r#"(module (import "" "peek" (func $peek (param i32) (result i32)))
+                (memory (export "memory") 1) (data (i32.const 3) "\07")
+                (func (export "run") (result i32) (call $peek (i32.const 3))))"#,
+            &[peek.into()],
+        );
+        let run = inst.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+        assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+        // From the host there is no calling instance.
+        let direct = peek.typed::<i32, i32>(&store).unwrap();
+        assert_eq!(direct.call(&mut store, 3).unwrap(), -1);
+    }
+
+    #[test]
+    fn typed_host_function_errors_become_traps() {
+        let mut store = Store::new(&Engine::default(), ());
+        let fail = Func::wrap(&mut store, |x: i32| -> crate::Result<i32> {
+            Err(Error::Usage(format!("refused {x}")))
+        });
+        let inst = instance(
+            &mut store,
+            r#"(module (import "" "fail" (func $f (param i32) (result i32)))
+                (func (export "run") (result i32) (call $f (i32.const 9))))"#,
+            &[fail.into()],
+        );
+        let run = inst.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+        let Err(Error::Trap(trap)) = run.call(&mut store, ()) else {
+            panic!("expected a trap");
+        };
+        assert_eq!(trap.code(), TrapCode::HostError);
+        assert!(trap.host_error().unwrap().to_string().contains("refused 9"));
+        // The store stays usable.
+        let ok = Func::wrap(&mut store, |x: i32| x);
+        assert_eq!(
+            ok.typed::<i32, i32>(&store)
+                .unwrap()
+                .call(&mut store, 5)
+                .unwrap(),
+            5
+        );
     }
 }

@@ -1,0 +1,26 @@
+;; Indirect calls: 20 million `call_indirect`s through an 8-entry table,
+;; the callee picked by a linear congruential generator.
+(module
+  (type $op (func (param i32 i32) (result i32)))
+  (table 8 funcref)
+  (elem (i32.const 0) $add $sub $mul $xor $rotl $shr $or $mix)
+  (func $add (type $op) (i32.add (local.get 0) (local.get 1)))
+  (func $sub (type $op) (i32.sub (local.get 0) (local.get 1)))
+  (func $mul (type $op) (i32.mul (local.get 0) (i32.or (local.get 1) (i32.const 1))))
+  (func $xor (type $op) (i32.xor (local.get 0) (local.get 1)))
+  (func $rotl (type $op) (i32.rotl (local.get 0) (local.get 1)))
+  (func $shr (type $op) (i32.add (local.get 0) (i32.shr_u (local.get 1) (i32.const 3))))
+  (func $or (type $op) (i32.or (local.get 0) (i32.and (local.get 1) (i32.const 255))))
+  (func $mix (type $op) (i32.xor (i32.mul (local.get 0) (i32.const 31)) (local.get 1)))
+  (func (export "run") (result i32)
+    (local $acc i32) (local $x i32) (local $n i32)
+    (local.set $acc (i32.const 1))
+    (local.set $x (i32.const 7))
+    (local.set $n (i32.const 20000000))
+    (loop $calls
+      (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 1664525)) (i32.const 1013904223)))
+      (local.set $acc (call_indirect (type $op)
+        (local.get $acc) (local.get $x) (i32.shr_u (local.get $x) (i32.const 29))))
+      (local.tee $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $calls))
+    (local.get $acc)))
