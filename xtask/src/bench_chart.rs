@@ -1,5 +1,5 @@
 //! The SVG chart of `cargo xtask bench`: one group of bars per module or
-//! kernel (every section's rows), one bar per ratio ([`Pair`] label), and a
+//! kernel (every section's rows), one bar per ratio (`Pair` label), and a
 //! line at 1.0 (parity; below it Tandem is faster or smaller).
 
 use crate::bench_stats::Section;

@@ -1,5 +1,5 @@
 //! `cargo xtask`: the project's one test command, the spec-suite driver and
-//! the benchmarks ([`bench`]); [`USAGE`] lists the commands.
+//! the benchmarks ([`bench`](mod@bench)); [`USAGE`] lists the commands.
 //!
 //! The suite runs in this binary (built with the workspace's dev profile),
 //! one child process per file so a crash fails only its file (see
