@@ -89,8 +89,13 @@ impl<T: 'static> Linker<T> {
         name: &str,
         func: impl IntoFunc<T, Params, Results>,
     ) -> Result<&mut Self> {
-        let (ty, func) = func.into_host_fn();
-        self.func_new_boxed(module, name, ty, func)
+        // The closure's own trampoline reads and writes raw slots (no `Val`s).
+        let ctx = func.into_raw_context(&self.engine);
+        self.insert(
+            module,
+            name,
+            Definition::HostFunc(Arc::new(HostFuncBox(ctx))),
+        )
     }
 
     /// Defines a host function of type `ty`, shared by all stores.
