@@ -65,19 +65,12 @@ pub(crate) const NAME: &str = "cranelift";
 
 /// A [`CompileError::Unsupported`] from this backend.
 pub(crate) fn unsupported(what: impl Into<String>, offset: u64) -> CompileError {
-    CompileError::Unsupported {
-        backend: NAME,
-        what: what.into(),
-        offset,
-    }
+    CompileError::unsupported(NAME, what, offset)
 }
 
 /// A [`CompileError::Codegen`] from this backend.
 pub(crate) fn codegen_error(message: impl Into<String>) -> CompileError {
-    CompileError::Codegen {
-        backend: NAME,
-        message: message.into().into_boxed_str(),
-    }
+    CompileError::codegen(NAME, message)
 }
 
 /// The Cranelift backend. Cheap to share between threads: every compilation

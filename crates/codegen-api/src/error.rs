@@ -28,6 +28,25 @@ pub enum CompileError {
     },
 }
 
+impl CompileError {
+    /// `backend` does not support `what`, found at byte `offset` of the module.
+    pub fn unsupported(backend: &'static str, what: impl Into<String>, offset: u64) -> Self {
+        CompileError::Unsupported {
+            backend,
+            what: what.into(),
+            offset,
+        }
+    }
+
+    /// `backend`'s code generator failed with `message`.
+    pub fn codegen(backend: &'static str, message: impl Into<String>) -> Self {
+        CompileError::Codegen {
+            backend,
+            message: message.into().into_boxed_str(),
+        }
+    }
+}
+
 impl From<tandem_environ::wasmparser::BinaryReaderError> for CompileError {
     fn from(e: tandem_environ::wasmparser::BinaryReaderError) -> Self {
         CompileError::Environ(e.into())
