@@ -70,6 +70,7 @@ pub struct Config {
     pub(crate) tunables: tandem_environ::Tunables,
     pub(crate) features: tandem_environ::WasmFeatures,
     pub(crate) parallel_compilation: bool,
+    pub(crate) memory_init_cow: bool,
 }
 
 impl Default for Config {
@@ -80,6 +81,7 @@ impl Default for Config {
             tunables: Default::default(),
             features: tandem_environ::default_features(),
             parallel_compilation: true,
+            memory_init_cow: true,
         }
     }
 }
@@ -129,6 +131,20 @@ impl Config {
     /// overshoot by the straight-line code between two checks.
     pub fn consume_fuel(&mut self, yes: bool) -> &mut Self {
         self.tunables.consume_fuel = yes;
+        self
+    }
+
+    /// Initialise memories from copy-on-write images (default on).
+    ///
+    /// When a module's data segments all go to memories it defines, at
+    /// constant offsets, within the initial sizes, its initial memory
+    /// contents are built once (on its first instantiation) in a
+    /// memory-backed file, which each instance maps privately instead of
+    /// copying the segments: instantiation touches no memory page, and
+    /// instances still never see each other's writes. Other modules copy
+    /// their segments either way. Off: every module copies.
+    pub fn memory_init_cow(&mut self, yes: bool) -> &mut Self {
+        self.memory_init_cow = yes;
         self
     }
 

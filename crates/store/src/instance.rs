@@ -140,7 +140,7 @@ impl Instance {
         };
         store.opaque.instances[index as usize]
             .vm
-            .initialize()
+            .initialize(module.memory_images())
             .map_err(instantiate_error)?;
         if let Some(start) = info.start {
             // The start function may be an imported host function, so go

@@ -5,12 +5,13 @@ use crate::config::{BackendKind, Config};
 use crate::{Engine, Error, Result};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use tandem_codegen_api::Backend;
 use tandem_environ::{
     EntityIndex, FuncType, GlobalType, ImportKind, MemoryType, ModuleInfo, TableType,
 };
 use tandem_vm::code_memory::LinkedCode;
+use tandem_vm::memory_image::MemoryImages;
 
 /// Engine-wide numbering of function signatures: equal types get equal ids,
 /// which is what `call_indirect` compares.
@@ -138,6 +139,10 @@ pub(crate) struct ModuleInner {
     /// Engine-wide signature id per type index.
     pub(crate) type_ids: Arc<[u32]>,
     backend: BackendKind,
+    /// Copy-on-write images of the initial memory contents, built on the
+    /// first instantiation; `None` inside when the module copies its data
+    /// segments instead (see [`tandem_vm::memory_image`]).
+    memory_images: OnceLock<Option<MemoryImages>>,
 }
 
 impl Module {
@@ -190,6 +195,7 @@ impl Module {
                 code,
                 type_ids,
                 backend,
+                memory_images: OnceLock::new(),
             }),
         })
     }
@@ -234,6 +240,20 @@ impl Module {
         info.exports
             .iter()
             .map(move |e| (e.name.as_str(), entity_type(info, e.index)))
+    }
+
+    /// The module's memory images, built on first use; `None` when the
+    /// engine does not use images, the module's data segments must be
+    /// copied, or the kernel refused the image files (then copying works
+    /// just as well, only slower).
+    pub(crate) fn memory_images(&self) -> Option<&MemoryImages> {
+        if !self.inner.engine.config().memory_init_cow {
+            return None;
+        }
+        self.inner
+            .memory_images
+            .get_or_init(|| MemoryImages::new(&self.inner.info).ok().flatten())
+            .as_ref()
     }
 
     pub(crate) fn info(&self) -> &Arc<ModuleInfo> {

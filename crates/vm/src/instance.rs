@@ -6,6 +6,7 @@ use crate::code_memory::LinkedCode;
 use crate::libcalls::BUILTINS;
 use crate::limits::GrowthLimiter;
 use crate::memory::LinearMemory;
+use crate::memory_image::MemoryImages;
 use crate::table::Table;
 use crate::{
     VMFuncRef, VMGlobalDefinition, VMMemoryDefinition, VMStoreContext, VMTableDefinition, VmError,
@@ -210,7 +211,13 @@ impl Instance {
     /// Evaluates global initialisers and applies table initialisers, then
     /// element and data segments, in order. A segment that does not fit
     /// traps; the writes before it stay, as the spec says.
-    pub fn initialize(&mut self) -> Result<(), InstantiateError> {
+    ///
+    /// With `images` (built by [`MemoryImages::new`] for this instance's
+    /// module), the data phase maps each defined memory's image instead of
+    /// copying the segments; that module check guarantees no data segment
+    /// could trap, so the outcome is the same. Call this once, right after
+    /// [`Instance::new`], before anything writes to the memories.
+    pub fn initialize(&mut self, images: Option<&MemoryImages>) -> Result<(), InstantiateError> {
         let module = self.module.clone();
         for (i, init) in module.global_inits.iter().enumerate() {
             let value = self.eval(init);
@@ -241,6 +248,22 @@ impl Instance {
                 SegmentMode::Declared => self.dropped_elems[i] = true,
                 SegmentMode::Passive => {}
             }
+        }
+        let images = images.filter(|images| images.len() == module.num_defined_memories());
+        if let Some(images) = images {
+            for i in 0..images.len() {
+                let index = DefinedMemoryIndex::new(i);
+                if let Some(image) = images.get(index) {
+                    self.memory_mut(module.memory_index(index))
+                        .map_image(image)?;
+                }
+            }
+            for (i, data) in module.data.iter().enumerate() {
+                if let SegmentMode::Active { .. } = data.mode {
+                    self.dropped_data[i] = true;
+                }
+            }
+            return Ok(());
         }
         for (i, data) in module.data.iter().enumerate() {
             if let SegmentMode::Active { target, offset } = &data.mode {

@@ -13,6 +13,7 @@
 //! | [`traphandlers`] | entering Wasm with a landing pad, signal handlers, raising traps |
 //! | [`backtrace`] | walking Wasm frames through the frame-pointer chain |
 //! | [`memory`] | linear memories with guard regions |
+//! | [`memory_image`] | copy-on-write images of a module's initial memory contents |
 //! | [`table`] | tables of func-refs and externrefs |
 //! | [`instance`] | an instance's VMContext and its initialisation |
 //! | [`libcalls`] | the runtime functions compiled code calls |
@@ -30,6 +31,7 @@ pub mod instance;
 pub mod libcalls;
 pub mod limits;
 pub mod memory;
+pub mod memory_image;
 pub mod mmap;
 pub mod table;
 pub mod traphandlers;

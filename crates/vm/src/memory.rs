@@ -2,6 +2,7 @@
 //! prefix grows in 64 KiB pages.
 
 use crate::limits::{GrowthLimiter, to_usize};
+use crate::memory_image::MemoryImage;
 use crate::mmap::Mmap;
 use crate::{VMMemoryDefinition, VmError};
 use tandem_environ::{MemoryType, Tunables};
@@ -126,6 +127,24 @@ impl LinearMemory {
         Some(old)
     }
 
+    /// Makes the memory's bytes at `image.offset()..` those of `image`,
+    /// mapped copy-on-write (see [`crate::memory_image`]). Only meant for a
+    /// memory nothing has written yet: whatever the range held is replaced
+    /// by the image, zeros included. The image must lie within the
+    /// memory's current size.
+    pub fn map_image(&mut self, image: &MemoryImage) -> Result<(), VmError> {
+        let size = pages_to_bytes(self.pages);
+        if image.offset().checked_add(image.len()).is_none_or(|end| end > size) {
+            return Err(VmError::Limit(format!(
+                "a memory image of {} bytes at {} does not fit a memory of {size} bytes",
+                image.len(),
+                image.offset()
+            )));
+        }
+        self.mmap
+            .map_file_private(image.offset(), image.len(), image.fd())
+    }
+
     /// Current size in pages.
     pub fn pages(&self) -> u64 {
         self.pages
@@ -199,6 +218,88 @@ mod tests {
         let def = unsafe { &*m.definition() };
         assert_eq!(def.current_length, 3 << 16);
         assert_eq!(m.grow(0, None), Some(3));
+    }
+
+    fn imaged(minimum: u64, data: &[(i32, &[u8])]) -> tandem_environ::ModuleInfo {
+        use tandem_environ::{ConstExpr, ConstOp, DataSegment, MemoryIndex, SegmentMode};
+        tandem_environ::ModuleInfo {
+            memories: vec![ty(minimum, None)],
+            data: data
+                .iter()
+                .map(|&(offset, bytes)| DataSegment {
+                    mode: SegmentMode::Active {
+                        target: MemoryIndex::from_u32(0),
+                        offset: ConstExpr::single(ConstOp::I32Const(offset)),
+                    },
+                    data: bytes.into(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn new_memory(minimum: u64, maximum: Option<u64>) -> LinearMemory {
+        // SAFETY: a null definition makes the memory own it.
+        unsafe {
+            LinearMemory::new(
+                ty(minimum, maximum),
+                &Tunables::default(),
+                std::ptr::null_mut(),
+            )
+        }
+        .unwrap()
+    }
+
+    #[test]
+    fn image_is_visible_and_outlives_its_file() {
+        use crate::memory_image::MemoryImages;
+        use tandem_environ::DefinedMemoryIndex;
+        let images = MemoryImages::new(&imaged(2, &[(16, b"hello"), (70_000, b"far")]))
+            .unwrap()
+            .unwrap();
+        let mut m = new_memory(2, None);
+        m.map_image(images.get(DefinedMemoryIndex::new(0)).unwrap())
+            .unwrap();
+        drop(images);
+        assert_eq!(&m.data()[16..21], b"hello");
+        assert_eq!(&m.data()[70_000..70_003], b"far");
+        assert!(m.data()[21..70_000].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn image_is_copy_on_write_and_growth_adds_zero_pages() {
+        use crate::memory_image::MemoryImages;
+        use tandem_environ::DefinedMemoryIndex;
+        let images = MemoryImages::new(&imaged(1, &[(16, b"hello")]))
+            .unwrap()
+            .unwrap();
+        let image = images.get(DefinedMemoryIndex::new(0)).unwrap();
+        let mut a = new_memory(1, Some(4));
+        let mut b = new_memory(1, Some(4));
+        a.map_image(image).unwrap();
+        b.map_image(image).unwrap();
+        a.data_mut()[16] = b'J';
+        assert_eq!(&a.data()[16..21], b"Jello");
+        assert_eq!(&b.data()[16..21], b"hello", "writes stay private");
+        let c = {
+            let mut c = new_memory(1, None);
+            c.map_image(image).unwrap();
+            c
+        };
+        assert_eq!(&c.data()[16..21], b"hello", "the image itself is unchanged");
+
+        assert_eq!(a.grow(2, None), Some(1));
+        assert_eq!(a.data().len(), 3 << 16);
+        assert!(a.data()[65536..].iter().all(|&x| x == 0));
+        assert_eq!(&a.data()[16..21], b"Jello");
+        a.data_mut()[(3 << 16) - 1] = 1;
+        assert_eq!(a.data()[(3 << 16) - 1], 1);
+
+        let mut empty = new_memory(0, None);
+        assert!(
+            matches!(empty.map_image(image), Err(VmError::Limit(_))),
+            "an image larger than the memory is refused"
+        );
     }
 
     #[test]

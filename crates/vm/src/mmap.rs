@@ -4,11 +4,14 @@
 //! Linear memories reserve their whole range (plus guard) with
 //! [`Mmap::reserve`] and make the accessible prefix readable and writable as
 //! they grow; code memory is written while read+write and then switched to
-//! read+execute (never writable and executable at once).
+//! read+execute (never writable and executable at once). A memory image
+//! ([`crate::memory_image`]) is mapped copy-on-write over the start of a
+//! reservation with [`Mmap::map_file_private`].
 
 use crate::VmError;
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 use std::ffi::c_void;
+use std::os::fd::BorrowedFd;
 use std::ptr::NonNull;
 
 /// The size of a virtual-memory page.
@@ -97,6 +100,51 @@ impl Mmap {
     /// Makes `[start, start + len)` inaccessible again.
     pub fn make_inaccessible(&mut self, start: usize, len: usize) -> Result<(), VmError> {
         self.protect(start, len, MprotectFlags::empty())
+    }
+
+    /// Replaces `[start, start + len)` with a private (copy-on-write),
+    /// read+write mapping of `fd`'s first `len` bytes: reads see the file,
+    /// writes go to private copies of the pages they touch.
+    ///
+    /// Whatever the range held before is discarded. `fd` must be at least
+    /// `len` bytes long and must not shrink while mapped (touching a page
+    /// past its end raises `SIGBUS`); a sealed memfd guarantees both.
+    pub fn map_file_private(
+        &mut self,
+        start: usize,
+        len: usize,
+        fd: BorrowedFd<'_>,
+    ) -> Result<(), VmError> {
+        let page = page_size();
+        let in_bounds = start.checked_add(len).is_some_and(|end| end <= self.len);
+        if !in_bounds || start % page != 0 || len % page != 0 {
+            return Err(VmError::Mmap {
+                size: len,
+                source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+            });
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside this mapping (checked above), which
+        // this value owns and which only hands out raw pointers, so
+        // replacing its pages invalidates no Rust reference; `MAP_FIXED`
+        // over our own range cannot clobber anyone else's memory.
+        unsafe {
+            rustix::mm::mmap(
+                self.ptr.as_ptr().add(start).cast::<c_void>(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED,
+                fd,
+                0,
+            )
+        }
+        .map(drop)
+        .map_err(|e| VmError::Mmap {
+            size: len,
+            source: e.into(),
+        })
     }
 
     fn protect(&mut self, start: usize, len: usize, flags: MprotectFlags) -> Result<(), VmError> {

@@ -1,0 +1,325 @@
+//! Copy-on-write memory images: a module's initial memory contents, built
+//! once per module in a sealed `memfd`, and mapped privately over the start
+//! of each new instance's memory instead of copying the data segments.
+//!
+//! Copying a data segment writes to a fresh page of the memory's
+//! reservation, which costs a page fault (and page-table allocations) at
+//! instantiation and their teardown when the instance goes. Mapping the
+//! image costs one `mmap` per memory and touches nothing: pages are read
+//! from the shared image until the instance writes them, at which point the
+//! kernel copies just that page (`MAP_PRIVATE`), so instances never see
+//! each other's writes.
+//!
+//! # When a module gets images
+//!
+//! Only when applying its data segments is known, from the module alone,
+//! to succeed: every active segment targets a memory the module defines,
+//! its offset is a constant expression without `global.get`, and it fits in
+//! the memory's initial size. Then nothing can trap in the data phase, so
+//! mapping every image at its start is indistinguishable from copying the
+//! segments in order (later segments overwrite earlier ones in the image
+//! too). Anything else (a segment into an imported memory, an offset read
+//! from a global, a segment out of bounds, which must trap after the
+//! segments before it were applied) keeps the copying path.
+//!
+//! There is no size threshold: one `mmap` per instance is cheaper than the
+//! page fault a copy of even a few bytes causes, and later reads or writes
+//! of an image page cost about what they cost on a zero page.
+
+use crate::VmError;
+use crate::memory::WASM_PAGE_SIZE;
+use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::FileExt;
+use tandem_environ::{ConstExpr, ConstOp, DefinedMemoryIndex, ModuleInfo, SegmentMode};
+
+/// The initial contents of one linear memory: `len` bytes at byte `offset`
+/// of the memory, held in a sealed memfd. Both are multiples of the host
+/// page size, and `len` is not zero.
+#[derive(Debug)]
+pub struct MemoryImage {
+    fd: OwnedFd,
+    offset: usize,
+    len: usize,
+}
+
+impl MemoryImage {
+    /// Where in the memory the image starts (page-aligned).
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The image's length in bytes (page-aligned, not zero).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always `false`: empty images are not built.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The file holding the bytes, from file offset 0.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Builds the image of `len` bytes at memory offset `offset` from
+    /// `(memory offset, bytes)` writes applied in order.
+    fn build<'a>(
+        offset: usize,
+        len: usize,
+        writes: impl Iterator<Item = (usize, &'a [u8])>,
+    ) -> Result<MemoryImage, VmError> {
+        let io = |source: std::io::Error| VmError::Mmap { size: len, source };
+        // SAFETY: `memfd_create` takes a NUL-terminated name and flags; it
+        // has no other preconditions.
+        let raw = unsafe {
+            libc::memfd_create(
+                c"tandem-memory-image".as_ptr(),
+                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+            )
+        };
+        if raw < 0 {
+            return Err(io(std::io::Error::last_os_error()));
+        }
+        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+        let file = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
+        file.set_len(len as u64).map_err(io)?;
+        for (at, bytes) in writes {
+            file.write_all_at(bytes, (at - offset) as u64).map_err(io)?;
+        }
+        let seals =
+            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+        // SAFETY: `F_ADD_SEALS` on a descriptor we own, with an int argument.
+        if unsafe { libc::fcntl(raw, libc::F_ADD_SEALS, seals) } < 0 {
+            return Err(io(std::io::Error::last_os_error()));
+        }
+        Ok(MemoryImage {
+            fd: file.into(),
+            offset,
+            len,
+        })
+    }
+}
+
+/// The images of a module's defined memories, indexed by
+/// [`DefinedMemoryIndex`]; `None` for a memory no segment writes.
+///
+/// Having a `MemoryImages` for a module means its whole data phase can be
+/// replaced by mapping them (see the module docs for the conditions).
+#[derive(Debug, Default)]
+pub struct MemoryImages {
+    images: Vec<Option<MemoryImage>>,
+}
+
+impl MemoryImages {
+    /// The images of `module`'s memories, or `Ok(None)` when its data
+    /// segments must be copied at instantiation (see the module docs).
+    /// An error means the kernel refused a memfd; copying still works.
+    pub fn new(module: &ModuleInfo) -> Result<Option<MemoryImages>, VmError> {
+        let page = crate::mmap::page_size();
+        if page == 0 || WASM_PAGE_SIZE as usize % page != 0 {
+            return Ok(None);
+        }
+        let defined = module.num_defined_memories();
+        // Per defined memory: (lowest start, highest end) of its segments.
+        let mut extents: Vec<Option<(usize, usize)>> = vec![None; defined];
+        // Every active segment as (defined memory, start, bytes).
+        let mut writes = Vec::new();
+        for segment in module.data.iter() {
+            let SegmentMode::Active { target, offset } = &segment.mode else {
+                continue;
+            };
+            let Some(index) = module.defined_memory_index(*target) else {
+                return Ok(None);
+            };
+            let ty = module.memories[target.index()];
+            if ty.memory64 || ty.shared {
+                return Ok(None);
+            }
+            let Some(start) = constant_i32(offset) else {
+                return Ok(None);
+            };
+            let start = u64::from(start);
+            let end = start + segment.data.len() as u64;
+            if end > ty.minimum.saturating_mul(WASM_PAGE_SIZE) {
+                return Ok(None);
+            }
+            // Both fit in the memory, which fits in the address space (a
+            // 32-bit memory is at most 4 GiB).
+            let (start, end) = (start as usize, end as usize);
+            if start == end {
+                continue;
+            }
+            let extent = &mut extents[index.index()];
+            *extent = Some(match *extent {
+                None => (start, end),
+                Some((lo, hi)) => (lo.min(start), hi.max(end)),
+            });
+            writes.push((index, start, &segment.data[..]));
+        }
+        let mut images = Vec::with_capacity(defined);
+        for (i, extent) in extents.into_iter().enumerate() {
+            let image = match extent {
+                None => None,
+                Some((lo, hi)) => {
+                    // `hi` rounded up stays within the memory, whose size
+                    // is a multiple of the Wasm page and so of the host's.
+                    let offset = lo - lo % page;
+                    let len = hi.next_multiple_of(page) - offset;
+                    let index = DefinedMemoryIndex::new(i);
+                    let mine = writes
+                        .iter()
+                        .filter(|(m, _, _)| *m == index)
+                        .map(|&(_, at, bytes)| (at, bytes));
+                    Some(MemoryImage::build(offset, len, mine)?)
+                }
+            };
+            images.push(image);
+        }
+        Ok(Some(MemoryImages { images }))
+    }
+
+    /// The image of defined memory `index`, if any segment writes it.
+    pub fn get(&self, index: DefinedMemoryIndex) -> Option<&MemoryImage> {
+        self.images.get(index.index())?.as_ref()
+    }
+
+    /// Number of defined memories covered (with or without an image).
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    /// Whether the module defines no memory.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+}
+
+/// The value of an `i32` constant expression that reads no global, or
+/// `None` for anything else.
+fn constant_i32(expr: &ConstExpr) -> Option<u32> {
+    let mut stack: Vec<u32> = Vec::with_capacity(2);
+    for op in expr.ops.iter() {
+        let value = match *op {
+            ConstOp::I32Const(v) => v as u32,
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let b = stack.pop()?;
+                let a = stack.pop()?;
+                match op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
+            _ => return None,
+        };
+        stack.push(value);
+    }
+    match stack.as_slice() {
+        [value] => Some(*value),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_environ::{DataSegment, GlobalIndex, MemoryIndex, MemoryType};
+
+    fn memory(minimum: u64) -> MemoryType {
+        MemoryType {
+            minimum,
+            maximum: None,
+            memory64: false,
+            shared: false,
+        }
+    }
+
+    fn active(memory: u32, offset: ConstExpr, data: &[u8]) -> DataSegment {
+        DataSegment {
+            mode: SegmentMode::Active {
+                target: MemoryIndex::from_u32(memory),
+                offset,
+            },
+            data: data.into(),
+        }
+    }
+
+    fn at(offset: i32) -> ConstExpr {
+        ConstExpr::single(ConstOp::I32Const(offset))
+    }
+
+    fn module(memories: &[u64], data: Vec<DataSegment>) -> ModuleInfo {
+        ModuleInfo {
+            memories: memories.iter().map(|&m| memory(m)).collect(),
+            data,
+            ..ModuleInfo::default()
+        }
+    }
+
+    fn contents(image: &MemoryImage) -> Vec<u8> {
+        let file = File::from(image.fd.try_clone().unwrap());
+        let mut bytes = vec![0; image.len()];
+        file.read_exact_at(&mut bytes, 0).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn constant_segments_build_a_page_aligned_image_in_order() {
+        let page = crate::mmap::page_size();
+        let extended = ConstExpr {
+            ops: Box::new([
+                ConstOp::I32Const(page as i32),
+                ConstOp::I32Const(2),
+                ConstOp::I32Add,
+            ]),
+        };
+        let m = module(
+            &[1, 2],
+            vec![
+                active(0, extended, b"abcd"),
+                active(0, at(page as i32 + 3), b"XY"),
+                active(1, at(0), b""),
+            ],
+        );
+        let images = MemoryImages::new(&m).unwrap().expect("all constant");
+        assert_eq!(images.len(), 2);
+        let image = images.get(DefinedMemoryIndex::new(0)).unwrap();
+        assert_eq!((image.offset(), image.len()), (page, page));
+        let bytes = contents(image);
+        assert_eq!(&bytes[..8], b"\0\0aXYd\0\0", "later segments win");
+        assert!(bytes[8..].iter().all(|&b| b == 0));
+        assert!(
+            images.get(DefinedMemoryIndex::new(1)).is_none(),
+            "empty segments make no image"
+        );
+    }
+
+    #[test]
+    fn no_images_when_a_segment_could_trap_or_depends_on_imports() {
+        let global = ConstExpr::single(ConstOp::GlobalGet(GlobalIndex::from_u32(0)));
+        let cases = [
+            module(&[1], vec![active(0, global, b"x")]),
+            module(&[1], vec![active(0, at(65535), b"xy")]),
+            module(&[0], vec![active(0, at(1), b"")]),
+            module(&[1], vec![active(0, at(-1), b"x")]),
+        ];
+        for case in &cases {
+            assert!(MemoryImages::new(case).unwrap().is_none(), "{case:?}");
+        }
+        let mut imported = module(&[1], vec![active(0, at(0), b"x")]);
+        imported.num_imported_memories = 1;
+        assert!(MemoryImages::new(&imported).unwrap().is_none());
+    }
+
+    #[test]
+    fn segment_ending_at_the_memory_end_fits() {
+        let m = module(&[1], vec![active(0, at(65534), b"zz")]);
+        let images = MemoryImages::new(&m).unwrap().unwrap();
+        let image = images.get(DefinedMemoryIndex::new(0)).unwrap();
+        assert_eq!(image.offset() + image.len(), 65536);
+        assert_eq!(&contents(image)[image.len() - 2..], b"zz");
+    }
+}
