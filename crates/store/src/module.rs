@@ -256,6 +256,14 @@ impl Module {
             .as_ref()
     }
 
+    /// Whether instances of this module map copy-on-write memory images
+    /// instead of copying their data segments (builds the images if that
+    /// has not happened yet). For tests and benchmarks.
+    #[doc(hidden)]
+    pub fn uses_memory_images(&self) -> bool {
+        self.memory_images().is_some()
+    }
+
     pub(crate) fn info(&self) -> &Arc<ModuleInfo> {
         &self.inner.info
     }

@@ -175,10 +175,12 @@ impl Instance {
             let def = instance.slot::<VMTableDefinition>(instance.offsets.defined_table(index));
             // SAFETY: as for memories.
             let table = unsafe { Table::new(ty, std::ptr::null_mut(), def) };
-            let mut table = Box::new(table.ok_or(VmError::Limit(format!(
-                "table minimum of {} elements is too large",
-                ty.minimum
-            )))?);
+            let mut table = Box::new(table.ok_or_else(|| {
+                VmError::Limit(format!(
+                    "table minimum of {} elements is too large",
+                    ty.minimum
+                ))
+            })?);
             instance.tables.push(&mut *table);
             instance.owned_tables.push(table);
         }
@@ -280,40 +282,13 @@ impl Instance {
     /// Evaluates a constant expression to its raw bits (references as
     /// pointers, floats as bits).
     pub fn eval(&self, expr: &ConstExpr) -> u128 {
+        // Most initialisers are one operator: no stack needed.
+        if let [op] = &*expr.ops {
+            return self.eval_op(op, &mut Vec::new());
+        }
         let mut stack: Vec<u128> = Vec::with_capacity(2);
         for op in expr.ops.iter() {
-            let value = match *op {
-                ConstOp::I32Const(v) => v as u32 as u128,
-                ConstOp::I64Const(v) => v as u64 as u128,
-                ConstOp::F32Const(v) => v as u128,
-                ConstOp::F64Const(v) => v as u128,
-                ConstOp::V128Const(v) => v,
-                ConstOp::RefNull(_) => 0,
-                ConstOp::RefFunc(f) => self.func_ref(f) as usize as u128,
-                ConstOp::GlobalGet(g) => u128::from_le_bytes(self.global(g).bytes),
-                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                    let (b, a) = (
-                        stack.pop().unwrap_or(0) as u32,
-                        stack.pop().unwrap_or(0) as u32,
-                    );
-                    (match op {
-                        ConstOp::I32Add => a.wrapping_add(b),
-                        ConstOp::I32Sub => a.wrapping_sub(b),
-                        _ => a.wrapping_mul(b),
-                    }) as u128
-                }
-                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                    let (b, a) = (
-                        stack.pop().unwrap_or(0) as u64,
-                        stack.pop().unwrap_or(0) as u64,
-                    );
-                    (match op {
-                        ConstOp::I64Add => a.wrapping_add(b),
-                        ConstOp::I64Sub => a.wrapping_sub(b),
-                        _ => a.wrapping_mul(b),
-                    }) as u128
-                }
-            };
+            let value = self.eval_op(op, &mut stack);
             stack.push(value);
         }
         debug_assert_eq!(
@@ -322,6 +297,42 @@ impl Instance {
             "validated constant expressions leave one value"
         );
         stack.pop().unwrap_or(0)
+    }
+
+    /// The value `op` pushes, popping its operands from `stack`.
+    fn eval_op(&self, op: &ConstOp, stack: &mut Vec<u128>) -> u128 {
+        match *op {
+            ConstOp::I32Const(v) => v as u32 as u128,
+            ConstOp::I64Const(v) => v as u64 as u128,
+            ConstOp::F32Const(v) => v as u128,
+            ConstOp::F64Const(v) => v as u128,
+            ConstOp::V128Const(v) => v,
+            ConstOp::RefNull(_) => 0,
+            ConstOp::RefFunc(f) => self.func_ref(f) as usize as u128,
+            ConstOp::GlobalGet(g) => u128::from_le_bytes(self.global(g).bytes),
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let (b, a) = (
+                    stack.pop().unwrap_or(0) as u32,
+                    stack.pop().unwrap_or(0) as u32,
+                );
+                (match op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }) as u128
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let (b, a) = (
+                    stack.pop().unwrap_or(0) as u64,
+                    stack.pop().unwrap_or(0) as u64,
+                );
+                (match op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }) as u128
+            }
+        }
     }
 
     /// The instance behind a VMContext pointer.

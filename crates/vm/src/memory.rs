@@ -134,7 +134,11 @@ impl LinearMemory {
     /// memory's current size.
     pub fn map_image(&mut self, image: &MemoryImage) -> Result<(), VmError> {
         let size = pages_to_bytes(self.pages);
-        if image.offset().checked_add(image.len()).is_none_or(|end| end > size) {
+        if image
+            .offset()
+            .checked_add(image.len())
+            .is_none_or(|end| end > size)
+        {
             return Err(VmError::Limit(format!(
                 "a memory image of {} bytes at {} does not fit a memory of {size} bytes",
                 image.len(),

@@ -119,7 +119,7 @@ impl MemoryImages {
     /// An error means the kernel refused a memfd; copying still works.
     pub fn new(module: &ModuleInfo) -> Result<Option<MemoryImages>, VmError> {
         let page = crate::mmap::page_size();
-        if page == 0 || WASM_PAGE_SIZE as usize % page != 0 {
+        if page == 0 || !(WASM_PAGE_SIZE as usize).is_multiple_of(page) {
             return Ok(None);
         }
         let defined = module.num_defined_memories();

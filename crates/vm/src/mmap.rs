@@ -117,7 +117,7 @@ impl Mmap {
     ) -> Result<(), VmError> {
         let page = page_size();
         let in_bounds = start.checked_add(len).is_some_and(|end| end <= self.len);
-        if !in_bounds || start % page != 0 || len % page != 0 {
+        if !in_bounds || !start.is_multiple_of(page) || !len.is_multiple_of(page) {
             return Err(VmError::Mmap {
                 size: len,
                 source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
