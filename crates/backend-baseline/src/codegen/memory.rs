@@ -84,6 +84,13 @@ impl CodeGen<'_, '_> {
         {
             return Ok((Address::base_disp(HEAP_BASE, disp), None));
         }
+        // An i32 local's register is zero-extended: index with it in place.
+        if guarded
+            && let Val::LocalReg(r) = index
+            && let Ok(disp) = i32::try_from(offset)
+        {
+            return Ok((Address::indexed(HEAP_BASE, r, 1, disp), None));
+        }
         let idx = self.owned_reg(Ty::I32, index)?;
         if !guarded {
             // index + offset + size <= current_length, in 64 bits.
@@ -149,6 +156,8 @@ impl CodeGen<'_, '_> {
             }
             Val::Const(c) if ty.is_float() && bytes == 4 => Operand::Imm(c as i32),
             Val::Const(c) if ty.is_float() && i32::try_from(c).is_ok() => Operand::Imm(c as i32),
+            // A local's register is read in place (freeing it is a no-op).
+            Val::LocalReg(r) => Operand::Reg(r),
             _ => Operand::Reg(self.owned_reg(ty, v)?),
         };
         let (addr, tmp) = self.heap_addr(memarg, u32::from(bytes))?;

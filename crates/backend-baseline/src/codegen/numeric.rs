@@ -289,7 +289,7 @@ impl CodeGen<'_, '_> {
             }
         }
         let divisor = match rhs {
-            Val::Reg(r) => Operand::Reg(r),
+            Val::Reg(r) | Val::LocalReg(r) => Operand::Reg(r),
             Val::Mem(_) => self.int_operand(ty, rhs),
             Val::Const(c) => {
                 let r = self.alloc(false)?;
@@ -357,7 +357,7 @@ impl CodeGen<'_, '_> {
                 self.push_const(Ty::I32, i64::from(zero));
                 return Ok(());
             }
-            Val::Reg(r) => self.masm.test(ty.size(), r, r),
+            Val::Reg(r) | Val::LocalReg(r) => self.masm.test(ty.size(), r, r),
             Val::Mem(_) => {
                 let op = self.int_operand(ty, v);
                 self.masm.cmp(ty.size(), op, Operand::Imm(0));

@@ -1,7 +1,8 @@
-//! Locals and globals. A `local.get` pushes a reference to the local's slot
-//! without copying; `local.set` and `local.tee` first copy out any such
-//! reference still on the stack. Globals are 16-byte slots in the
-//! VMContext, or behind a pointer when imported.
+//! Locals and globals. A `local.get` pushes a reference to the local
+//! (its register or home slot) without copying; `local.set` and
+//! `local.tee` first copy out any such reference still on the stack.
+//! Globals are 16-byte slots in the VMContext, or behind a pointer when
+//! imported.
 
 use super::CodeGen;
 use crate::isa::x64::regs::{RBP, Reg, SCRATCH, VMCTX};
@@ -26,14 +27,27 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// Copies stack references to local `index` into their slots.
+    /// Copies stack references to local `index` away before it changes:
+    /// into a free register, or into their slots.
     fn detach_local(&mut self, index: u32) {
         if self.stack.local_refs == 0 {
             return;
         }
         for pos in self.stack.clean..self.stack.len() {
-            if self.stack.entries[pos].loc == Loc::Local(index) {
-                self.spill_entry(pos);
+            let e = self.stack.entries[pos];
+            if e.loc != Loc::Local(index) {
+                continue;
+            }
+            match self.locals[index as usize].reg {
+                Some(from) => match self.regs.try_alloc(e.ty.is_float()) {
+                    Some(r) => {
+                        self.load_val(e.ty, r, Val::LocalReg(from));
+                        self.stack.entries[pos].loc = Loc::Reg(r);
+                        self.stack.local_refs -= 1;
+                    }
+                    None => self.spill_entry(pos),
+                },
+                None => self.spill_entry(pos),
             }
         }
     }
@@ -42,9 +56,11 @@ impl CodeGen<'_, '_> {
     fn set_local(&mut self, index: u32, ty: Ty, v: Val) -> Result<(), CompileError> {
         let l = self.local(index)?;
         self.detach_local(index);
-        let addr = Address::base_disp(RBP, l.disp);
-        if v != Val::Mem(l.disp) {
-            self.store_val(ty, addr, v);
+        match l.reg {
+            Some(r) if v != Val::LocalReg(r) => self.load_val(ty, r, v),
+            Some(_) => {}
+            None if v != Val::Mem(l.disp) => self.store_val(ty, Address::base_disp(RBP, l.disp), v),
+            None => {}
         }
         Ok(())
     }
@@ -62,9 +78,14 @@ impl CodeGen<'_, '_> {
         let (ty, v) = self.pop()?;
         self.set_local(index, ty, v)?;
         match v {
+            // A local in a register is as good as the value's register.
+            Val::Reg(r) if self.locals[index as usize].reg.is_some() => {
+                self.regs.free(r);
+                self.stack.push(ty, Loc::Local(index));
+            }
             Val::Reg(r) => self.push_reg(ty, r),
             Val::Const(c) => self.push_const(ty, c),
-            Val::Mem(_) => self.stack.push(ty, Loc::Local(index)),
+            Val::Mem(_) | Val::LocalReg(_) => self.stack.push(ty, Loc::Local(index)),
         }
         Ok(())
     }
