@@ -241,6 +241,8 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub func_type: TypeIndex,
     /// Fuel cost of the current straight-line region, not charged yet.
     pub fuel_pending: i64,
+    /// Whether the store fused by `fuse_local_store` was a `local.tee`.
+    pub fused_tee: bool,
 }
 
 /// Compiles defined function `index`.
@@ -297,6 +299,7 @@ pub(crate) fn compile_function(
             max_call_area: 0,
             func_type: ty_index,
             fuel_pending: 0,
+            fused_tee: false,
         };
         let patches = cg.prologue(ty_index, body)?;
         cg.offset = cg.reader.original_position() as u32;

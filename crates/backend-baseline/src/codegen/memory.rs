@@ -130,10 +130,17 @@ impl CodeGen<'_, '_> {
             LoadKind::Ext(_) => 4,
         };
         let (addr, tmp) = self.heap_addr(memarg, bytes)?;
+        // Fused before the index register is freed: copying references to
+        // the stored local out may take a register.
+        let none = (Val::Const(0), Val::Const(0));
+        let fused = self.fuse_local_store(ty, none, false)?;
         if let Some(t) = tmp {
             self.regs.free(t);
         }
-        let dst = self.alloc_for(ty)?;
+        let dst = match fused {
+            Some((_, r, _)) => r,
+            None => self.alloc_for(ty)?,
+        };
         let at = self.masm.offset();
         match kind {
             LoadKind::Full if ty.is_float() => self.masm.fload(ty.fsize(), dst, addr),
@@ -141,7 +148,10 @@ impl CodeGen<'_, '_> {
             LoadKind::Ext(ext) => self.masm.load_extend(ext, ty.size(), dst, addr),
         }
         self.trap_site(at, TrapCode::MemoryOutOfBounds);
-        self.push_reg(ty, dst);
+        match fused {
+            Some((index, _, _)) => self.finish_local_store(index),
+            None => self.push_reg(ty, dst),
+        }
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! Globals are 16-byte slots in the VMContext, or behind a pointer when
 //! imported.
 
-use super::CodeGen;
+use super::{CodeGen, LocalSlot};
 use crate::isa::x64::regs::{RBP, Reg, SCRATCH, VMCTX};
 use crate::masm::{Address, MacroAssembler, Operand, Size};
 use crate::stack::{Loc, Ty, Val};
@@ -88,6 +88,71 @@ impl CodeGen<'_, '_> {
             Val::Mem(_) | Val::LocalReg(_) => self.stack.push(ty, Loc::Local(index)),
         }
         Ok(())
+    }
+
+    /// Fuses the next operator when it is `local.set` or `local.tee` of a
+    /// register local of type `ty`, so the caller computes its result
+    /// straight into that register. `operands` are the popped values of
+    /// the caller; for a `commutative` operation the two are swapped when
+    /// the second is the local. The second operand must not be the local
+    /// (it is read after the result register is written), so then there
+    /// is no fusion.
+    ///
+    /// On fusion the store is consumed, stack references to the local are
+    /// copied out, and the local's index and register are returned, with
+    /// the (possibly swapped) operands; the caller ends with
+    /// [`CodeGen::finish_local_store`].
+    pub fn fuse_local_store(
+        &mut self,
+        ty: Ty,
+        operands: (Val, Val),
+        commutative: bool,
+    ) -> Result<Option<(u32, Reg, (Val, Val))>, CompileError> {
+        let mut peek = self.reader.get_binary_reader();
+        let tee = match peek.read_u8() {
+            Ok(0x21) => false,
+            Ok(0x22) => true,
+            _ => return Ok(None),
+        };
+        let Ok(index) = peek.read_var_u32() else {
+            return Ok(None);
+        };
+        let Some(&LocalSlot {
+            ty: local_ty,
+            reg: Some(reg),
+            ..
+        }) = self.locals.get(index as usize)
+        else {
+            return Ok(None);
+        };
+        let (a, b) = operands;
+        let operands = match (a, b) {
+            _ if local_ty != ty => return Ok(None),
+            (_, Val::LocalReg(r)) if r == reg && commutative => (b, a),
+            (_, Val::LocalReg(r)) if r == reg => return Ok(None),
+            _ => (a, b),
+        };
+        let op = if tee {
+            wasmparser::Operator::LocalTee { local_index: index }
+        } else {
+            wasmparser::Operator::LocalSet { local_index: index }
+        };
+        self.fused_operator(&op);
+        // The current offset stays the computing operator's: it is the
+        // one that may trap.
+        self.reader.read()?;
+        self.detach_local(index);
+        self.fused_tee = tee;
+        Ok(Some((index, reg, operands)))
+    }
+
+    /// Ends a store fused by [`CodeGen::fuse_local_store`]: a `local.tee`
+    /// leaves the local on the stack.
+    pub fn finish_local_store(&mut self, index: u32) {
+        if std::mem::take(&mut self.fused_tee) {
+            let ty = self.locals[index as usize].ty;
+            self.stack.push(ty, Loc::Local(index));
+        }
     }
 
     /// The type of global `index` and where its value is (loading an
