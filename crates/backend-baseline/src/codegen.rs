@@ -22,7 +22,9 @@
 mod call;
 mod control;
 mod conversion;
+mod frame;
 mod interrupt;
+mod local_uses;
 mod memory;
 mod moves;
 mod numeric;
@@ -32,28 +34,31 @@ mod variable;
 pub(crate) use control::ControlFrame;
 pub(crate) use interrupt::CheckStub;
 
-use crate::isa::x64::abi::{self, FRAME_HEADER, RET_AREA_PTR_DISP};
+use crate::isa::x64::abi::Frame;
 use crate::isa::x64::masm::X64Masm;
-use crate::isa::x64::regs::{FSCRATCH, HEAP_BASE, RAX, RBP, Reg, SCRATCH, VMCTX};
+use crate::isa::x64::regs::{FSCRATCH, RBP, Reg, SCRATCH};
 use crate::masm::{Address, MacroAssembler, Operand, Size, StoreSize};
 use crate::regalloc::RegAlloc;
 use crate::stack::{Loc, Ty, Val, ValueStack};
 use crate::{codegen_error, unsupported};
 use dynasmrt::DynamicLabel;
-use tandem_codegen_api::abi::{CallLayout, Loc as AbiLoc, wasm_call_layout};
+use tandem_codegen_api::abi::{CallLayout, wasm_call_layout};
 use tandem_codegen_api::{CompileError, CompileInputs, CompiledFunction, Relocation, TrapSite};
 use tandem_environ::{
     DefinedFuncIndex, FuncType, ModuleInfo, TrapCode, Tunables, TypeIndex, VMOffsets,
 };
 use wasmparser::{FunctionBody, OperatorsReader};
 
-/// A local variable: where it lives and its type.
+/// A local variable: its type, its home slot, and the register it lives
+/// in when it has one (see `codegen/frame`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LocalSlot {
-    /// `rbp`-relative address.
+    /// `rbp`-relative address of its home slot.
     pub disp: i32,
     /// Its type.
     pub ty: Ty,
+    /// The register holding it for the whole function, if any.
+    pub reg: Option<Reg>,
 }
 
 /// An out-of-line `ud2` that explicit checks jump to.
@@ -78,6 +83,14 @@ pub(crate) struct Buffers {
     pub control: Vec<ControlFrame>,
     /// Locals, parameters first.
     pub locals: Vec<LocalSlot>,
+    /// Locals held in caller-saved registers (saved around calls).
+    pub caller_saved_locals: Vec<u32>,
+    /// Locals in the order they get registers.
+    pub order: Vec<u32>,
+    /// Weighted use counts of the locals.
+    pub weights: Vec<u32>,
+    /// Open constructs while counting uses.
+    pub scan_frames: Vec<wasmparser::FrameKind>,
     /// Popped call arguments.
     pub args: Vec<(Ty, Val)>,
     /// Register moves being resolved.
@@ -113,6 +126,10 @@ impl Buffers {
             stack,
             control,
             locals,
+            caller_saved_locals,
+            order,
+            weights,
+            scan_frames,
             args,
             reg_moves,
             loads,
@@ -132,6 +149,10 @@ impl Buffers {
         stack.clear();
         control.clear();
         locals.clear();
+        caller_saved_locals.clear();
+        order.clear();
+        weights.clear();
+        scan_frames.clear();
         args.clear();
         reg_moves.clear();
         loads.clear();
@@ -185,6 +206,10 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub regs: RegAlloc,
     pub control: &'b mut Vec<ControlFrame>,
     pub locals: &'b mut Vec<LocalSlot>,
+    pub caller_saved_locals: &'b mut Vec<u32>,
+    pub order: &'b mut Vec<u32>,
+    pub weights: &'b mut Vec<u32>,
+    pub scan_frames: &'b mut Vec<wasmparser::FrameKind>,
     pub args: &'b mut Vec<(Ty, Val)>,
     pub reg_moves: &'b mut Vec<(Reg, Reg)>,
     pub loads: &'b mut Vec<(Reg, Ty, Val)>,
@@ -204,8 +229,8 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub unreachable_depth: u32,
     /// Wasm offset of the current operator.
     pub offset: u32,
-    /// Locals that live in the frame (not stack arguments).
-    pub frame_locals: u32,
+    /// The frame's shape (pushed registers, home slots).
+    pub frame: Frame,
     /// This function's own call layout.
     pub layout: CallLayout,
     /// Where every return jumps.
@@ -216,6 +241,8 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub func_type: TypeIndex,
     /// Fuel cost of the current straight-line region, not charged yet.
     pub fuel_pending: i64,
+    /// Whether the store fused by `fuse_local_store` was a `local.tee`.
+    pub fused_tee: bool,
 }
 
 /// Compiles defined function `index`.
@@ -247,6 +274,10 @@ pub(crate) fn compile_function(
             regs: RegAlloc::default(),
             control: &mut b.control,
             locals: &mut b.locals,
+            caller_saved_locals: &mut b.caller_saved_locals,
+            order: &mut b.order,
+            weights: &mut b.weights,
+            scan_frames: &mut b.scan_frames,
             args: &mut b.args,
             reg_moves: &mut b.reg_moves,
             loads: &mut b.loads,
@@ -262,14 +293,20 @@ pub(crate) fn compile_function(
             reachable: true,
             unreachable_depth: 0,
             offset: 0,
-            frame_locals: 0,
+            frame: Frame::default(),
             layout,
             epilogue,
             max_call_area: 0,
             func_type: ty_index,
             fuel_pending: 0,
+            fused_tee: false,
         };
         let patches = cg.prologue(ty_index, body)?;
+        cg.offset = cg.reader.original_position() as u32;
+        cg.entry_checks()?;
+        let nresults = cg.env.module.types[ty_index.index()].results.len() as u32;
+        cg.control
+            .push(ControlFrame::function(cg.epilogue, nresults));
         cg.body()?;
         let (stack_check, frame_sub) = patches;
         cg.finish(stack_check, frame_sub, &mut b.code)
@@ -285,155 +322,6 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     /// An unsupported-feature error at the current operator.
     pub fn unsupported(&self, what: impl Into<String>) -> CompileError {
         unsupported(what, u64::from(self.offset))
-    }
-
-    /// Sets up the frame, checks the stack limit and homes the parameters.
-    /// Returns the offsets of the two immediates patched with the frame size.
-    fn prologue(
-        &mut self,
-        ty_index: TypeIndex,
-        body: &FunctionBody<'_>,
-    ) -> Result<(u32, u32), CompileError> {
-        let ty = &self.env.module.types[ty_index.index()];
-        // Locals: parameters, then declared locals.
-        let mut frame_locals = 0u32;
-        let mut reg_params: u32 = 0;
-        for (i, &p) in ty.params.iter().enumerate() {
-            let t = Ty::of(p).ok_or_else(|| self.unsupported("the v128 type"))?;
-            let disp = match self.layout.args[2 + i] {
-                AbiLoc::Stack(off) => 16 + off as i64,
-                _ => {
-                    frame_locals += 1;
-                    reg_params += 1;
-                    abi::local_disp(frame_locals - 1)
-                }
-            };
-            self.locals.push(LocalSlot {
-                disp: disp as i32,
-                ty: t,
-            });
-        }
-        let mut reader = body.get_locals_reader()?;
-        let first_declared = frame_locals;
-        for _ in 0..reader.get_count() {
-            let offset = reader.original_position();
-            let (count, t) = reader.read()?;
-            let t = Ty::of_wasmparser(t).ok_or_else(|| unsupported("the v128 type", offset))?;
-            if count > 100_000 || self.locals.len() > 100_000 {
-                return Err(unsupported("more than 100000 locals", offset));
-            }
-            for _ in 0..count {
-                self.locals.push(LocalSlot {
-                    disp: abi::local_disp(frame_locals) as i32,
-                    ty: t,
-                });
-                frame_locals += 1;
-            }
-        }
-        self.frame_locals = frame_locals;
-
-        let m = &mut *self.masm;
-        m.push(RBP);
-        m.asm.mov_rr(Size::S64, RBP, crate::isa::x64::regs::RSP);
-        for r in abi::SAVED_REGS {
-            m.push(r);
-        }
-        let AbiLoc::Gpr(vmctx_arg) = self.layout.args[0] else {
-            return Err(self.bug("callee vmctx not in a register"));
-        };
-        m.mov(Size::S64, VMCTX, Operand::Reg(Reg::from_abi_gpr(vmctx_arg)));
-        // Stack limit: rsp - frame < store.stack_limit traps.
-        let stack_check = m.lea_below_rsp_patchable(RAX);
-        m.mov(
-            Size::S64,
-            SCRATCH,
-            Operand::Mem(Address::base_disp(
-                VMCTX,
-                VMOffsets::VMCTX_STORE_CONTEXT as i32,
-            )),
-        );
-        m.cmp(
-            Size::S64,
-            Operand::Reg(RAX),
-            Operand::Mem(Address::base_disp(
-                SCRATCH,
-                VMOffsets::STORE_STACK_LIMIT as i32,
-            )),
-        );
-        let overflow = m.new_label();
-        m.jcc(crate::masm::Cond::Below, overflow);
-        self.trap_stubs.push(TrapStub {
-            label: overflow,
-            code: TrapCode::StackOverflow,
-            wasm_offset: 0,
-        });
-        let frame_sub = self.masm.sub_rsp_patchable();
-        if self.layout.has_ret_area() {
-            self.masm.store(
-                StoreSize::B64,
-                Address::base_disp(RBP, RET_AREA_PTR_DISP),
-                Operand::Reg(crate::isa::x64::regs::RDI),
-            );
-        }
-        // Home register parameters.
-        for i in 0..ty.params.len() {
-            let slot = self.locals[i];
-            let addr = Address::base_disp(RBP, slot.disp);
-            match self.layout.args[2 + i] {
-                AbiLoc::Gpr(g) => {
-                    let bytes = if slot.ty == Ty::I32 {
-                        StoreSize::B32
-                    } else {
-                        StoreSize::B64
-                    };
-                    self.masm
-                        .store(bytes, addr, Operand::Reg(Reg::from_abi_gpr(g)));
-                }
-                AbiLoc::Xmm(x) => self
-                    .masm
-                    .fstore(slot.ty.fsize(), addr, Reg::from_abi_xmm(x)),
-                AbiLoc::Stack(_) => {}
-            }
-        }
-        let _ = reg_params;
-        // Zero declared locals.
-        let declared = frame_locals - first_declared;
-        if declared > 8 {
-            let lowest = abi::local_disp(frame_locals - 1) as i32;
-            let m = &mut *self.masm;
-            m.lea(crate::isa::x64::regs::RDI, Address::base_disp(RBP, lowest));
-            m.mov(
-                Size::S32,
-                crate::isa::x64::regs::RCX,
-                Operand::Imm(declared as i32),
-            );
-            m.mov(Size::S32, RAX, Operand::Imm(0));
-            m.asm.bytes(&[0xf3, 0x48, 0xab]); // rep stosq
-        } else {
-            for k in first_declared..frame_locals {
-                let addr = Address::base_disp(RBP, abi::local_disp(k) as i32);
-                self.masm.store(StoreSize::B64, addr, Operand::Imm(0));
-            }
-        }
-        // Memory 0's base never moves (memories are reserved up front).
-        if let Some(mem) = self.env.module.memories.first()
-            && !mem.memory64
-            && !mem.shared
-        {
-            let addr = self.memory_def_addr(tandem_environ::MemoryIndex::from_u32(0), HEAP_BASE);
-            self.masm.mov(
-                Size::S64,
-                HEAP_BASE,
-                Operand::Mem(addr.offset(VMOffsets::MEMORY_BASE as i32)),
-            );
-        }
-        self.offset = self.reader.original_position() as u32;
-        self.entry_checks()?;
-        let ty = &self.env.module.types[ty_index.index()];
-        let nresults = ty.results.len() as u32;
-        self.control
-            .push(ControlFrame::function(self.epilogue, nresults));
-        Ok((stack_check, frame_sub))
     }
 
     /// The operator loop.
@@ -488,8 +376,8 @@ impl<'a, 'b> CodeGen<'a, 'b> {
                 code: stub.code,
             });
         }
-        let fixed = abi::fixed_frame_size(self.frame_locals, self.stack.max_depth);
-        let sub = fixed - u64::from(FRAME_HEADER - 8);
+        let fixed = self.frame.fixed_size(self.stack.max_depth);
+        let sub = self.frame.sub_size(self.stack.max_depth);
         let total = sub + u64::from(self.max_call_area);
         let (Ok(sub), Ok(total)) = (i32::try_from(sub), i32::try_from(total)) else {
             return Err(self.unsupported("a stack frame over 2 GiB"));
@@ -539,7 +427,7 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     /// `rbp`-relative address of stack slot `pos`.
     #[inline]
     pub fn slot(&self, pos: usize) -> Address {
-        Address::base_disp(RBP, abi::value_slot_disp(self.frame_locals, pos) as i32)
+        Address::base_disp(RBP, self.frame.value_slot_disp(pos) as i32)
     }
 
     /// Pushes a register value.
@@ -560,7 +448,13 @@ impl<'a, 'b> CodeGen<'a, 'b> {
         let v = match e.loc {
             Loc::Reg(r) => Val::Reg(r),
             Loc::Mem => Val::Mem(self.slot(pos).disp),
-            Loc::Local(i) => Val::Mem(self.locals[i as usize].disp),
+            Loc::Local(i) => {
+                let l = self.locals[i as usize];
+                match l.reg {
+                    Some(r) => Val::LocalReg(r),
+                    None => Val::Mem(l.disp),
+                }
+            }
             Loc::Const(c) => Val::Const(c),
         };
         (e.ty, v)
@@ -621,8 +515,11 @@ impl<'a, 'b> CodeGen<'a, 'b> {
                 self.regs.free(r);
             }
             Loc::Local(i) => {
-                let from = Address::base_disp(RBP, self.locals[i as usize].disp);
-                self.copy_mem(e.ty, slot, from);
+                let l = self.locals[i as usize];
+                match l.reg {
+                    Some(r) => self.store_reg(e.ty, slot, r),
+                    None => self.copy_mem(e.ty, slot, Address::base_disp(RBP, l.disp)),
+                }
                 self.stack.local_refs -= 1;
             }
             Loc::Mem | Loc::Const(_) => return,
@@ -681,7 +578,9 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     /// Loads `v` into `dst` (any register, allocatable or not).
     pub fn load_val(&mut self, ty: Ty, dst: Reg, v: Val) {
         match (ty.is_float(), v) {
-            (false, Val::Reg(r)) => self.masm.mov(Size::S64, dst, Operand::Reg(r)),
+            (false, Val::Reg(r) | Val::LocalReg(r)) => {
+                self.masm.mov(Size::S64, dst, Operand::Reg(r))
+            }
             (false, Val::Mem(d)) => {
                 self.masm
                     .mov(ty.size(), dst, Operand::Mem(Address::base_disp(RBP, d)))
@@ -693,7 +592,7 @@ impl<'a, 'b> CodeGen<'a, 'b> {
                     self.masm.mov_imm64(dst, c);
                 }
             }
-            (true, Val::Reg(r)) => self.masm.fmov(dst, r),
+            (true, Val::Reg(r) | Val::LocalReg(r)) => self.masm.fmov(dst, r),
             (true, Val::Mem(d)) => self.masm.fload(ty.fsize(), dst, Address::base_disp(RBP, d)),
             (true, Val::Const(c)) => self.masm.fconst(ty.fsize(), dst, c as u64),
         }
@@ -703,7 +602,7 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     pub fn store_val(&mut self, ty: Ty, addr: Address, v: Val) {
         let wide = matches!(ty, Ty::I64 | Ty::F64);
         match v {
-            Val::Reg(r) => self.store_reg(ty, addr, r),
+            Val::Reg(r) | Val::LocalReg(r) => self.store_reg(ty, addr, r),
             Val::Mem(d) => self.copy_mem(ty, addr, Address::base_disp(RBP, d)),
             Val::Const(c) => {
                 if !wide {
@@ -738,7 +637,7 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     /// that does not fit 32 bits is loaded into the scratch register.
     pub fn int_operand(&mut self, ty: Ty, v: Val) -> Operand {
         match v {
-            Val::Reg(r) => Operand::Reg(r),
+            Val::Reg(r) | Val::LocalReg(r) => Operand::Reg(r),
             Val::Mem(d) => Operand::Mem(Address::base_disp(RBP, d)),
             Val::Const(c) if ty == Ty::I32 => Operand::Imm(c as i32),
             Val::Const(c) => self.masm.imm64_operand(c),
@@ -749,7 +648,7 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     /// float scratch register).
     pub fn float_operand(&mut self, ty: Ty, v: Val) -> Operand {
         match v {
-            Val::Reg(r) => Operand::Reg(r),
+            Val::Reg(r) | Val::LocalReg(r) => Operand::Reg(r),
             Val::Mem(d) => Operand::Mem(Address::base_disp(RBP, d)),
             Val::Const(c) => {
                 self.masm.fconst(ty.fsize(), FSCRATCH, c as u64);

@@ -1,6 +1,6 @@
 //! The value stack: one entry per Wasm operand, each a constant, a
-//! register, a reference to a local, or a spilled value in the stack slot
-//! that belongs to its position.
+//! register, a reference to a local (in its register or home slot), or a
+//! spilled value in the stack slot that belongs to its position.
 //!
 //! Entries below [`ValueStack::clean`] are known to be constants or in
 //! memory, so spilling everything (at control-flow merges and calls) only
@@ -99,6 +99,9 @@ pub struct Entry {
 pub enum Val {
     /// In a register now owned by the popper.
     Reg(Reg),
+    /// In the register that holds a local for the whole function: the
+    /// popper may read it but never writes or frees it.
+    LocalReg(Reg),
     /// At `[rbp + disp]`.
     Mem(i32),
     /// A constant.

@@ -9,7 +9,7 @@
 //! their stack slots before the area is released.
 
 use super::CodeGen;
-use crate::isa::x64::abi::{RET_AREA_PTR_DISP, SYSV_INT_ARGS};
+use crate::isa::x64::abi::SYSV_INT_ARGS;
 use crate::isa::x64::regs::{FSCRATCH, RAX, RBP, RSP, Reg, SCRATCH, VMCTX};
 use crate::masm::{Address, AluOp, Cond, FloatSize, MacroAssembler, Operand, Size, StoreSize};
 use crate::stack::{Loc, Ty, Val};
@@ -145,6 +145,7 @@ impl CodeGen<'_, '_> {
         let (nparams, nresults) = (fty.params.len(), fty.results.len());
         self.pop_args(nparams)?;
         self.spill_all();
+        self.save_local_regs();
         let out = layout.stack_args_size + layout.ret_area_size;
         if out > 0 {
             self.masm
@@ -234,8 +235,16 @@ impl CodeGen<'_, '_> {
                         // Other code leaves the upper half undefined.
                         self.masm.asm.mov_rr(Size::S32, r, r);
                     }
-                    self.regs.take(r);
-                    self.push_reg(t, r);
+                    if self.regs.is_free(r) {
+                        self.regs.take(r);
+                        self.push_reg(t, r);
+                    } else {
+                        // A register that holds a local: the value goes to
+                        // its slot before the local is reloaded.
+                        let to = self.slot(self.stack.len());
+                        self.store_reg(t, to, r);
+                        self.stack.push(t, Loc::Mem);
+                    }
                 }
                 AbiLoc::Xmm(x) => {
                     let r = Reg::from_abi_xmm(x);
@@ -258,6 +267,7 @@ impl CodeGen<'_, '_> {
                 Operand::Imm(layout.ret_area_size as i32),
             );
         }
+        self.restore_local_regs();
         self.stack.clean = self.stack.len() - nresults;
         self.put_layout(ty, layout);
         Ok(())
@@ -274,6 +284,7 @@ impl CodeGen<'_, '_> {
             return Err(self.bug("libcall with stack arguments"));
         }
         self.spill_all();
+        self.save_local_regs();
         self.queue_move(SYSV_INT_ARGS[0], Ty::I64, Val::Reg(VMCTX));
         for (i, &(t, v)) in args.iter().enumerate() {
             self.queue_move(SYSV_INT_ARGS[i + 1], t, v);
@@ -287,6 +298,7 @@ impl CodeGen<'_, '_> {
             addend: -4,
         });
         self.regs.reset();
+        self.restore_local_regs();
         Ok(libcall.signature().result.map(|_| {
             self.regs.take(RAX);
             RAX
@@ -305,7 +317,7 @@ impl CodeGen<'_, '_> {
             self.masm.mov(
                 Size::S64,
                 SCRATCH,
-                Operand::Mem(Address::base_disp(RBP, RET_AREA_PTR_DISP)),
+                Operand::Mem(Address::base_disp(RBP, self.frame.ret_area_ptr_disp())),
             );
             for i in 0..n {
                 if let AbiLoc::Stack(off) = self.layout.results[i] {
@@ -333,7 +345,7 @@ impl CodeGen<'_, '_> {
                                 );
                             }
                         }
-                        Val::Reg(r) => self.store_reg(t, to, r),
+                        Val::Reg(r) | Val::LocalReg(r) => self.store_reg(t, to, r),
                     }
                 }
             }

@@ -251,7 +251,7 @@ impl CodeGen<'_, '_> {
         let (_, v) = self.pop()?;
         Ok(match v {
             Val::Const(c) => Err(c as i32 != 0),
-            Val::Reg(r) => {
+            Val::Reg(r) | Val::LocalReg(r) => {
                 self.masm.test(Size::S32, r, r);
                 self.free(v);
                 Ok(Flags::Int(Cond::Ne))
@@ -630,7 +630,7 @@ impl CodeGen<'_, '_> {
                 match keep {
                     Val::Reg(r) => self.push_reg(ty, r),
                     Val::Const(c) => self.push_const(ty, c),
-                    Val::Mem(_) => {
+                    Val::Mem(_) | Val::LocalReg(_) => {
                         let r = self.owned_reg(ty, keep)?;
                         self.push_reg(ty, r);
                     }
@@ -673,19 +673,5 @@ impl CodeGen<'_, '_> {
         }
         self.push_reg(ty, dst);
         Ok(())
-    }
-
-    /// The function epilogue.
-    fn epilogue(&mut self) {
-        use crate::isa::x64::abi::SAVED_REGS;
-        use crate::isa::x64::regs::{RBP, RSP};
-        use crate::masm::Address;
-        let m = &mut *self.masm;
-        m.lea(RSP, Address::base_disp(RBP, -(8 * SAVED_REGS.len() as i32)));
-        for r in SAVED_REGS.iter().rev() {
-            m.pop(*r);
-        }
-        m.pop(RBP);
-        m.ret(self.layout.stack_args_size as u16);
     }
 }

@@ -39,6 +39,11 @@ impl CodeGen<'_, '_> {
                     self.push_reg(ty, r);
                 }
             }
+            Val::LocalReg(r) if r.is_xmm() == ty.is_float() => {
+                let r = self.owned_reg(ty, v)?;
+                self.push_reg(ty, r);
+            }
+            Val::LocalReg(_) => return Err(self.bug("retyping a local across register classes")),
         }
         Ok(())
     }
@@ -47,7 +52,8 @@ impl CodeGen<'_, '_> {
     pub fn wrap(&mut self) -> Result<(), CompileError> {
         let (_, v) = self.pop()?;
         match v {
-            Val::Reg(r) => {
+            Val::Reg(_) | Val::LocalReg(_) => {
+                let r = self.owned_reg(Ty::I64, v)?;
                 self.masm.asm.mov_rr(Size::S32, r, r);
                 self.push_reg(Ty::I32, r);
                 Ok(())
@@ -112,14 +118,14 @@ impl CodeGen<'_, '_> {
     pub fn reinterpret(&mut self, to: Ty) -> Result<(), CompileError> {
         let (from, v) = self.pop()?;
         match v {
-            Val::Reg(r) => {
+            Val::Reg(r) | Val::LocalReg(r) => {
                 let dst = self.alloc_for(to)?;
                 if to.is_float() {
                     self.masm.fmov_from_gpr(to.fsize(), dst, r);
                 } else {
                     self.masm.fmov_to_gpr(from.fsize(), dst, r);
                 }
-                self.regs.free(r);
+                self.free(v);
                 self.push_reg(to, dst);
                 Ok(())
             }

@@ -216,6 +216,7 @@ impl CodeGen<'_, '_> {
             if let Some((ty, r, slot)) = stub.saved {
                 self.store_reg(ty, slot, r);
             }
+            self.save_local_regs();
             self.masm.mov(Size::S64, RDI, Operand::Reg(VMCTX));
             let at = self.masm.call_rel32();
             self.relocs.push(Relocation {
@@ -224,6 +225,7 @@ impl CodeGen<'_, '_> {
                 target: RelocTarget::LibcallTrampoline(stub.libcall),
                 addend: -4,
             });
+            self.restore_local_regs();
             if let Some((ty, r, slot)) = stub.saved {
                 match ty {
                     Ty::F32 | Ty::F64 => self.masm.fload(ty.fsize(), r, slot),

@@ -84,6 +84,13 @@ impl CodeGen<'_, '_> {
         {
             return Ok((Address::base_disp(HEAP_BASE, disp), None));
         }
+        // An i32 local's register is zero-extended: index with it in place.
+        if guarded
+            && let Val::LocalReg(r) = index
+            && let Ok(disp) = i32::try_from(offset)
+        {
+            return Ok((Address::indexed(HEAP_BASE, r, 1, disp), None));
+        }
         let idx = self.owned_reg(Ty::I32, index)?;
         if !guarded {
             // index + offset + size <= current_length, in 64 bits.
@@ -123,10 +130,17 @@ impl CodeGen<'_, '_> {
             LoadKind::Ext(_) => 4,
         };
         let (addr, tmp) = self.heap_addr(memarg, bytes)?;
+        // Fused before the index register is freed: copying references to
+        // the stored local out may take a register.
+        let none = (Val::Const(0), Val::Const(0));
+        let fused = self.fuse_local_store(ty, none, false)?;
         if let Some(t) = tmp {
             self.regs.free(t);
         }
-        let dst = self.alloc_for(ty)?;
+        let dst = match fused {
+            Some((_, r, _)) => r,
+            None => self.alloc_for(ty)?,
+        };
         let at = self.masm.offset();
         match kind {
             LoadKind::Full if ty.is_float() => self.masm.fload(ty.fsize(), dst, addr),
@@ -134,7 +148,10 @@ impl CodeGen<'_, '_> {
             LoadKind::Ext(ext) => self.masm.load_extend(ext, ty.size(), dst, addr),
         }
         self.trap_site(at, TrapCode::MemoryOutOfBounds);
-        self.push_reg(ty, dst);
+        match fused {
+            Some((index, _, _)) => self.finish_local_store(index),
+            None => self.push_reg(ty, dst),
+        }
         Ok(())
     }
 
@@ -149,6 +166,8 @@ impl CodeGen<'_, '_> {
             }
             Val::Const(c) if ty.is_float() && bytes == 4 => Operand::Imm(c as i32),
             Val::Const(c) if ty.is_float() && i32::try_from(c).is_ok() => Operand::Imm(c as i32),
+            // A local's register is read in place (freeing it is a no-op).
+            Val::LocalReg(r) => Operand::Reg(r),
             _ => Operand::Reg(self.owned_reg(ty, v)?),
         };
         let (addr, tmp) = self.heap_addr(memarg, u32::from(bytes))?;

@@ -12,7 +12,7 @@ impl CodeGen<'_, '_> {
     /// Queues "`dst` = `v`" for [`CodeGen::resolve_moves`].
     pub fn queue_move(&mut self, dst: Reg, ty: Ty, v: Val) {
         match v {
-            Val::Reg(r) => self.reg_moves.push((dst, r)),
+            Val::Reg(r) | Val::LocalReg(r) => self.reg_moves.push((dst, r)),
             other => self.loads.push((dst, ty, other)),
         }
     }

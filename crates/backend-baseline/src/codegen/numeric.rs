@@ -200,6 +200,24 @@ impl CodeGen<'_, '_> {
         } else {
             (lhs, rhs)
         };
+        if let Some((index, dst, (lhs, rhs))) =
+            self.fuse_local_store(ty, (lhs, rhs), commutative)?
+        {
+            // `local = lhs op rhs` computed in the local's register.
+            if lhs != Val::LocalReg(dst) {
+                self.load_val(ty, dst, lhs);
+                self.free(lhs);
+            }
+            let src = self.int_operand(ty, rhs);
+            if op == IntBin::Mul {
+                self.masm.mul(ty.size(), dst, src);
+            } else {
+                self.masm.alu(alu, ty.size(), dst, src);
+            }
+            self.free(rhs);
+            self.finish_local_store(index);
+            return Ok(());
+        }
         let dst = self.owned_reg(ty, lhs)?;
         let src = self.int_operand(ty, rhs);
         if op == IntBin::Mul {
@@ -289,7 +307,7 @@ impl CodeGen<'_, '_> {
             }
         }
         let divisor = match rhs {
-            Val::Reg(r) => Operand::Reg(r),
+            Val::Reg(r) | Val::LocalReg(r) => Operand::Reg(r),
             Val::Mem(_) => self.int_operand(ty, rhs),
             Val::Const(c) => {
                 let r = self.alloc(false)?;
@@ -357,7 +375,7 @@ impl CodeGen<'_, '_> {
                 self.push_const(Ty::I32, i64::from(zero));
                 return Ok(());
             }
-            Val::Reg(r) => self.masm.test(ty.size(), r, r),
+            Val::Reg(r) | Val::LocalReg(r) => self.masm.test(ty.size(), r, r),
             Val::Mem(_) => {
                 let op = self.int_operand(ty, v);
                 self.masm.cmp(ty.size(), op, Operand::Imm(0));
@@ -499,6 +517,19 @@ impl CodeGen<'_, '_> {
                 } else {
                     (lhs, rhs)
                 };
+            if let Some((index, dst, (lhs, rhs))) =
+                self.fuse_local_store(ty, (lhs, rhs), commutative)?
+            {
+                if lhs != Val::LocalReg(dst) {
+                    self.load_val(ty, dst, lhs);
+                    self.free(lhs);
+                }
+                let src = self.float_operand(ty, rhs);
+                self.masm.fop(fop, size, dst, src);
+                self.free(rhs);
+                self.finish_local_store(index);
+                return Ok(());
+            }
             let dst = self.owned_reg(ty, lhs)?;
             let src = self.float_operand(ty, rhs);
             self.masm.fop(fop, size, dst, src);

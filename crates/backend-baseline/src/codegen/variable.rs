@@ -1,9 +1,10 @@
-//! Locals and globals. A `local.get` pushes a reference to the local's slot
-//! without copying; `local.set` and `local.tee` first copy out any such
-//! reference still on the stack. Globals are 16-byte slots in the
-//! VMContext, or behind a pointer when imported.
+//! Locals and globals. A `local.get` pushes a reference to the local
+//! (its register or home slot) without copying; `local.set` and
+//! `local.tee` first copy out any such reference still on the stack.
+//! Globals are 16-byte slots in the VMContext, or behind a pointer when
+//! imported.
 
-use super::CodeGen;
+use super::{CodeGen, LocalSlot};
 use crate::isa::x64::regs::{RBP, Reg, SCRATCH, VMCTX};
 use crate::masm::{Address, MacroAssembler, Operand, Size};
 use crate::stack::{Loc, Ty, Val};
@@ -26,14 +27,27 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// Copies stack references to local `index` into their slots.
+    /// Copies stack references to local `index` away before it changes:
+    /// into a free register, or into their slots.
     fn detach_local(&mut self, index: u32) {
         if self.stack.local_refs == 0 {
             return;
         }
         for pos in self.stack.clean..self.stack.len() {
-            if self.stack.entries[pos].loc == Loc::Local(index) {
-                self.spill_entry(pos);
+            let e = self.stack.entries[pos];
+            if e.loc != Loc::Local(index) {
+                continue;
+            }
+            match self.locals[index as usize].reg {
+                Some(from) => match self.regs.try_alloc(e.ty.is_float()) {
+                    Some(r) => {
+                        self.load_val(e.ty, r, Val::LocalReg(from));
+                        self.stack.entries[pos].loc = Loc::Reg(r);
+                        self.stack.local_refs -= 1;
+                    }
+                    None => self.spill_entry(pos),
+                },
+                None => self.spill_entry(pos),
             }
         }
     }
@@ -42,9 +56,11 @@ impl CodeGen<'_, '_> {
     fn set_local(&mut self, index: u32, ty: Ty, v: Val) -> Result<(), CompileError> {
         let l = self.local(index)?;
         self.detach_local(index);
-        let addr = Address::base_disp(RBP, l.disp);
-        if v != Val::Mem(l.disp) {
-            self.store_val(ty, addr, v);
+        match l.reg {
+            Some(r) if v != Val::LocalReg(r) => self.load_val(ty, r, v),
+            Some(_) => {}
+            None if v != Val::Mem(l.disp) => self.store_val(ty, Address::base_disp(RBP, l.disp), v),
+            None => {}
         }
         Ok(())
     }
@@ -62,11 +78,81 @@ impl CodeGen<'_, '_> {
         let (ty, v) = self.pop()?;
         self.set_local(index, ty, v)?;
         match v {
+            // A local in a register is as good as the value's register.
+            Val::Reg(r) if self.locals[index as usize].reg.is_some() => {
+                self.regs.free(r);
+                self.stack.push(ty, Loc::Local(index));
+            }
             Val::Reg(r) => self.push_reg(ty, r),
             Val::Const(c) => self.push_const(ty, c),
-            Val::Mem(_) => self.stack.push(ty, Loc::Local(index)),
+            Val::Mem(_) | Val::LocalReg(_) => self.stack.push(ty, Loc::Local(index)),
         }
         Ok(())
+    }
+
+    /// Fuses the next operator when it is `local.set` or `local.tee` of a
+    /// register local of type `ty`, so the caller computes its result
+    /// straight into that register. `operands` are the popped values of
+    /// the caller; for a `commutative` operation the two are swapped when
+    /// the second is the local. The second operand must not be the local
+    /// (it is read after the result register is written), so then there
+    /// is no fusion.
+    ///
+    /// On fusion the store is consumed, stack references to the local are
+    /// copied out, and the local's index and register are returned, with
+    /// the (possibly swapped) operands; the caller ends with
+    /// [`CodeGen::finish_local_store`].
+    pub fn fuse_local_store(
+        &mut self,
+        ty: Ty,
+        operands: (Val, Val),
+        commutative: bool,
+    ) -> Result<Option<(u32, Reg, (Val, Val))>, CompileError> {
+        let mut peek = self.reader.get_binary_reader();
+        let tee = match peek.read_u8() {
+            Ok(0x21) => false,
+            Ok(0x22) => true,
+            _ => return Ok(None),
+        };
+        let Ok(index) = peek.read_var_u32() else {
+            return Ok(None);
+        };
+        let Some(&LocalSlot {
+            ty: local_ty,
+            reg: Some(reg),
+            ..
+        }) = self.locals.get(index as usize)
+        else {
+            return Ok(None);
+        };
+        let (a, b) = operands;
+        let operands = match (a, b) {
+            _ if local_ty != ty => return Ok(None),
+            (_, Val::LocalReg(r)) if r == reg && commutative => (b, a),
+            (_, Val::LocalReg(r)) if r == reg => return Ok(None),
+            _ => (a, b),
+        };
+        let op = if tee {
+            wasmparser::Operator::LocalTee { local_index: index }
+        } else {
+            wasmparser::Operator::LocalSet { local_index: index }
+        };
+        self.fused_operator(&op);
+        // The current offset stays the computing operator's: it is the
+        // one that may trap.
+        self.reader.read()?;
+        self.detach_local(index);
+        self.fused_tee = tee;
+        Ok(Some((index, reg, operands)))
+    }
+
+    /// Ends a store fused by [`CodeGen::fuse_local_store`]: a `local.tee`
+    /// leaves the local on the stack.
+    pub fn finish_local_store(&mut self, index: u32) {
+        if std::mem::take(&mut self.fused_tee) {
+            let ty = self.locals[index as usize].ty;
+            self.stack.push(ty, Loc::Local(index));
+        }
     }
 
     /// The type of global `index` and where its value is (loading an

@@ -72,6 +72,7 @@ pub mod names {
     pub const R10: Reg = Reg::gpr(10);
     pub const R11: Reg = Reg::gpr(11);
     pub const R12: Reg = Reg::gpr(12);
+    pub const R13: Reg = Reg::gpr(13);
     pub const R14: Reg = Reg::gpr(14);
     pub const R15: Reg = Reg::gpr(15);
     pub const XMM0: Reg = Reg::xmm(0);
@@ -97,3 +98,32 @@ pub const ALLOCATABLE_GPRS: RegSet =
 
 /// Xmm registers the allocator hands out: all but the float scratch.
 pub const ALLOCATABLE_XMMS: RegSet = 0x7fff << 16;
+
+/// Registers that hold integer locals for a whole function, in the order
+/// they are handed out: first the callee-saved ones the Wasm-call
+/// convention leaves unused (saved in the prologue, untouched by calls),
+/// then caller-saved ones taken out of [`ALLOCATABLE_GPRS`] (saved to the
+/// local's home slot around calls). `rax`, `rcx`, `rdx` and `rdi` have
+/// fixed uses (results, shifts, division, `rep stos`, the return area),
+/// so they and `rsi` stay with the operand stack.
+pub const LOCAL_GPRS: [Reg; 6] = [RBX, R12, R13, R10, R9, R8];
+
+/// Xmm registers that hold float locals (all caller-saved); `xmm0`-`xmm7`
+/// stay with the operand stack.
+pub const LOCAL_XMMS: [Reg; 7] = [
+    Reg::xmm(8),
+    Reg::xmm(9),
+    Reg::xmm(10),
+    Reg::xmm(11),
+    Reg::xmm(12),
+    Reg::xmm(13),
+    Reg::xmm(14),
+];
+
+impl Reg {
+    /// Whether a call preserves this register (the callee-saved set of the
+    /// Wasm-call convention and of System V).
+    pub const fn is_callee_saved(self) -> bool {
+        !self.is_xmm() && matches!(self.hw(), 3 | 5 | 12 | 13 | 14 | 15)
+    }
+}
