@@ -2,14 +2,17 @@
 //! and emits machine code through the [`MacroAssembler`] while keeping a
 //! [`ValueStack`] of constants, registers, locals and spill slots.
 //!
-//! This module holds the driver (prologue, operator loop, trap stubs,
-//! patching the frame size) and the helpers every operator family uses:
+//! This module holds the driver (operator loop, trap stubs, patching the
+//! frame size) and the helpers every operator family uses:
 //! popping operands into registers or operands, allocating registers and
 //! spilling when they run out. The families live in the submodules.
 //!
 //! Invariants the families rely on:
 //! - an `i32` in a register has its upper 32 bits zero (values entering
 //!   from other code are zero-extended on arrival);
+//! - a local that lives in a register (`codegen/frame`) is popped as
+//!   [`Val::LocalReg`]: read it in place, never write or free it; to store
+//!   a result into such a local directly, use `fuse_local_store`;
 //! - at every control-flow merge and call, the stack below the merged or
 //!   passed values holds only constants and spilled values, so the register
 //!   state after a label is exactly "the canonical results, nothing else";

@@ -5,7 +5,8 @@
 //! intermediate representation: a value stack of constants, registers,
 //! local references and spill slots stands in for the operands, registers
 //! are handed out until they run out (then the oldest is spilled), and
-//! constants become immediates. It follows the same Wasm-call convention,
+//! constants become immediates. The most used locals (counted in one
+//! quick extra pass) live in registers for the whole function. It follows the same Wasm-call convention,
 //! trampolines, trap table and address map as the Cranelift backend, so
 //! code from both runs in one store.
 //!
@@ -20,7 +21,9 @@
 //! | `isa/x64/masm` | the x86-64 macro assembler |
 //! | `stack` | the value stack |
 //! | `regalloc` | free-register bookkeeping |
-//! | `codegen` | the driver: prologue, operator loop, trap stubs, operand helpers |
+//! | `codegen` | the driver: operator loop, trap stubs, operand helpers |
+//! | `codegen/frame` | which locals live in registers, prologue, epilogue, saving locals around calls |
+//! | `codegen/local_uses` | the extra pass counting local uses by loop depth |
 //! | `codegen/{control,numeric,conversion,memory,table,call,variable,moves}` | one operator family each |
 //! | `codegen/interrupt` | fuel charges and fuel/epoch checks at function entry and loop headers |
 //! | `visitor` | one line per operator, forwarding to its family |

@@ -138,7 +138,7 @@ impl CodeGen<'_, '_> {
             self.regs.free(t);
         }
         let dst = match fused {
-            Some((_, r, _)) => r,
+            Some(f) => f.reg,
             None => self.alloc_for(ty)?,
         };
         let at = self.masm.offset();
@@ -149,7 +149,7 @@ impl CodeGen<'_, '_> {
         }
         self.trap_site(at, TrapCode::MemoryOutOfBounds);
         match fused {
-            Some((index, _, _)) => self.finish_local_store(index),
+            Some(f) => self.finish_local_store(f.index),
             None => self.push_reg(ty, dst),
         }
         Ok(())

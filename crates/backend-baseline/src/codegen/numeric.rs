@@ -200,9 +200,8 @@ impl CodeGen<'_, '_> {
         } else {
             (lhs, rhs)
         };
-        if let Some((index, dst, (lhs, rhs))) =
-            self.fuse_local_store(ty, (lhs, rhs), commutative)?
-        {
+        if let Some(fused) = self.fuse_local_store(ty, (lhs, rhs), commutative)? {
+            let (dst, (lhs, rhs)) = (fused.reg, fused.operands);
             // `local = lhs op rhs` computed in the local's register.
             if lhs != Val::LocalReg(dst) {
                 self.load_val(ty, dst, lhs);
@@ -215,7 +214,7 @@ impl CodeGen<'_, '_> {
                 self.masm.alu(alu, ty.size(), dst, src);
             }
             self.free(rhs);
-            self.finish_local_store(index);
+            self.finish_local_store(fused.index);
             return Ok(());
         }
         let dst = self.owned_reg(ty, lhs)?;
@@ -517,9 +516,8 @@ impl CodeGen<'_, '_> {
                 } else {
                     (lhs, rhs)
                 };
-            if let Some((index, dst, (lhs, rhs))) =
-                self.fuse_local_store(ty, (lhs, rhs), commutative)?
-            {
+            if let Some(fused) = self.fuse_local_store(ty, (lhs, rhs), commutative)? {
+                let (dst, (lhs, rhs)) = (fused.reg, fused.operands);
                 if lhs != Val::LocalReg(dst) {
                     self.load_val(ty, dst, lhs);
                     self.free(lhs);
@@ -527,7 +525,7 @@ impl CodeGen<'_, '_> {
                 let src = self.float_operand(ty, rhs);
                 self.masm.fop(fop, size, dst, src);
                 self.free(rhs);
-                self.finish_local_store(index);
+                self.finish_local_store(fused.index);
                 return Ok(());
             }
             let dst = self.owned_reg(ty, lhs)?;

@@ -11,6 +11,17 @@ use crate::stack::{Loc, Ty, Val};
 use tandem_codegen_api::CompileError;
 use tandem_environ::GlobalIndex;
 
+/// A `local.set`/`local.tee` fused into the operator before it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FusedStore {
+    /// The local stored to.
+    pub index: u32,
+    /// Its register: where the result goes.
+    pub reg: Reg,
+    /// The operator's operands, swapped if that allowed the fusion.
+    pub operands: (Val, Val),
+}
+
 impl CodeGen<'_, '_> {
     /// The slot of local `index`.
     fn local(&self, index: u32) -> Result<super::LocalSlot, CompileError> {
@@ -107,7 +118,7 @@ impl CodeGen<'_, '_> {
         ty: Ty,
         operands: (Val, Val),
         commutative: bool,
-    ) -> Result<Option<(u32, Reg, (Val, Val))>, CompileError> {
+    ) -> Result<Option<FusedStore>, CompileError> {
         let mut peek = self.reader.get_binary_reader();
         let tee = match peek.read_u8() {
             Ok(0x21) => false,
@@ -143,7 +154,11 @@ impl CodeGen<'_, '_> {
         self.reader.read()?;
         self.detach_local(index);
         self.fused_tee = tee;
-        Ok(Some((index, reg, operands)))
+        Ok(Some(FusedStore {
+            index,
+            reg,
+            operands,
+        }))
     }
 
     /// Ends a store fused by [`CodeGen::fuse_local_store`]: a `local.tee`
