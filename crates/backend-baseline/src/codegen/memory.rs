@@ -130,17 +130,8 @@ impl CodeGen<'_, '_> {
             LoadKind::Ext(_) => 4,
         };
         let (addr, tmp) = self.heap_addr(memarg, bytes)?;
-        // Fused before the index register is freed: copying references to
-        // the stored local out may take a register.
-        let none = (Val::Const(0), Val::Const(0));
-        let fused = self.fuse_local_store(ty, none, false)?;
-        if let Some(t) = tmp {
-            self.regs.free(t);
-        }
-        let dst = match fused {
-            Some(f) => f.reg,
-            None => self.alloc_for(ty)?,
-        };
+        let dest = self.result_dest(ty, tmp)?;
+        let dst = dest.reg();
         let at = self.masm.offset();
         match kind {
             LoadKind::Full if ty.is_float() => self.masm.fload(ty.fsize(), dst, addr),
@@ -148,10 +139,7 @@ impl CodeGen<'_, '_> {
             LoadKind::Ext(ext) => self.masm.load_extend(ext, ty.size(), dst, addr),
         }
         self.trap_site(at, TrapCode::MemoryOutOfBounds);
-        match fused {
-            Some(f) => self.finish_local_store(f.index),
-            None => self.push_reg(ty, dst),
-        }
+        self.finish_dest(ty, dest);
         Ok(())
     }
 

@@ -200,32 +200,15 @@ impl CodeGen<'_, '_> {
         } else {
             (lhs, rhs)
         };
-        if let Some(fused) = self.fuse_local_store(ty, (lhs, rhs), commutative)? {
-            let (dst, (lhs, rhs)) = (fused.reg, fused.operands);
-            // `local = lhs op rhs` computed in the local's register.
-            if lhs != Val::LocalReg(dst) {
-                self.load_val(ty, dst, lhs);
-                self.free(lhs);
-            }
-            let src = self.int_operand(ty, rhs);
-            if op == IntBin::Mul {
-                self.masm.mul(ty.size(), dst, src);
-            } else {
-                self.masm.alu(alu, ty.size(), dst, src);
-            }
-            self.free(rhs);
-            self.finish_local_store(fused.index);
-            return Ok(());
-        }
-        let dst = self.owned_reg(ty, lhs)?;
+        let (dest, rhs) = self.binary_dest(ty, lhs, rhs, commutative)?;
         let src = self.int_operand(ty, rhs);
         if op == IntBin::Mul {
-            self.masm.mul(ty.size(), dst, src);
+            self.masm.mul(ty.size(), dest.reg(), src);
         } else {
-            self.masm.alu(alu, ty.size(), dst, src);
+            self.masm.alu(alu, ty.size(), dest.reg(), src);
         }
         self.free(rhs);
-        self.push_reg(ty, dst);
+        self.finish_dest(ty, dest);
         Ok(())
     }
 
@@ -516,23 +499,11 @@ impl CodeGen<'_, '_> {
                 } else {
                     (lhs, rhs)
                 };
-            if let Some(fused) = self.fuse_local_store(ty, (lhs, rhs), commutative)? {
-                let (dst, (lhs, rhs)) = (fused.reg, fused.operands);
-                if lhs != Val::LocalReg(dst) {
-                    self.load_val(ty, dst, lhs);
-                    self.free(lhs);
-                }
-                let src = self.float_operand(ty, rhs);
-                self.masm.fop(fop, size, dst, src);
-                self.free(rhs);
-                self.finish_local_store(fused.index);
-                return Ok(());
-            }
-            let dst = self.owned_reg(ty, lhs)?;
+            let (dest, rhs) = self.binary_dest(ty, lhs, rhs, commutative)?;
             let src = self.float_operand(ty, rhs);
-            self.masm.fop(fop, size, dst, src);
+            self.masm.fop(fop, size, dest.reg(), src);
             self.free(rhs);
-            self.push_reg(ty, dst);
+            self.finish_dest(ty, dest);
             return Ok(());
         }
         if op == FloatBin::Copysign {

@@ -11,6 +11,24 @@ use crate::stack::{Loc, Ty, Val};
 use tandem_codegen_api::CompileError;
 use tandem_environ::GlobalIndex;
 
+/// Where an operator puts its result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dest {
+    /// A register the operator owns; the result is pushed.
+    Reg(Reg),
+    /// The register of local `index`, whose store was fused.
+    Local(u32, Reg),
+}
+
+impl Dest {
+    /// The register the result is computed in.
+    pub fn reg(self) -> Reg {
+        match self {
+            Dest::Reg(r) | Dest::Local(_, r) => r,
+        }
+    }
+}
+
 /// A `local.set`/`local.tee` fused into the operator before it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FusedStore {
@@ -113,7 +131,7 @@ impl CodeGen<'_, '_> {
     /// copied out, and the local's index and register are returned, with
     /// the (possibly swapped) operands; the caller ends with
     /// [`CodeGen::finish_local_store`].
-    pub fn fuse_local_store(
+    fn fuse_local_store(
         &mut self,
         ty: Ty,
         operands: (Val, Val),
@@ -161,9 +179,57 @@ impl CodeGen<'_, '_> {
         }))
     }
 
+    /// Where a two-operand instruction computes `lhs op rhs`: a register
+    /// local whose store is fused (with `lhs` moved into it), else `lhs`
+    /// in a register the caller owns. Returns it with the right operand to
+    /// use (the operands of a `commutative` operation may be swapped).
+    pub fn binary_dest(
+        &mut self,
+        ty: Ty,
+        lhs: Val,
+        rhs: Val,
+        commutative: bool,
+    ) -> Result<(Dest, Val), CompileError> {
+        if let Some(fused) = self.fuse_local_store(ty, (lhs, rhs), commutative)? {
+            let (lhs, rhs) = fused.operands;
+            if lhs != Val::LocalReg(fused.reg) {
+                self.load_val(ty, fused.reg, lhs);
+                self.free(lhs);
+            }
+            return Ok((Dest::Local(fused.index, fused.reg), rhs));
+        }
+        Ok((Dest::Reg(self.owned_reg(ty, lhs)?), rhs))
+    }
+
+    /// Where an operator without a register operand to reuse puts its
+    /// result: a register local whose store is fused, or a new register.
+    /// `done` (a register the operator has finished reading, if any) is
+    /// freed after the fusion, which may need a register, and before the
+    /// allocation, which may reuse it.
+    pub fn result_dest(&mut self, ty: Ty, done: Option<Reg>) -> Result<Dest, CompileError> {
+        let none = (Val::Const(0), Val::Const(0));
+        let fused = self.fuse_local_store(ty, none, false)?;
+        if let Some(r) = done {
+            self.regs.free(r);
+        }
+        Ok(match fused {
+            Some(fused) => Dest::Local(fused.index, fused.reg),
+            None => Dest::Reg(self.alloc_for(ty)?),
+        })
+    }
+
+    /// Finishes an operator's result in `dest`: pushed, or stored by the
+    /// fused store (a `local.tee` leaves the local on the stack).
+    pub fn finish_dest(&mut self, ty: Ty, dest: Dest) {
+        match dest {
+            Dest::Reg(r) => self.push_reg(ty, r),
+            Dest::Local(index, _) => self.finish_local_store(index),
+        }
+    }
+
     /// Ends a store fused by [`CodeGen::fuse_local_store`]: a `local.tee`
     /// leaves the local on the stack.
-    pub fn finish_local_store(&mut self, index: u32) {
+    fn finish_local_store(&mut self, index: u32) {
         if std::mem::take(&mut self.fused_tee) {
             let ty = self.locals[index as usize].ty;
             self.stack.push(ty, Loc::Local(index));
