@@ -5,9 +5,9 @@
 //! Each function keeps up to [`LOCAL_GPRS`]`.len()` integer and
 //! [`LOCAL_XMMS`]`.len()` float locals in registers for its whole body, so
 //! `local.get` is a register operand and `local.set` a register move, and
-//! control-flow merges never move locals. One extra pass over the body
-//! counts the uses of each local, weighted by loop depth, and the heaviest
-//! win (the pass costs about 1% of compile time). Every
+//! control-flow merges never move locals. When a function has more locals
+//! of a class than registers, one extra pass over the body counts the uses
+//! of each local, weighted by loop depth, and the heaviest win. Every
 //! local keeps a home slot in the frame; a local held in a caller-saved
 //! register is stored there before a call and reloaded after it.
 
@@ -139,15 +139,20 @@ impl CodeGen<'_, '_> {
     /// registers. Returns how many callee-saved registers it used (they
     /// are the first ones of [`LOCAL_GPRS`]).
     fn assign_local_regs(&mut self, body: &FunctionBody<'_>) -> Result<u32, CompileError> {
-        // Candidates, most used first; unused locals get no register.
-        self.count_local_uses(body)?;
+        // Candidates: every local when all fit (the common case, with no
+        // extra pass); else the most used first, unused ones never.
         self.order.clear();
         self.order.extend(0..self.locals.len() as u32);
-        let weights = &*self.weights;
-        self.order
-            .sort_by_key(|&i| std::cmp::Reverse(weights[i as usize]));
-        let used = self.order.partition_point(|&i| weights[i as usize] > 0);
-        self.order.truncate(used);
+        let floats = self.locals.iter().filter(|l| l.ty.is_float()).count();
+        let ints = self.locals.len() - floats;
+        if ints > LOCAL_GPRS.len() || floats > LOCAL_XMMS.len() {
+            self.count_local_uses(body)?;
+            let weights = &*self.weights;
+            self.order
+                .sort_by_key(|&i| std::cmp::Reverse(weights[i as usize]));
+            let used = self.order.partition_point(|&i| weights[i as usize] > 0);
+            self.order.truncate(used);
+        }
         let (mut next_gpr, mut next_xmm) = (0, 0);
         for k in 0..self.order.len() {
             let i = self.order[k] as usize;
