@@ -50,7 +50,7 @@ use tandem_codegen_api::{CompileError, CompileInputs, CompiledFunction, Relocati
 use tandem_environ::{
     DefinedFuncIndex, FuncType, ModuleInfo, TrapCode, Tunables, TypeIndex, VMOffsets,
 };
-use wasmparser::{FunctionBody, OperatorsReader};
+use wasmparser::{FunctionBody, Operator, OperatorsReader};
 
 /// A local variable: its type, its home slot, and the register it lives
 /// in when it has one (see `codegen/frame`).
@@ -330,22 +330,26 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     /// The operator loop.
     fn body(&mut self) -> Result<(), CompileError> {
         while !self.reader.eof() {
-            let (op, offset) = self.reader.read_with_offset()?;
-            self.offset = offset as u32;
-            if self.reachable {
-                self.mark_address();
-                self.before_operator(&op);
-                let is_loop = matches!(op, wasmparser::Operator::Loop { .. });
-                self.visit(op)?;
-                self.after_operator(is_loop)?;
-            } else {
-                self.visit_unreachable(&op)?;
-            }
+            let offset = self.reader.original_position() as u32;
+            let op = self.reader.read()?;
+            self.operator(offset, &op)?;
         }
         if !self.control.is_empty() {
             return Err(self.bug("body ended with open blocks"));
         }
         Ok(())
+    }
+
+    /// Compiles operator `op` found at `offset`.
+    pub(crate) fn operator(&mut self, offset: u32, op: &Operator<'_>) -> Result<(), CompileError> {
+        self.offset = offset;
+        if !self.reachable {
+            return self.visit_unreachable(op);
+        }
+        self.mark_address();
+        self.before_operator(op);
+        self.visit(op)?;
+        self.after_operator(matches!(op, Operator::Loop { .. }))
     }
 
     /// Records that code from here on belongs to the current operator.

@@ -12,10 +12,12 @@ use wasmparser::Operator;
 
 impl CodeGen<'_, '_> {
     /// Compiles one reachable operator.
-    pub(crate) fn visit(&mut self, op: Operator<'_>) -> Result<(), CompileError> {
+    pub(crate) fn visit(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         use IntBin as B;
         use Operator as O;
-        match op {
+        // By reference: moving the large `Operator` costs more than
+        // reading its fields in place.
+        match *op {
             // Control (codegen/control.rs).
             O::Nop => Ok(()),
             O::Unreachable => self.unreachable(),
@@ -26,7 +28,7 @@ impl CodeGen<'_, '_> {
             O::End => self.end(),
             O::Br { relative_depth } => self.br(relative_depth),
             O::BrIf { relative_depth } => self.br_if(relative_depth, None),
-            O::BrTable { targets } => self.br_table(&targets),
+            O::BrTable { ref targets } => self.br_table(targets),
             O::Return => self.return_(),
             O::Drop => self.drop_(),
             O::Select | O::TypedSelect { .. } => self.select(None),
@@ -234,7 +236,7 @@ impl CodeGen<'_, '_> {
             O::I64Extend16S => self.extend_in_place(I64, 16),
             O::I64Extend32S => self.extend_in_place(I64, 32),
 
-            other => Err(self.unsupported(format!("operator {other:?}"))),
+            ref other => Err(self.unsupported(format!("operator {other:?}"))),
         }
     }
 

@@ -410,27 +410,35 @@ impl CodeGen<'_, '_> {
     /// Hands a comparison's flags to a following `br_if`, `if` or `select`,
     /// or materialises them as an i32.
     pub fn use_flags(&mut self, flags: Flags) -> Result<(), CompileError> {
-        let mut peek = self.reader.clone();
-        if let Ok((next, offset)) = peek.read_with_offset() {
-            let fused = match next {
-                Operator::BrIf { .. } | Operator::If { .. } => true,
-                Operator::Select | Operator::TypedSelect { .. } => matches!(flags, Flags::Int(_)),
-                _ => false,
-            } && self.may_fuse_with(&next);
-            if fused {
-                self.fused_operator(&next);
-                self.reader = peek;
-                self.offset = offset as u32;
-                return match (next, flags) {
-                    (Operator::BrIf { relative_depth }, _) => {
-                        self.br_if(relative_depth, Some(flags))
-                    }
-                    (Operator::If { blockty }, _) => self.if_(blockty, Some(flags)),
-                    (_, Flags::Int(c)) => self.select(Some(c)),
-                    _ => Err(self.bug("bad fusion")),
-                };
-            }
+        // Peek at the opcode byte only: cloning the operator reader would
+        // copy its control stack for every comparison.
+        let candidate = match self.reader.get_binary_reader().read_u8() {
+            Ok(0x0d | 0x04) => true,                           // br_if, if
+            Ok(0x1b | 0x1c) => matches!(flags, Flags::Int(_)), // select
+            _ => false,
+        };
+        if !candidate {
+            return self.materialize_flags(flags);
         }
+        let offset = self.reader.original_position() as u32;
+        let next = self.reader.read()?;
+        if !self.may_fuse_with(&next) {
+            // Fuel charged before `next` would clobber the flags.
+            self.materialize_flags(flags)?;
+            return self.operator(offset, &next);
+        }
+        self.fused_operator(&next);
+        self.offset = offset;
+        match (next, flags) {
+            (Operator::BrIf { relative_depth }, _) => self.br_if(relative_depth, Some(flags)),
+            (Operator::If { blockty }, _) => self.if_(blockty, Some(flags)),
+            (_, Flags::Int(c)) => self.select(Some(c)),
+            _ => Err(self.bug("bad fusion")),
+        }
+    }
+
+    /// Materialises a comparison's flags as an i32 on the stack.
+    fn materialize_flags(&mut self, flags: Flags) -> Result<(), CompileError> {
         let dst = self.alloc(false)?;
         match flags {
             Flags::Int(c) => self.masm.setcc(c, dst),
