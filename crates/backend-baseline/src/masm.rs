@@ -310,7 +310,8 @@ pub trait MacroAssembler {
     /// Shift or rotate `dst` by `amount`, or by `cl` when `None`.
     fn shift(&mut self, op: ShiftOp, size: Size, dst: Reg, amount: Option<u8>);
     /// `rdx:rax / divisor` after sign- or zero-extending `rax` into `rdx`;
-    /// returns the offset of the divide instruction (a trap site).
+    /// returns the offset of the divide instruction (a trap site). Clobbers
+    /// the flags (as the divide itself does).
     fn div(&mut self, signed: bool, size: Size, divisor: Operand) -> u32;
     /// `dst = -dst`.
     fn neg(&mut self, size: Size, dst: Reg);

@@ -1,48 +1,40 @@
-//! The x86-64 instruction encoder: one method per instruction form, on a
-//! `dynasmrt` [`VecAssembler`]. Memory operands pick the short
-//! displacement encoding when it fits. The few instructions `dynasm!`
-//! cannot take a runtime condition code for (`jcc`, `setcc`, `cmovcc`) are
-//! encoded by hand here.
+//! The x86-64 instruction encoder: one method per instruction form, on
+//! `dynasmrt`'s [`VecAssembler`], which holds the code, the dynamic labels
+//! and the relocations of every label reference.
+//!
+//! `dynasm!` with runtime registers encodes conservatively (a REX prefix on
+//! every instruction, a SIB byte on every memory operand), so the bytes of
+//! each instruction with a register or memory operand are produced by hand
+//! ([`enc`]) in their shortest encoding (REX and SIB only when needed, 8-bit
+//! displacements and immediates when they fit, the accumulator and `op+r`
+//! short forms) and appended to the assembler in one piece. `dynasm!` still
+//! emits what it encodes minimally: label definitions and the instructions
+//! that reference labels (`jmp`, `lea [rip + label]`; `jcc`, whose
+//! condition `dynasm!` cannot take at run time, is hand-encoded with a
+//! `dynasmrt` relocation), and the operand-less ones.
+//!
+//! None of the moves, loads or constant loads here change the flags (the
+//! code generator relies on it; see `codegen`'s module docs).
 
 // `dynasm!` converts dynamic register numbers with `.into()`.
 #![allow(clippy::useless_conversion)]
+
+mod enc;
+#[cfg(test)]
+mod tests;
 
 use crate::masm::{Address, AluOp, Cond, FloatBitOp, FloatOp, FloatSize, ShiftOp, Size};
 use dynasmrt::relocations::{Relocation, RelocationKind, RelocationSize};
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
+use enc::{BYTE_REG, BYTE_RM, Inst, NP, W, op1, op2, op3};
 
 use super::regs::Reg;
 
-/// Emits one instruction with a memory operand `$a`: `$pre [addr] $post`.
-macro_rules! with_addr {
-    ($ops:expr, $a:expr, [$($pre:tt)*] [$($post:tt)*]) => {{
-        let a: Address = $a;
-        let b = a.base.hw();
-        let d = a.disp;
-        match a.index {
-            None => match i8::try_from(d) {
-                Ok(d8) => dynasm!($ops ; .arch x64 ; $($pre)* [BYTE Rq(b) + d8] $($post)*),
-                Err(_) => dynasm!($ops ; .arch x64 ; $($pre)* [Rq(b) + d] $($post)*),
-            },
-            Some(i) => {
-                let i = i.hw();
-                match (a.scale, i8::try_from(d)) {
-                    (8, Ok(d8)) => dynasm!($ops ; .arch x64 ; $($pre)* [BYTE Rq(b) + Rq(i) * 8 + d8] $($post)*),
-                    (8, Err(_)) => dynasm!($ops ; .arch x64 ; $($pre)* [Rq(b) + Rq(i) * 8 + d] $($post)*),
-                    (4, Ok(d8)) => dynasm!($ops ; .arch x64 ; $($pre)* [BYTE Rq(b) + Rq(i) * 4 + d8] $($post)*),
-                    (4, Err(_)) => dynasm!($ops ; .arch x64 ; $($pre)* [Rq(b) + Rq(i) * 4 + d] $($post)*),
-                    (_, Ok(d8)) => dynasm!($ops ; .arch x64 ; $($pre)* [BYTE Rq(b) + Rq(i) + d8] $($post)*),
-                    (_, Err(_)) => dynasm!($ops ; .arch x64 ; $($pre)* [Rq(b) + Rq(i) + d] $($post)*),
-                }
-            }
-        }
-    }};
-}
-
-/// The encoder. Reused between functions: [`Asm::take_code`] empties it.
+/// The encoder. Reused between functions: [`Asm::take_code`] empties it
+/// and keeps its allocations.
 pub struct Asm {
-    /// The dynasm buffer.
+    /// The assembler: code buffer, labels and relocations.
     pub ops: VecAssembler<X64Relocation>,
 }
 
@@ -59,11 +51,49 @@ fn rel32() -> X64Relocation {
     X64Relocation::from_size(RelocationKind::Relative, RelocationSize::DWord)
 }
 
-/// REX prefix for a `reg`/`rm` register pair, if needed (`byte` forces one so
-/// that `sil`/`dil` are reachable).
-fn rex(w: bool, reg: u8, rm: u8, byte: bool) -> Option<u8> {
-    let r = u8::from(w) << 3 | (reg >> 3) << 2 | (rm >> 3);
-    (r != 0 || (byte && rm >= 4)).then_some(0x40 | r)
+/// The REX.W flag for `size`.
+fn w(size: Size) -> u8 {
+    match size {
+        Size::S32 => 0,
+        Size::S64 => W,
+    }
+}
+
+/// The opcode-extension digit (`/n`) of an ALU operation in the `80`-`83`
+/// group, and the base of its `00`-`3D` row.
+fn alu_digit(op: AluOp) -> u8 {
+    match op {
+        AluOp::Add => 0,
+        AluOp::Or => 1,
+        AluOp::And => 4,
+        AluOp::Sub => 5,
+        AluOp::Xor => 6,
+    }
+}
+
+/// `cmp`'s digit in the ALU group.
+const CMP: u8 = 7;
+
+/// The mandatory prefix of a scalar float instruction (`F3` for `ss`, `F2`
+/// for `sd`).
+fn scalar_prefix(size: FloatSize) -> u8 {
+    match size {
+        FloatSize::F32 => 0xf3,
+        FloatSize::F64 => 0xf2,
+    }
+}
+
+/// The second opcode byte (after `0F`) of a scalar float operation.
+fn float_opcode(op: FloatOp) -> u8 {
+    match op {
+        FloatOp::Sqrt => 0x51,
+        FloatOp::Add => 0x58,
+        FloatOp::Mul => 0x59,
+        FloatOp::Sub => 0x5c,
+        FloatOp::Min => 0x5d,
+        FloatOp::Div => 0x5e,
+        FloatOp::Max => 0x5f,
+    }
 }
 
 impl Asm {
@@ -87,6 +117,12 @@ impl Asm {
         self.ops.extend(b);
     }
 
+    /// Appends one hand-assembled instruction.
+    #[inline(always)]
+    fn emit(&mut self, i: &Inst) {
+        i.append_to(&mut self.ops);
+    }
+
     /// Resolves labels and moves the code into `out`, leaving the encoder
     /// empty with its allocations.
     pub fn take_code(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
@@ -99,18 +135,14 @@ impl Asm {
 
     /// `mov dst, src` (registers).
     pub fn mov_rr(&mut self, size: Size, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match size {
-            Size::S32 => dynasm!(self.ops ; .arch x64 ; mov Rd(d), Rd(s)),
-            Size::S64 => dynasm!(self.ops ; .arch x64 ; mov Rq(d), Rq(s)),
-        }
+        self.emit(&Inst::rr(NP, w(size), op1(0x89), src.hw(), dst.hw()));
     }
 
     /// `mov r32, imm32` (zero-extends).
     pub fn mov_ri32(&mut self, dst: Reg, imm: u32) {
-        let d = dst.hw();
-        let imm = imm as i32;
-        dynasm!(self.ops ; .arch x64 ; mov Rd(d), DWORD imm);
+        let mut i = Inst::op_reg(0, 0xb8, dst.hw());
+        i.imm32(imm as i32);
+        self.emit(&i);
     }
 
     /// `mov r64, simm32`.
@@ -127,296 +159,195 @@ impl Asm {
 
     /// Load of 4 (zero-extending) or 8 bytes.
     pub fn load(&mut self, size: Size, dst: Reg, a: Address) {
-        let d = dst.hw();
-        match size {
-            Size::S32 => with_addr!(self.ops, a, [mov Rd(d), DWORD] []),
-            Size::S64 => with_addr!(self.ops, a, [mov Rq(d), QWORD] []),
-        }
+        self.emit(&Inst::rm(NP, w(size), op1(0x8b), dst.hw(), a));
     }
 
     /// `movzx r32, byte [a]`.
     pub fn load_u8(&mut self, dst: Reg, a: Address) {
-        let d = dst.hw();
-        with_addr!(self.ops, a, [movzx Rd(d), BYTE] []);
+        self.emit(&Inst::rm(NP, 0, op2(0x0f, 0xb6), dst.hw(), a));
     }
 
     /// `movzx r32, word [a]`.
     pub fn load_u16(&mut self, dst: Reg, a: Address) {
-        let d = dst.hw();
-        with_addr!(self.ops, a, [movzx Rd(d), WORD] []);
+        self.emit(&Inst::rm(NP, 0, op2(0x0f, 0xb7), dst.hw(), a));
     }
 
     /// `movsx r, byte [a]`.
     pub fn load_s8(&mut self, size: Size, dst: Reg, a: Address) {
-        let d = dst.hw();
-        match size {
-            Size::S32 => with_addr!(self.ops, a, [movsx Rd(d), BYTE] []),
-            Size::S64 => with_addr!(self.ops, a, [movsx Rq(d), BYTE] []),
-        }
+        self.emit(&Inst::rm(NP, w(size), op2(0x0f, 0xbe), dst.hw(), a));
     }
 
     /// `movsx r, word [a]`.
     pub fn load_s16(&mut self, size: Size, dst: Reg, a: Address) {
-        let d = dst.hw();
-        match size {
-            Size::S32 => with_addr!(self.ops, a, [movsx Rd(d), WORD] []),
-            Size::S64 => with_addr!(self.ops, a, [movsx Rq(d), WORD] []),
-        }
+        self.emit(&Inst::rm(NP, w(size), op2(0x0f, 0xbf), dst.hw(), a));
     }
 
     /// `movsxd r64, dword [a]`.
     pub fn load_s32(&mut self, dst: Reg, a: Address) {
-        let d = dst.hw();
-        with_addr!(self.ops, a, [movsxd Rq(d), DWORD] []);
+        self.emit(&Inst::rm(NP, W, op1(0x63), dst.hw(), a));
     }
 
     /// Store of the low 1/2/4/8 bytes of `src`.
     pub fn store(&mut self, bytes: u8, a: Address, src: Reg) {
         let s = src.hw();
-        match bytes {
-            1 => with_addr!(self.ops, a, [mov BYTE] [, Rb(s)]),
-            2 => with_addr!(self.ops, a, [mov WORD] [, Rw(s)]),
-            4 => with_addr!(self.ops, a, [mov DWORD] [, Rd(s)]),
-            _ => with_addr!(self.ops, a, [mov QWORD] [, Rq(s)]),
-        }
+        let i = match bytes {
+            1 => Inst::rm(NP, BYTE_REG, op1(0x88), s, a),
+            2 => Inst::rm(0x66, 0, op1(0x89), s, a),
+            4 => Inst::rm(NP, 0, op1(0x89), s, a),
+            _ => Inst::rm(NP, W, op1(0x89), s, a),
+        };
+        self.emit(&i);
     }
 
     /// Store of an immediate (sign-extended to 8 bytes for `bytes == 8`).
     pub fn store_imm(&mut self, bytes: u8, a: Address, imm: i32) {
-        match bytes {
-            1 => {
-                let i = imm as i8;
-                with_addr!(self.ops, a, [mov BYTE] [, i])
-            }
-            2 => {
-                let i = imm as i16;
-                with_addr!(self.ops, a, [mov WORD] [, i])
-            }
-            4 => with_addr!(self.ops, a, [mov DWORD] [, imm]),
-            _ => with_addr!(self.ops, a, [mov QWORD] [, imm]),
-        }
+        let i = match bytes {
+            1 => *Inst::rm(NP, 0, op1(0xc6), 0, a).imm8(imm as i8),
+            2 => *Inst::rm(0x66, 0, op1(0xc7), 0, a).imm16(imm as i16),
+            4 => *Inst::rm(NP, 0, op1(0xc7), 0, a).imm32(imm),
+            _ => *Inst::rm(NP, W, op1(0xc7), 0, a).imm32(imm),
+        };
+        self.emit(&i);
     }
 
     /// `lea dst, [a]`.
     pub fn lea(&mut self, dst: Reg, a: Address) {
-        let d = dst.hw();
-        with_addr!(self.ops, a, [lea Rq(d),] []);
+        self.emit(&Inst::rm(NP, W, op1(0x8d), dst.hw(), a));
     }
 
     /// `movsx`/`movzx`/`movsxd` between registers.
     pub fn extend_rr(&mut self, signed: bool, from_bits: u8, size: Size, dst: Reg, src: Reg) {
         let (d, s) = (dst.hw(), src.hw());
-        match (signed, from_bits, size) {
-            (false, 8, _) => dynasm!(self.ops ; .arch x64 ; movzx Rd(d), Rb(s)),
-            (false, 16, _) => dynasm!(self.ops ; .arch x64 ; movzx Rd(d), Rw(s)),
-            (false, _, _) => dynasm!(self.ops ; .arch x64 ; mov Rd(d), Rd(s)),
-            (true, 8, Size::S32) => dynasm!(self.ops ; .arch x64 ; movsx Rd(d), Rb(s)),
-            (true, 8, Size::S64) => dynasm!(self.ops ; .arch x64 ; movsx Rq(d), Rb(s)),
-            (true, 16, Size::S32) => dynasm!(self.ops ; .arch x64 ; movsx Rd(d), Rw(s)),
-            (true, 16, Size::S64) => dynasm!(self.ops ; .arch x64 ; movsx Rq(d), Rw(s)),
-            (true, _, _) => dynasm!(self.ops ; .arch x64 ; movsxd Rq(d), Rd(s)),
-        }
+        let i = match (signed, from_bits) {
+            (false, 8) => Inst::rr(NP, BYTE_RM, op2(0x0f, 0xb6), d, s),
+            (false, 16) => Inst::rr(NP, 0, op2(0x0f, 0xb7), d, s),
+            (false, _) => Inst::rr(NP, 0, op1(0x89), s, d),
+            (true, 8) => Inst::rr(NP, w(size) | BYTE_RM, op2(0x0f, 0xbe), d, s),
+            (true, 16) => Inst::rr(NP, w(size), op2(0x0f, 0xbf), d, s),
+            (true, _) => Inst::rr(NP, W, op1(0x63), d, s),
+        };
+        self.emit(&i);
     }
 
     // ---- integer arithmetic ----
 
     /// `op dst, src` (registers).
     pub fn alu_rr(&mut self, op: AluOp, size: Size, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        macro_rules! go {
-            ($m:ident) => {
-                match size {
-                    Size::S32 => dynasm!(self.ops ; .arch x64 ; $m Rd(d), Rd(s)),
-                    Size::S64 => dynasm!(self.ops ; .arch x64 ; $m Rq(d), Rq(s)),
-                }
-            };
-        }
-        match op {
-            AluOp::Add => go!(add),
-            AluOp::Sub => go!(sub),
-            AluOp::And => go!(and),
-            AluOp::Or => go!(or),
-            AluOp::Xor => go!(xor),
-        }
+        let opc = alu_digit(op) << 3 | 1;
+        self.emit(&Inst::rr(NP, w(size), op1(opc), src.hw(), dst.hw()));
+    }
+
+    /// `op r, imm` for the ALU group digit `digit` (including `cmp`).
+    fn group1_ri(&mut self, digit: u8, size: Size, dst: Reg, imm: i32) {
+        let d = dst.hw();
+        let i = if let Ok(i8) = i8::try_from(imm) {
+            *Inst::rr(NP, w(size), op1(0x83), digit, d).imm8(i8)
+        } else if d == 0 {
+            // The accumulator form, one byte shorter.
+            *Inst::op_reg(w(size), digit << 3 | 5, 0).imm32(imm)
+        } else {
+            *Inst::rr(NP, w(size), op1(0x81), digit, d).imm32(imm)
+        };
+        self.emit(&i);
+    }
+
+    /// `op [a], imm` for the ALU group digit `digit` (including `cmp`).
+    fn group1_mi(&mut self, digit: u8, size: Size, a: Address, imm: i32) {
+        let i = match i8::try_from(imm) {
+            Ok(i8) => *Inst::rm(NP, w(size), op1(0x83), digit, a).imm8(i8),
+            Err(_) => *Inst::rm(NP, w(size), op1(0x81), digit, a).imm32(imm),
+        };
+        self.emit(&i);
     }
 
     /// `op dst, imm`.
     pub fn alu_ri(&mut self, op: AluOp, size: Size, dst: Reg, imm: i32) {
-        let d = dst.hw();
-        macro_rules! go {
-            ($m:ident) => {
-                match (size, i8::try_from(imm)) {
-                    (Size::S32, Ok(i)) => dynasm!(self.ops ; .arch x64 ; $m Rd(d), BYTE i),
-                    (Size::S32, Err(_)) => dynasm!(self.ops ; .arch x64 ; $m Rd(d), DWORD imm),
-                    (Size::S64, Ok(i)) => dynasm!(self.ops ; .arch x64 ; $m Rq(d), BYTE i),
-                    (Size::S64, Err(_)) => dynasm!(self.ops ; .arch x64 ; $m Rq(d), DWORD imm),
-                }
-            };
-        }
-        match op {
-            AluOp::Add => go!(add),
-            AluOp::Sub => go!(sub),
-            AluOp::And => go!(and),
-            AluOp::Or => go!(or),
-            AluOp::Xor => go!(xor),
-        }
+        self.group1_ri(alu_digit(op), size, dst, imm);
     }
 
     /// `op dst, [a]`.
     pub fn alu_rm(&mut self, op: AluOp, size: Size, dst: Reg, a: Address) {
-        let d = dst.hw();
-        macro_rules! go {
-            ($m:ident) => {
-                match size {
-                    Size::S32 => with_addr!(self.ops, a, [$m Rd(d), DWORD] []),
-                    Size::S64 => with_addr!(self.ops, a, [$m Rq(d), QWORD] []),
-                }
-            };
-        }
-        match op {
-            AluOp::Add => go!(add),
-            AluOp::Sub => go!(sub),
-            AluOp::And => go!(and),
-            AluOp::Or => go!(or),
-            AluOp::Xor => go!(xor),
-        }
+        let opc = alu_digit(op) << 3 | 3;
+        self.emit(&Inst::rm(NP, w(size), op1(opc), dst.hw(), a));
     }
 
     /// `op [a], imm` (sets the flags like the register form).
     pub fn alu_mi(&mut self, op: AluOp, size: Size, a: Address, imm: i32) {
-        macro_rules! go {
-            ($m:ident) => {
-                match (size, i8::try_from(imm).map(i32::from)) {
-                    (Size::S32, Ok(i)) => with_addr!(self.ops, a, [$m DWORD] [, BYTE i]),
-                    (Size::S32, Err(_)) => with_addr!(self.ops, a, [$m DWORD] [, DWORD imm]),
-                    (Size::S64, Ok(i)) => with_addr!(self.ops, a, [$m QWORD] [, BYTE i]),
-                    (Size::S64, Err(_)) => with_addr!(self.ops, a, [$m QWORD] [, DWORD imm]),
-                }
-            };
-        }
-        match op {
-            AluOp::Add => go!(add),
-            AluOp::Sub => go!(sub),
-            AluOp::And => go!(and),
-            AluOp::Or => go!(or),
-            AluOp::Xor => go!(xor),
-        }
+        self.group1_mi(alu_digit(op), size, a, imm);
     }
 
     /// `cmp r, r`.
     pub fn cmp_rr(&mut self, size: Size, a: Reg, b: Reg) {
-        let (a, b) = (a.hw(), b.hw());
-        match size {
-            Size::S32 => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), Rd(b)),
-            Size::S64 => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), Rq(b)),
-        }
+        self.emit(&Inst::rr(NP, w(size), op1(0x39), b.hw(), a.hw()));
     }
 
     /// `cmp r, imm`.
     pub fn cmp_ri(&mut self, size: Size, a: Reg, imm: i32) {
-        let a = a.hw();
-        match (size, i8::try_from(imm)) {
-            (Size::S32, Ok(i)) => {
-                let i = i32::from(i);
-                dynasm!(self.ops ; .arch x64 ; cmp Rd(a), BYTE i)
-            }
-            (Size::S32, Err(_)) => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), DWORD imm),
-            (Size::S64, Ok(i)) => {
-                let i = i32::from(i);
-                dynasm!(self.ops ; .arch x64 ; cmp Rq(a), BYTE i)
-            }
-            (Size::S64, Err(_)) => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), DWORD imm),
-        }
+        self.group1_ri(CMP, size, a, imm);
     }
 
     /// `cmp r, [a]`.
     pub fn cmp_rm(&mut self, size: Size, r: Reg, a: Address) {
-        let r = r.hw();
-        match size {
-            Size::S32 => with_addr!(self.ops, a, [cmp Rd(r), DWORD] []),
-            Size::S64 => with_addr!(self.ops, a, [cmp Rq(r), QWORD] []),
-        }
+        self.emit(&Inst::rm(NP, w(size), op1(0x3b), r.hw(), a));
     }
 
     /// `cmp [a], r`.
     pub fn cmp_mr(&mut self, size: Size, a: Address, r: Reg) {
-        let r = r.hw();
-        match size {
-            Size::S32 => with_addr!(self.ops, a, [cmp DWORD] [, Rd(r)]),
-            Size::S64 => with_addr!(self.ops, a, [cmp QWORD] [, Rq(r)]),
-        }
+        self.emit(&Inst::rm(NP, w(size), op1(0x39), r.hw(), a));
     }
 
     /// `cmp [a], imm`.
     pub fn cmp_mi(&mut self, size: Size, a: Address, imm: i32) {
-        match size {
-            Size::S32 => with_addr!(self.ops, a, [cmp DWORD] [, imm]),
-            Size::S64 => with_addr!(self.ops, a, [cmp QWORD] [, imm]),
-        }
+        self.group1_mi(CMP, size, a, imm);
     }
 
     /// `test a, b`.
     pub fn test_rr(&mut self, size: Size, a: Reg, b: Reg) {
-        let (a, b) = (a.hw(), b.hw());
-        match size {
-            Size::S32 => dynasm!(self.ops ; .arch x64 ; test Rd(a), Rd(b)),
-            Size::S64 => dynasm!(self.ops ; .arch x64 ; test Rq(a), Rq(b)),
-        }
+        self.emit(&Inst::rr(NP, w(size), op1(0x85), b.hw(), a.hw()));
     }
 
     /// `imul dst, src`.
     pub fn imul_rr(&mut self, size: Size, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match size {
-            Size::S32 => dynasm!(self.ops ; .arch x64 ; imul Rd(d), Rd(s)),
-            Size::S64 => dynasm!(self.ops ; .arch x64 ; imul Rq(d), Rq(s)),
-        }
+        self.emit(&Inst::rr(NP, w(size), op2(0x0f, 0xaf), dst.hw(), src.hw()));
     }
 
     /// `imul dst, [a]`.
     pub fn imul_rm(&mut self, size: Size, dst: Reg, a: Address) {
-        let d = dst.hw();
-        match size {
-            Size::S32 => with_addr!(self.ops, a, [imul Rd(d), DWORD] []),
-            Size::S64 => with_addr!(self.ops, a, [imul Rq(d), QWORD] []),
-        }
+        self.emit(&Inst::rm(NP, w(size), op2(0x0f, 0xaf), dst.hw(), a));
     }
 
     /// `imul dst, dst, imm`.
     pub fn imul_ri(&mut self, size: Size, dst: Reg, imm: i32) {
         let d = dst.hw();
-        match size {
-            Size::S32 => dynasm!(self.ops ; .arch x64 ; imul Rd(d), Rd(d), DWORD imm),
-            Size::S64 => dynasm!(self.ops ; .arch x64 ; imul Rq(d), Rq(d), DWORD imm),
-        }
+        let i = match i8::try_from(imm) {
+            Ok(i8) => *Inst::rr(NP, w(size), op1(0x6b), d, d).imm8(i8),
+            Err(_) => *Inst::rr(NP, w(size), op1(0x69), d, d).imm32(imm),
+        };
+        self.emit(&i);
     }
 
-    /// Shift or rotate by `cl` (`None`) or an immediate.
+    /// Shift or rotate by `cl` (`None`) or an immediate (masked to the
+    /// operand width, as the CPU would).
     pub fn shift(&mut self, op: ShiftOp, size: Size, dst: Reg, amount: Option<u8>) {
+        let digit = match op {
+            ShiftOp::Rol => 0,
+            ShiftOp::Ror => 1,
+            ShiftOp::Shl => 4,
+            ShiftOp::Shr => 5,
+            ShiftOp::Sar => 7,
+        };
         let d = dst.hw();
-        macro_rules! go {
-            ($m:ident) => {
-                match (size, amount) {
-                    (Size::S32, None) => dynasm!(self.ops ; .arch x64 ; $m Rd(d), cl),
-                    (Size::S64, None) => dynasm!(self.ops ; .arch x64 ; $m Rq(d), cl),
-                    (Size::S32, Some(n)) => {
-                        let n = (n & 31) as i8;
-                        dynasm!(self.ops ; .arch x64 ; $m Rd(d), BYTE n)
-                    }
-                    (Size::S64, Some(n)) => {
-                        let n = (n & 63) as i8;
-                        dynasm!(self.ops ; .arch x64 ; $m Rq(d), BYTE n)
-                    }
-                }
-            };
-        }
-        match op {
-            ShiftOp::Shl => go!(shl),
-            ShiftOp::Sar => go!(sar),
-            ShiftOp::Shr => go!(shr),
-            ShiftOp::Rol => go!(rol),
-            ShiftOp::Ror => go!(ror),
-        }
+        let mask = match size {
+            Size::S32 => 31,
+            Size::S64 => 63,
+        };
+        let i = match amount.map(|n| n & mask) {
+            None => Inst::rr(NP, w(size), op1(0xd3), digit, d),
+            // The by-one form behaves exactly like an immediate 1.
+            Some(1) => Inst::rr(NP, w(size), op1(0xd1), digit, d),
+            Some(n) => *Inst::rr(NP, w(size), op1(0xc1), digit, d).imm8(n as i8),
+        };
+        self.emit(&i);
     }
 
     /// `cdq` / `cqo`.
@@ -427,83 +358,79 @@ impl Asm {
         }
     }
 
+    /// `xor r32, r32`: zeroes `dst` and CLOBBERS THE FLAGS, so only for
+    /// places where they are dead.
+    pub fn zero_clobbering_flags(&mut self, dst: Reg) {
+        let d = dst.hw();
+        self.emit(&Inst::rr(NP, 0, op1(0x31), d, d));
+    }
+
     /// `div`/`idiv` by a register.
     pub fn div_r(&mut self, signed: bool, size: Size, r: Reg) {
-        let r = r.hw();
-        match (signed, size) {
-            (true, Size::S32) => dynasm!(self.ops ; .arch x64 ; idiv Rd(r)),
-            (true, Size::S64) => dynasm!(self.ops ; .arch x64 ; idiv Rq(r)),
-            (false, Size::S32) => dynasm!(self.ops ; .arch x64 ; div Rd(r)),
-            (false, Size::S64) => dynasm!(self.ops ; .arch x64 ; div Rq(r)),
-        }
+        let digit = if signed { 7 } else { 6 };
+        self.emit(&Inst::rr(NP, w(size), op1(0xf7), digit, r.hw()));
     }
 
     /// `div`/`idiv` by memory.
     pub fn div_m(&mut self, signed: bool, size: Size, a: Address) {
-        match (signed, size) {
-            (true, Size::S32) => with_addr!(self.ops, a, [idiv DWORD] []),
-            (true, Size::S64) => with_addr!(self.ops, a, [idiv QWORD] []),
-            (false, Size::S32) => with_addr!(self.ops, a, [div DWORD] []),
-            (false, Size::S64) => with_addr!(self.ops, a, [div QWORD] []),
-        }
+        let digit = if signed { 7 } else { 6 };
+        self.emit(&Inst::rm(NP, w(size), op1(0xf7), digit, a));
     }
 
     /// `neg dst`.
     pub fn neg(&mut self, size: Size, dst: Reg) {
-        let d = dst.hw();
-        match size {
-            Size::S32 => dynasm!(self.ops ; .arch x64 ; neg Rd(d)),
-            Size::S64 => dynasm!(self.ops ; .arch x64 ; neg Rq(d)),
-        }
+        self.emit(&Inst::rr(NP, w(size), op1(0xf7), 3, dst.hw()));
     }
 
-    /// `bsr`, `bsf` or `popcnt`.
+    /// `bsr` (`which == 0`), `bsf` (1) or `popcnt` (2).
     pub fn bit_scan(&mut self, which: u8, size: Size, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match (which, size) {
-            (0, Size::S32) => dynasm!(self.ops ; .arch x64 ; bsr Rd(d), Rd(s)),
-            (0, Size::S64) => dynasm!(self.ops ; .arch x64 ; bsr Rq(d), Rq(s)),
-            (1, Size::S32) => dynasm!(self.ops ; .arch x64 ; bsf Rd(d), Rd(s)),
-            (1, Size::S64) => dynasm!(self.ops ; .arch x64 ; bsf Rq(d), Rq(s)),
-            (_, Size::S32) => dynasm!(self.ops ; .arch x64 ; popcnt Rd(d), Rd(s)),
-            (_, Size::S64) => dynasm!(self.ops ; .arch x64 ; popcnt Rq(d), Rq(s)),
-        }
+        let (prefix, opc) = match which {
+            0 => (NP, 0xbd),
+            1 => (NP, 0xbc),
+            _ => (0xf3, 0xb8),
+        };
+        self.emit(&Inst::rr(
+            prefix,
+            w(size),
+            op2(0x0f, opc),
+            dst.hw(),
+            src.hw(),
+        ));
     }
 
-    /// `btc dst, bit`.
+    /// `btc dst, bit` (64-bit).
     pub fn btc(&mut self, dst: Reg, bit: u8) {
         let d = dst.hw();
         let b = bit as i8;
         dynasm!(self.ops ; .arch x64 ; btc Rq(d), BYTE b);
     }
 
-    /// `setcc dst8` (hand-encoded).
+    /// `setcc dst8`.
     pub fn setcc(&mut self, cond: Cond, dst: Reg) {
-        let d = dst.hw();
-        if let Some(r) = rex(false, 0, d, true) {
-            self.ops.push(r);
-        }
-        self.bytes(&[0x0f, 0x90 | cond as u8, 0xc0 | (d & 7)]);
+        self.emit(&Inst::rr(
+            NP,
+            BYTE_RM,
+            op2(0x0f, 0x90 | cond as u8),
+            0,
+            dst.hw(),
+        ));
     }
 
-    /// `cmovcc dst, src` (hand-encoded).
+    /// `cmovcc dst, src`.
     pub fn cmov_rr(&mut self, cond: Cond, size: Size, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        if let Some(r) = rex(size == Size::S64, d, s, false) {
-            self.ops.push(r);
-        }
-        self.bytes(&[0x0f, 0x40 | cond as u8, 0xc0 | (d & 7) << 3 | (s & 7)]);
+        let opc = op2(0x0f, 0x40 | cond as u8);
+        self.emit(&Inst::rr(NP, w(size), opc, dst.hw(), src.hw()));
     }
 
     // ---- control flow ----
 
-    /// `jmp rel32`.
+    /// `jmp rel32` to `l`.
     pub fn jmp(&mut self, l: DynamicLabel) {
-        self.bytes(&[0xe9, 0, 0, 0, 0]);
-        self.ops.dynamic_relocation(l, 0, 4, 0, rel32());
+        dynasm!(self.ops ; .arch x64 ; jmp =>l);
     }
 
-    /// `jcc rel32` (hand-encoded).
+    /// `jcc rel32` to `l` (hand-encoded: `dynasm!` takes no run-time
+    /// condition), with a `dynasmrt` relocation.
     pub fn jcc(&mut self, cond: Cond, l: DynamicLabel) {
         self.bytes(&[0x0f, 0x80 | cond as u8, 0, 0, 0, 0]);
         self.ops.dynamic_relocation(l, 0, 4, 0, rel32());
@@ -517,31 +444,27 @@ impl Asm {
 
     /// `jmp reg`.
     pub fn jmp_r(&mut self, r: Reg) {
-        let r = r.hw();
-        dynasm!(self.ops ; .arch x64 ; jmp Rq(r));
+        self.emit(&Inst::rr(NP, 0, op1(0xff), 4, r.hw()));
     }
 
     /// `call reg`.
     pub fn call_r(&mut self, r: Reg) {
-        let r = r.hw();
-        dynasm!(self.ops ; .arch x64 ; call Rq(r));
+        self.emit(&Inst::rr(NP, 0, op1(0xff), 2, r.hw()));
     }
 
     /// `call [a]`.
     pub fn call_m(&mut self, a: Address) {
-        with_addr!(self.ops, a, [call QWORD] []);
+        self.emit(&Inst::rm(NP, 0, op1(0xff), 2, a));
     }
 
     /// `push r`.
     pub fn push(&mut self, r: Reg) {
-        let r = r.hw();
-        dynasm!(self.ops ; .arch x64 ; push Rq(r));
+        self.emit(&Inst::op_reg(0, 0x50, r.hw()));
     }
 
     /// `pop r`.
     pub fn pop(&mut self, r: Reg) {
-        let r = r.hw();
-        dynasm!(self.ops ; .arch x64 ; pop Rq(r));
+        self.emit(&Inst::op_reg(0, 0x58, r.hw()));
     }
 
     /// `ret` / `ret n`.
@@ -563,157 +486,106 @@ impl Asm {
 
     /// `movaps dst, src`.
     pub fn movaps(&mut self, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        dynasm!(self.ops ; .arch x64 ; movaps Rx(d), Rx(s));
+        self.emit(&Inst::rr(NP, 0, op2(0x0f, 0x28), dst.hw(), src.hw()));
     }
 
     /// `movss`/`movsd` load.
     pub fn fload(&mut self, size: FloatSize, dst: Reg, a: Address) {
-        let d = dst.hw();
-        match size {
-            FloatSize::F32 => with_addr!(self.ops, a, [movss Rx(d),] []),
-            FloatSize::F64 => with_addr!(self.ops, a, [movsd Rx(d),] []),
-        }
+        let p = scalar_prefix(size);
+        self.emit(&Inst::rm(p, 0, op2(0x0f, 0x10), dst.hw(), a));
     }
 
     /// `movss`/`movsd` store.
     pub fn fstore(&mut self, size: FloatSize, a: Address, src: Reg) {
-        let s = src.hw();
-        match size {
-            FloatSize::F32 => with_addr!(self.ops, a, [movss] [, Rx(s)]),
-            FloatSize::F64 => with_addr!(self.ops, a, [movsd] [, Rx(s)]),
-        }
+        let p = scalar_prefix(size);
+        self.emit(&Inst::rm(p, 0, op2(0x0f, 0x11), src.hw(), a));
     }
 
     /// `movd`/`movq xmm, gpr`.
     pub fn movd_to_xmm(&mut self, size: FloatSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match size {
-            FloatSize::F32 => dynasm!(self.ops ; .arch x64 ; movd Rx(d), Rd(s)),
-            FloatSize::F64 => dynasm!(self.ops ; .arch x64 ; movq Rx(d), Rq(s)),
-        }
+        let flags = if size == FloatSize::F64 { W } else { 0 };
+        self.emit(&Inst::rr(0x66, flags, op2(0x0f, 0x6e), dst.hw(), src.hw()));
     }
 
     /// `movd`/`movq gpr, xmm`.
     pub fn movd_from_xmm(&mut self, size: FloatSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match size {
-            FloatSize::F32 => dynasm!(self.ops ; .arch x64 ; movd Rd(d), Rx(s)),
-            FloatSize::F64 => dynasm!(self.ops ; .arch x64 ; movq Rq(d), Rx(s)),
-        }
+        let flags = if size == FloatSize::F64 { W } else { 0 };
+        self.emit(&Inst::rr(0x66, flags, op2(0x0f, 0x7e), src.hw(), dst.hw()));
     }
 
     /// Scalar arithmetic between registers.
     pub fn fop_rr(&mut self, op: FloatOp, size: FloatSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        macro_rules! go {
-            ($ss:ident, $sd:ident) => {
-                match size {
-                    FloatSize::F32 => dynasm!(self.ops ; .arch x64 ; $ss Rx(d), Rx(s)),
-                    FloatSize::F64 => dynasm!(self.ops ; .arch x64 ; $sd Rx(d), Rx(s)),
-                }
-            };
-        }
-        match op {
-            FloatOp::Add => go!(addss, addsd),
-            FloatOp::Sub => go!(subss, subsd),
-            FloatOp::Mul => go!(mulss, mulsd),
-            FloatOp::Div => go!(divss, divsd),
-            FloatOp::Min => go!(minss, minsd),
-            FloatOp::Max => go!(maxss, maxsd),
-            FloatOp::Sqrt => go!(sqrtss, sqrtsd),
-        }
+        let opc = op2(0x0f, float_opcode(op));
+        self.emit(&Inst::rr(scalar_prefix(size), 0, opc, dst.hw(), src.hw()));
     }
 
     /// Scalar arithmetic with a memory operand.
     pub fn fop_rm(&mut self, op: FloatOp, size: FloatSize, dst: Reg, a: Address) {
-        let d = dst.hw();
-        macro_rules! go {
-            ($ss:ident, $sd:ident) => {
-                match size {
-                    FloatSize::F32 => with_addr!(self.ops, a, [$ss Rx(d), DWORD] []),
-                    FloatSize::F64 => with_addr!(self.ops, a, [$sd Rx(d), QWORD] []),
-                }
-            };
-        }
-        match op {
-            FloatOp::Add => go!(addss, addsd),
-            FloatOp::Sub => go!(subss, subsd),
-            FloatOp::Mul => go!(mulss, mulsd),
-            FloatOp::Div => go!(divss, divsd),
-            FloatOp::Min => go!(minss, minsd),
-            FloatOp::Max => go!(maxss, maxsd),
-            FloatOp::Sqrt => go!(sqrtss, sqrtsd),
-        }
+        let opc = op2(0x0f, float_opcode(op));
+        self.emit(&Inst::rm(scalar_prefix(size), 0, opc, dst.hw(), a));
     }
 
     /// Packed bitwise operations.
     pub fn fbit(&mut self, op: FloatBitOp, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match op {
-            FloatBitOp::And => dynasm!(self.ops ; .arch x64 ; andps Rx(d), Rx(s)),
-            FloatBitOp::AndNot => dynasm!(self.ops ; .arch x64 ; andnps Rx(d), Rx(s)),
-            FloatBitOp::Or => dynasm!(self.ops ; .arch x64 ; orps Rx(d), Rx(s)),
-            FloatBitOp::Xor => dynasm!(self.ops ; .arch x64 ; xorps Rx(d), Rx(s)),
-        }
+        let opc = match op {
+            FloatBitOp::And => 0x54,
+            FloatBitOp::AndNot => 0x55,
+            FloatBitOp::Or => 0x56,
+            FloatBitOp::Xor => 0x57,
+        };
+        self.emit(&Inst::rr(NP, 0, op2(0x0f, opc), dst.hw(), src.hw()));
     }
 
-    /// `roundss`/`roundsd`.
+    /// `roundss`/`roundsd` with rounding `mode` (the precision exception
+    /// is suppressed).
     pub fn fround(&mut self, mode: u8, size: FloatSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        let imm = (mode | 8) as i8;
+        let opc = match size {
+            FloatSize::F32 => 0x0a,
+            FloatSize::F64 => 0x0b,
+        };
+        let i = *Inst::rr(0x66, 0, op3(0x0f, 0x3a, opc), dst.hw(), src.hw()).imm8((mode | 8) as i8);
+        self.emit(&i);
+    }
+
+    /// The prefix of `ucomiss` (none) or `ucomisd` (`66`).
+    fn ucomi_prefix(size: FloatSize) -> u8 {
         match size {
-            FloatSize::F32 => dynasm!(self.ops ; .arch x64 ; roundss Rx(d), Rx(s), BYTE imm),
-            FloatSize::F64 => dynasm!(self.ops ; .arch x64 ; roundsd Rx(d), Rx(s), BYTE imm),
+            FloatSize::F32 => NP,
+            FloatSize::F64 => 0x66,
         }
     }
 
     /// `ucomiss`/`ucomisd` between registers.
     pub fn ucomi_rr(&mut self, size: FloatSize, a: Reg, b: Reg) {
-        let (a, b) = (a.hw(), b.hw());
-        match size {
-            FloatSize::F32 => dynasm!(self.ops ; .arch x64 ; ucomiss Rx(a), Rx(b)),
-            FloatSize::F64 => dynasm!(self.ops ; .arch x64 ; ucomisd Rx(a), Rx(b)),
-        }
+        let p = Self::ucomi_prefix(size);
+        self.emit(&Inst::rr(p, 0, op2(0x0f, 0x2e), a.hw(), b.hw()));
     }
 
     /// `ucomiss`/`ucomisd` with memory.
     pub fn ucomi_rm(&mut self, size: FloatSize, r: Reg, a: Address) {
-        let r = r.hw();
-        match size {
-            FloatSize::F32 => with_addr!(self.ops, a, [ucomiss Rx(r), DWORD] []),
-            FloatSize::F64 => with_addr!(self.ops, a, [ucomisd Rx(r), QWORD] []),
-        }
+        let p = Self::ucomi_prefix(size);
+        self.emit(&Inst::rm(p, 0, op2(0x0f, 0x2e), r.hw(), a));
     }
 
     /// `cvtsi2ss`/`cvtsi2sd` from a 32- or 64-bit register.
     pub fn cvtsi2f(&mut self, int: Size, size: FloatSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match (int, size) {
-            (Size::S32, FloatSize::F32) => dynasm!(self.ops ; .arch x64 ; cvtsi2ss Rx(d), Rd(s)),
-            (Size::S64, FloatSize::F32) => dynasm!(self.ops ; .arch x64 ; cvtsi2ss Rx(d), Rq(s)),
-            (Size::S32, FloatSize::F64) => dynasm!(self.ops ; .arch x64 ; cvtsi2sd Rx(d), Rd(s)),
-            (Size::S64, FloatSize::F64) => dynasm!(self.ops ; .arch x64 ; cvtsi2sd Rx(d), Rq(s)),
-        }
+        let p = scalar_prefix(size);
+        self.emit(&Inst::rr(p, w(int), op2(0x0f, 0x2a), dst.hw(), src.hw()));
     }
 
     /// `cvttss2si`/`cvttsd2si` into a 32- or 64-bit register.
     pub fn cvttf2si(&mut self, size: FloatSize, int: Size, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match (size, int) {
-            (FloatSize::F32, Size::S32) => dynasm!(self.ops ; .arch x64 ; cvttss2si Rd(d), Rx(s)),
-            (FloatSize::F32, Size::S64) => dynasm!(self.ops ; .arch x64 ; cvttss2si Rq(d), Rx(s)),
-            (FloatSize::F64, Size::S32) => dynasm!(self.ops ; .arch x64 ; cvttsd2si Rd(d), Rx(s)),
-            (FloatSize::F64, Size::S64) => dynasm!(self.ops ; .arch x64 ; cvttsd2si Rq(d), Rx(s)),
-        }
+        let p = scalar_prefix(size);
+        self.emit(&Inst::rr(p, w(int), op2(0x0f, 0x2c), dst.hw(), src.hw()));
     }
 
     /// `cvtss2sd` (to F64) / `cvtsd2ss` (to F32).
     pub fn cvtf2f(&mut self, to: FloatSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match to {
-            FloatSize::F64 => dynasm!(self.ops ; .arch x64 ; cvtss2sd Rx(d), Rx(s)),
-            FloatSize::F32 => dynasm!(self.ops ; .arch x64 ; cvtsd2ss Rx(d), Rx(s)),
-        }
+        // The prefix names the source size.
+        let p = match to {
+            FloatSize::F64 => 0xf3,
+            FloatSize::F32 => 0xf2,
+        };
+        self.emit(&Inst::rr(p, 0, op2(0x0f, 0x5a), dst.hw(), src.hw()));
     }
 }

@@ -19,6 +19,16 @@ pub struct X64Masm {
 }
 
 impl X64Masm {
+    /// Puts the immediate `imm` of a `size` operation in the scratch
+    /// register, with the shortest `mov` (flags untouched).
+    fn imm_to_scratch(&mut self, size: Size, imm: i32) {
+        if size == Size::S32 || imm >= 0 {
+            self.asm.mov_ri32(SCRATCH, imm as u32);
+        } else {
+            self.asm.mov_ri64_s32(SCRATCH, imm);
+        }
+    }
+
     /// The 64-bit constant `imm` as an operand: an immediate when it
     /// sign-extends from 32 bits, else loaded into the scratch register.
     pub fn imm64_operand(&mut self, imm: i64) -> Operand {
@@ -142,7 +152,7 @@ impl MacroAssembler for X64Masm {
                 self.asm.cmp_rm(size, SCRATCH, n);
             }
             (Operand::Imm(i), rhs) => {
-                self.asm.mov_ri64_s32(SCRATCH, i);
+                self.imm_to_scratch(size, i);
                 self.cmp(size, Operand::Reg(SCRATCH), rhs);
             }
         }
@@ -159,7 +169,7 @@ impl MacroAssembler for X64Masm {
     fn div(&mut self, signed: bool, size: Size, divisor: Operand) -> u32 {
         let divisor = match divisor {
             Operand::Imm(i) => {
-                self.asm.mov_ri64_s32(SCRATCH, i);
+                self.imm_to_scratch(size, i);
                 Operand::Reg(SCRATCH)
             }
             other => other,
@@ -167,7 +177,9 @@ impl MacroAssembler for X64Masm {
         if signed {
             self.asm.sign_extend_rax(size);
         } else {
-            self.asm.mov_ri32(super::regs::RDX, 0);
+            // The divide clobbers the flags anyway, so nothing reads them
+            // across this sequence.
+            self.asm.zero_clobbering_flags(super::regs::RDX);
         }
         let at = self.asm.offset();
         match divisor {
@@ -223,7 +235,7 @@ impl MacroAssembler for X64Masm {
         let src = match src {
             Operand::Reg(r) => r,
             Operand::Imm(i) => {
-                self.asm.mov_ri64_s32(SCRATCH, i);
+                self.imm_to_scratch(size, i);
                 SCRATCH
             }
             Operand::Mem(a) => {
