@@ -116,6 +116,7 @@ impl Inst {
     /// `memcpy` call (about 2% of compile time on esbuild).
     #[inline(always)]
     pub fn append_to(&self, ops: &mut VecAssembler<X64Relocation>) {
+        debug_assert!(self.len() <= 15, "x86 instructions have at most 15 bytes");
         let b = self.bits().to_le_bytes();
         macro_rules! fixed {
             ($($n:literal)*) => {
