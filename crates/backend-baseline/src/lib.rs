@@ -17,7 +17,9 @@
 //! | `masm` | the [`MacroAssembler`](masm::MacroAssembler) trait and its operand enums |
 //! | `isa/x64/regs` | registers and their roles |
 //! | `isa/x64/abi` | the frame layout |
-//! | `isa/x64/asm` | the instruction encoder on `dynasmrt` |
+//! | `isa/x64/asm` | the instruction encoder: `dynasmrt`'s assembler, labels and relocations, instruction bytes hand-encoded for compactness |
+//! | `isa/x64/asm/enc` | the REX/ModRM/SIB emitter picking the shortest encoding |
+//! | `isa/x64/asm/tests` | exact-byte tables and a decoding property test of the encoder |
 //! | `isa/x64/masm` | the x86-64 macro assembler |
 //! | `stack` | the value stack |
 //! | `regalloc` | free-register bookkeeping |
