@@ -2,16 +2,19 @@
 //! `dynasmrt`'s [`VecAssembler`], which holds the code, the dynamic labels
 //! and the relocations of every label reference.
 //!
-//! `dynasm!` with runtime registers encodes conservatively (a REX prefix on
-//! every instruction, a SIB byte on every memory operand), so the bytes of
-//! each instruction with a register or memory operand are produced by hand
-//! ([`enc`]) in their shortest encoding (REX and SIB only when needed, 8-bit
-//! displacements and immediates when they fit, the accumulator and `op+r`
-//! short forms) and appended to the assembler in one piece. `dynasm!` still
-//! emits what it encodes minimally: label definitions and the instructions
-//! that reference labels (`jmp`, `lea [rip + label]`; `jcc`, whose
-//! condition `dynasm!` cannot take at run time, is hand-encoded with a
-//! `dynasmrt` relocation), and the operand-less ones.
+//! `dynasm!` with run-time registers encodes conservatively (a REX prefix
+//! on every instruction, a SIB byte on every memory operand), so the bytes
+//! of the instructions with a register or memory operand are produced by
+//! hand ([`enc`]) in their shortest encoding (REX and SIB only when needed,
+//! 8-bit displacements and immediates when they fit, the accumulator,
+//! `op+r` and shift-by-one short forms) and appended to the assembler in
+//! one piece. `dynasm!` still emits what it already encodes minimally:
+//! label definitions, the label references `jmp label` and
+//! `lea r, [rip + label]`, the operand-less `cdq`/`cqo`/`ret`/`ud2`, and
+//! the 64-bit-only `mov r64, simm32`, `movabs` and `btc` (their REX.W is
+//! needed anyway). `jcc`, whose condition `dynasm!` cannot take at run
+//! time, is two hand-written bytes and a `rel32` field patched by a
+//! `dynasmrt` relocation.
 //!
 //! None of the moves, loads or constant loads here change the flags (the
 //! code generator relies on it; see `codegen`'s module docs).
@@ -124,11 +127,17 @@ impl Asm {
     }
 
     /// Resolves labels and moves the code into `out`, leaving the encoder
-    /// empty with its allocations.
+    /// empty with its allocations (or, after a label error, empty and new).
     pub fn take_code(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
-        let drained = self.ops.drain().map_err(|e| e.to_string())?;
-        out.extend(drained);
-        Ok(())
+        let error = match self.ops.drain() {
+            Ok(code) => {
+                out.extend(code);
+                return Ok(());
+            }
+            Err(e) => e.to_string(),
+        };
+        *self = Asm::default();
+        Err(error)
     }
 
     // ---- integer moves ----

@@ -250,6 +250,27 @@ fn label_forms_resolve() {
     );
 }
 
+#[test]
+fn label_misuse_is_an_error_and_leaves_the_encoder_empty() {
+    let mut asm = Asm::default();
+    let mut out = Vec::new();
+    let unbound = asm.new_label();
+    asm.jmp(unbound);
+    assert!(asm.take_code(&mut out).is_err(), "unbound label");
+    let l = asm.new_label();
+    asm.bind(l);
+    asm.ud2();
+    asm.bind(l);
+    assert!(asm.take_code(&mut out).is_err(), "label bound twice");
+    assert!(out.is_empty());
+    // The next function starts from an empty buffer.
+    let l = asm.new_label();
+    asm.bind(l);
+    asm.jmp(l);
+    asm.take_code(&mut out).expect("labels resolve");
+    assert_eq!(hex(&out), "e9 fb ff ff ff");
+}
+
 /// A memory-operand instruction as read back by [`decode`].
 #[derive(Debug, PartialEq, Eq)]
 struct Decoded {
