@@ -19,8 +19,8 @@
 //! - moves, loads and constant materialisation never change the flags, so
 //!   a comparison can be emitted before the operands of its user are ready.
 //!   Fuel charges do change them, so they are emitted before a
-//!   region-ending operator's code and such operators are not fused with a
-//!   comparison when fuel is on (`codegen/interrupt`).
+//!   region-ending operator's code, or before the comparison feeding a
+//!   `br_if`/`if` (`codegen/interrupt`).
 
 mod call;
 mod control;
@@ -246,6 +246,9 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub fuel_pending: i64,
     /// Whether the store fused by `fuse_local_store` was a `local.tee`.
     pub fused_tee: bool,
+    /// Whether the next operator's fuel was charged already (with the
+    /// comparison before it, see `codegen/interrupt`).
+    pub fuel_prepaid: bool,
 }
 
 /// Compiles defined function `index`.
@@ -303,6 +306,7 @@ pub(crate) fn compile_function(
             func_type: ty_index,
             fuel_pending: 0,
             fused_tee: false,
+            fuel_prepaid: false,
         };
         let patches = cg.prologue(ty_index, body)?;
         cg.offset = cg.reader.original_position() as u32;
@@ -400,7 +404,9 @@ impl<'a, 'b> CodeGen<'a, 'b> {
         patch(code, frame_sub, sub);
         self.traps.sort_by_key(|t| t.code_offset);
         Ok(CompiledFunction {
-            code: code.clone(),
+            // Moved, not cloned: `code` was just filled with exactly this
+            // function's bytes, and refilling it costs one allocation.
+            code: std::mem::take(code),
             alignment: 16,
             relocs: self.relocs.clone(),
             traps: self.traps.clone(),

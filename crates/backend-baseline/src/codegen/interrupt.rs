@@ -61,13 +61,33 @@ impl CodeGen<'_, '_> {
 
     /// Accounts for a reachable operator before its code: adds its cost
     /// and, if it ends a region, charges the region.
+    ///
+    /// A comparison followed by `br_if` or `if` charges its region before
+    /// its own code, the branch's cost included, so the flags it sets
+    /// survive to the branch (the charge's `add` would clobber them).
+    /// Nothing between the two can trap or observe the count, so the
+    /// result is the same as charging just before the branch.
     #[inline]
     pub(super) fn before_operator(&mut self, op: &Operator<'_>) {
-        if self.env.tunables.consume_fuel {
+        if !self.env.tunables.consume_fuel {
+            return;
+        }
+        if !std::mem::take(&mut self.fuel_prepaid) {
             self.fuel_pending += fuel_cost(op);
-            if ends_region(op) {
-                self.fuel_charge();
-            }
+        }
+        if ends_region(op) {
+            self.fuel_charge();
+        } else if is_comparison(op) {
+            let next = match self.reader.get_binary_reader().read_u8() {
+                Ok(0x0d) => Operator::BrIf { relative_depth: 0 },
+                Ok(0x04) => Operator::If {
+                    blockty: wasmparser::BlockType::Empty,
+                },
+                _ => return,
+            };
+            self.fuel_pending += fuel_cost(&next);
+            self.fuel_charge();
+            self.fuel_prepaid = true;
         }
     }
 
@@ -87,15 +107,15 @@ impl CodeGen<'_, '_> {
     /// through [`CodeGen::before_operator`]). Only operators that do not end
     /// a region may be fused when fuel is on.
     pub(super) fn fused_operator(&mut self, op: &Operator<'_>) {
-        if self.env.tunables.consume_fuel {
+        if self.env.tunables.consume_fuel && !std::mem::take(&mut self.fuel_prepaid) {
             self.fuel_pending += fuel_cost(op);
         }
     }
 
     /// Whether a comparison may hand its flags to `op`: not when `op` ends
-    /// a fuel region, whose charge would clobber them.
+    /// a fuel region whose charge is still to come (it would clobber them).
     pub(super) fn may_fuse_with(&self, op: &Operator<'_>) -> bool {
-        !(self.env.tunables.consume_fuel && ends_region(op))
+        !(self.env.tunables.consume_fuel && ends_region(op)) || self.fuel_prepaid
     }
 
     /// The checks of a check point (function entry or loop header); any
@@ -104,6 +124,14 @@ impl CodeGen<'_, '_> {
         if self.env.tunables.consume_fuel {
             let flags_set = self.fuel_charge();
             if !flags_set {
+                self.masm.mov(
+                    Size::S64,
+                    SCRATCH,
+                    Operand::Mem(Address::base_disp(
+                        VMCTX,
+                        VMOffsets::VMCTX_STORE_CONTEXT as i32,
+                    )),
+                );
                 self.masm.cmp(
                     Size::S64,
                     Operand::Mem(Address::base_disp(
@@ -154,10 +182,13 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// Loads the store context into the scratch register and adds the
-    /// pending cost to its `fuel_consumed`. Returns whether the flags now
-    /// reflect the new count (they do when something was added).
+    /// Adds the pending cost to the store context's `fuel_consumed`
+    /// (loading the context into the scratch register), if there is any.
+    /// Returns whether it did: then the flags reflect the new count.
     fn fuel_charge(&mut self) -> bool {
+        if self.fuel_pending == 0 {
+            return false;
+        }
         self.masm.mov(
             Size::S64,
             SCRATCH,
@@ -168,13 +199,12 @@ impl CodeGen<'_, '_> {
         );
         let fuel = Address::base_disp(SCRATCH, VMOffsets::STORE_FUEL_CONSUMED as i32);
         let mut pending = std::mem::take(&mut self.fuel_pending);
-        let charged = pending != 0;
         while pending != 0 {
             let step = pending.clamp(i64::from(i32::MIN), i64::from(i32::MAX));
             self.masm.alu_mem(AluOp::Add, Size::S64, fuel, step as i32);
             pending -= step;
         }
-        charged
+        true
     }
 
     /// Jumps on `cond` to a new stub calling `libcall`, which returns here.
@@ -235,4 +265,48 @@ impl CodeGen<'_, '_> {
             self.masm.jmp(stub.resume);
         }
     }
+}
+
+/// Whether `op` is a comparison whose result the code generator may leave
+/// in the flags for a following branch (`codegen/numeric::use_flags`).
+fn is_comparison(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::I32Eqz
+            | O::I32Eq
+            | O::I32Ne
+            | O::I32LtS
+            | O::I32LtU
+            | O::I32GtS
+            | O::I32GtU
+            | O::I32LeS
+            | O::I32LeU
+            | O::I32GeS
+            | O::I32GeU
+            | O::I64Eqz
+            | O::I64Eq
+            | O::I64Ne
+            | O::I64LtS
+            | O::I64LtU
+            | O::I64GtS
+            | O::I64GtU
+            | O::I64LeS
+            | O::I64LeU
+            | O::I64GeS
+            | O::I64GeU
+            | O::F32Eq
+            | O::F32Ne
+            | O::F32Lt
+            | O::F32Gt
+            | O::F32Le
+            | O::F32Ge
+            | O::F64Eq
+            | O::F64Ne
+            | O::F64Lt
+            | O::F64Gt
+            | O::F64Le
+            | O::F64Ge
+            | O::RefIsNull
+    )
 }
