@@ -124,14 +124,7 @@ impl CodeGen<'_, '_> {
         if self.env.tunables.consume_fuel {
             let flags_set = self.fuel_charge();
             if !flags_set {
-                self.masm.mov(
-                    Size::S64,
-                    SCRATCH,
-                    Operand::Mem(Address::base_disp(
-                        VMCTX,
-                        VMOffsets::VMCTX_STORE_CONTEXT as i32,
-                    )),
-                );
+                self.load_store_context();
                 self.masm.cmp(
                     Size::S64,
                     Operand::Mem(Address::base_disp(
@@ -182,6 +175,12 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
+    /// Loads the store context pointer into the scratch register.
+    fn load_store_context(&mut self) {
+        let at = Address::base_disp(VMCTX, VMOffsets::VMCTX_STORE_CONTEXT as i32);
+        self.masm.mov(Size::S64, SCRATCH, Operand::Mem(at));
+    }
+
     /// Adds the pending cost to the store context's `fuel_consumed`
     /// (loading the context into the scratch register), if there is any.
     /// Returns whether it did: then the flags reflect the new count.
@@ -189,14 +188,7 @@ impl CodeGen<'_, '_> {
         if self.fuel_pending == 0 {
             return false;
         }
-        self.masm.mov(
-            Size::S64,
-            SCRATCH,
-            Operand::Mem(Address::base_disp(
-                VMCTX,
-                VMOffsets::VMCTX_STORE_CONTEXT as i32,
-            )),
-        );
+        self.load_store_context();
         let fuel = Address::base_disp(SCRATCH, VMOffsets::STORE_FUEL_CONSUMED as i32);
         let mut pending = std::mem::take(&mut self.fuel_pending);
         while pending != 0 {
