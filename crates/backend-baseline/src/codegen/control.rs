@@ -394,11 +394,7 @@ impl CodeGen<'_, '_> {
 
     /// `else`.
     pub fn else_(&mut self) -> Result<(), CompileError> {
-        let fi = self
-            .control
-            .len()
-            .checked_sub(1)
-            .ok_or_else(|| self.bug("else without if"))?;
+        let fi = self.frame_index(0)?;
         let f = self.control[fi];
         let FrameKind::If { else_label, .. } = f.kind else {
             return Err(self.bug("else outside an if"));
@@ -422,11 +418,7 @@ impl CodeGen<'_, '_> {
 
     /// `end` of any construct.
     pub fn end(&mut self) -> Result<(), CompileError> {
-        let fi = self
-            .control
-            .len()
-            .checked_sub(1)
-            .ok_or_else(|| self.bug("end without a frame"))?;
+        let fi = self.frame_index(0)?;
         let f = self.control[fi];
         match f.kind {
             FrameKind::Loop => {}

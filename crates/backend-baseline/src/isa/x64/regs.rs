@@ -121,9 +121,11 @@ pub const LOCAL_XMMS: [Reg; 7] = [
 ];
 
 impl Reg {
-    /// Whether a call preserves this register (the callee-saved set of the
-    /// Wasm-call convention and of System V).
-    pub const fn is_callee_saved(self) -> bool {
-        !self.is_xmm() && matches!(self.hw(), 3 | 5 | 12 | 13 | 14 | 15)
+    /// Whether a call preserves this register: one of the Wasm-call
+    /// convention's callee-saved registers (System V's, too).
+    pub fn is_callee_saved(self) -> bool {
+        tandem_codegen_api::abi::CALLEE_SAVED
+            .iter()
+            .any(|&g| Reg::from_abi_gpr(g) == self)
     }
 }
