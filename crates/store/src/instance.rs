@@ -128,6 +128,7 @@ impl Instance {
         // SAFETY: the limiter slot lives, at a fixed address, as long as the
         // store, which owns the instance.
         unsafe { vm.set_limiter(store.opaque.limits.growth_limiter()) };
+        vm.set_interrupt_hook(crate::interrupt::hook::<T>);
         let index = store.opaque.instances.len() as u32;
         vm.host_data = index as usize as *mut ();
         store.opaque.instances.push(InstanceData {

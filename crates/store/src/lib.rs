@@ -14,6 +14,7 @@
 //! | [`Val`], [`ExternRef`] | values crossing the boundary |
 //! | [`Trap`], [`Error`] | what can go wrong |
 //! | [`ResourceLimiter`], [`StoreLimits`] | caps on memory, tables and instances |
+//! | [`UpdateDeadline`] | what an epoch-deadline callback tells Wasm (fuel and epochs: `interrupt.rs`) |
 //!
 //! # Example
 //!
@@ -47,6 +48,7 @@ mod externref;
 mod func;
 mod func_refs;
 mod instance;
+mod interrupt;
 mod limits;
 mod linker;
 mod module;
@@ -61,6 +63,7 @@ pub use externals::{Extern, Global, Memory, Table};
 pub use externref::ExternRef;
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use instance::Instance;
+pub use interrupt::UpdateDeadline;
 pub use limits::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
     StoreLimits, StoreLimitsBuilder,

@@ -4,6 +4,7 @@
 use crate::externref::ExternRefs;
 use crate::func_refs::{FuncRefs, Storage};
 use crate::instance::InstanceData;
+use crate::interrupt::Callbacks;
 use crate::limits::{Limits, ResourceLimiter};
 use crate::{Engine, Module};
 use std::collections::HashMap;
@@ -82,6 +83,8 @@ unsafe impl Send for StoreOpaque {}
 /// ```
 pub struct Store<T> {
     pub(crate) opaque: StoreOpaque,
+    /// What happens when fuel runs out or the epoch deadline passes.
+    pub(crate) interrupts: Callbacks<T>,
     data: T,
 }
 
@@ -115,6 +118,7 @@ impl<T: 'static> Store<T> {
                 modules: Vec::new(),
                 trampolines: HashMap::new(),
             },
+            interrupts: Callbacks::default(),
             data,
         }
     }
@@ -188,47 +192,6 @@ impl<T> Store<T> {
     /// limiter; what already exists is not re-checked.
     pub fn limiter(&mut self, limiter: impl ResourceLimiter + Send + 'static) {
         self.opaque.limits.set(Box::new(limiter));
-    }
-}
-
-/// Fuel and epoch deadlines.
-impl<T> Store<T> {
-    /// Sets the fuel left to `fuel` (capped at `i64::MAX`). Fails unless
-    /// [`Config::consume_fuel`](crate::Config::consume_fuel) is on. Also
-    /// what lets a store run again after an `OutOfFuel` trap.
-    pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
-        self.opaque.check_fuel_enabled()?;
-        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
-        *self.opaque.context.vm.fuel_consumed.get_mut() = -fuel;
-        Ok(())
-    }
-
-    /// The fuel left: 0 once Wasm has used it all (a call may overshoot
-    /// between two checks; the overshoot is not owed). Fails unless
-    /// [`Config::consume_fuel`](crate::Config::consume_fuel) is on.
-    pub fn get_fuel(&self) -> crate::Result<u64> {
-        self.opaque.check_fuel_enabled()?;
-        // SAFETY: Wasm writes this cell only while it runs on the thread
-        // that owns the store, and it cannot run while `self` is borrowed
-        // here (the store is not `Sync`).
-        let consumed = unsafe { *self.opaque.context.vm.fuel_consumed.get() };
-        Ok(if consumed < 0 {
-            consumed.unsigned_abs()
-        } else {
-            0
-        })
-    }
-
-    /// Makes Wasm in this store trap with
-    /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt) once the engine's
-    /// epoch reaches its current value plus `ticks_beyond_current` (see
-    /// [`Engine::increment_epoch`](crate::Engine::increment_epoch)). Only
-    /// has an effect with
-    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption); a
-    /// store has no deadline until this is called.
-    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
-        let now = self.opaque.engine.inner.epoch.load(Ordering::Relaxed);
-        *self.opaque.context.vm.epoch_deadline.get_mut() = now.saturating_add(ticks_beyond_current);
     }
 }
 
@@ -309,17 +272,6 @@ impl StoreOpaque {
 
     pub(crate) fn vm_context(&self) -> *mut VMStoreContext {
         &self.context.vm as *const VMStoreContext as *mut VMStoreContext
-    }
-
-    /// Fails unless the engine meters fuel.
-    fn check_fuel_enabled(&self) -> crate::Result<()> {
-        if self.engine.config().tunables.consume_fuel {
-            Ok(())
-        } else {
-            Err(crate::Error::Usage(
-                "fuel consumption is not enabled (Config::consume_fuel)".into(),
-            ))
-        }
     }
 
     /// Checks that a handle belongs to this store.

@@ -3,6 +3,7 @@
 //! element and data segments).
 
 use crate::code_memory::LinkedCode;
+use crate::interrupt::InterruptHook;
 use crate::libcalls::BUILTINS;
 use crate::limits::GrowthLimiter;
 use crate::memory::LinearMemory;
@@ -83,6 +84,11 @@ pub struct Instance {
     /// The store's growth limiter slot, consulted by `memory.grow` and
     /// `table.grow` (see [`Instance::set_limiter`]).
     limiter: Option<NonNull<dyn GrowthLimiter>>,
+    /// Asked by `out_of_fuel` and `new_epoch` (see
+    /// [`Instance::set_interrupt_hook`]).
+    interrupt_hook: Option<InterruptHook>,
+    /// The store context (also in the VMContext header).
+    store_ctx: *mut VMStoreContext,
 }
 
 // SAFETY: raw pointers reach memory owned by the same store, which moves
@@ -129,6 +135,8 @@ impl Instance {
             dropped_elems: vec![false; module.elems.len()],
             host_data: std::ptr::null_mut(),
             limiter: None,
+            interrupt_hook: None,
+            store_ctx,
             module,
             code,
             offsets,
@@ -386,6 +394,22 @@ impl Instance {
     /// The limiter given to [`Instance::set_limiter`], if any.
     pub fn limiter(&self) -> Option<NonNull<dyn GrowthLimiter>> {
         self.limiter
+    }
+
+    /// Makes `out_of_fuel` and `new_epoch` in this instance's code ask
+    /// `hook` instead of trapping.
+    pub fn set_interrupt_hook(&mut self, hook: InterruptHook) {
+        self.interrupt_hook = Some(hook);
+    }
+
+    /// The hook given to [`Instance::set_interrupt_hook`], if any.
+    pub fn interrupt_hook(&self) -> Option<InterruptHook> {
+        self.interrupt_hook
+    }
+
+    /// The store context this instance was created with.
+    pub fn store_context(&self) -> *mut VMStoreContext {
+        self.store_ctx
     }
 
     /// The module.

@@ -18,6 +18,7 @@
 //! | [`instance`] | an instance's VMContext and its initialisation |
 //! | [`libcalls`] | the runtime functions compiled code calls |
 //! | [`limits`] | the hook consulted before memories and tables grow |
+//! | [`interrupt`] | the hook consulted when fuel runs out or an epoch deadline passes |
 //!
 //! `rustix` provides mmap/mprotect; `libc` provides what rustix lacks
 //! (`sigaction`, `sigaltstack`, `ucontext_t`).
@@ -28,6 +29,7 @@ pub mod backtrace;
 pub mod code_memory;
 pub mod error;
 pub mod instance;
+pub mod interrupt;
 pub mod libcalls;
 pub mod limits;
 pub mod memory;

@@ -21,9 +21,9 @@
 //! the value of `table.fill`) must be turned into an owning handle before
 //! anything that could collect garbage runs. In Tandem the collector
 //! (`Store::gc` in `tandem-store`) refuses to run while any Wasm of the
-//! store is on the stack, and nothing a libcall calls — including the
-//! store's `ResourceLimiter`, which has no access to the store — can reach
-//! it. So a libcall may store the raw pointer directly: it is kept alive by
+//! store is on the stack — so neither the store's `ResourceLimiter` nor an
+//! interrupt hook (which has the whole store) can collect during a libcall.
+//! So a libcall may store the raw pointer directly: it is kept alive by
 //! whatever Wasm got it from (a table, a global, or a host handle behind an
 //! argument), none of which can be collected until the outermost Wasm call
 //! returns, and once stored in a table it is a root of its own. A libcall
@@ -31,7 +31,36 @@
 //! such a pointer into a handle.
 
 use crate::instance::Instance;
+use crate::interrupt::Interrupt;
 use tandem_environ::Libcall;
+
+/// How a libcall body receives its caller: most take `&mut Instance`; the
+/// ones that run host code able to re-enter the store take [`Vmctx`], so no
+/// reference to the instance is live while that code runs.
+trait FromVmctx {
+    /// # Safety
+    ///
+    /// `vmctx` is the VMContext of a live instance running a libcall.
+    unsafe fn from_vmctx(vmctx: *mut u8) -> Self;
+}
+
+impl FromVmctx for &mut Instance {
+    unsafe fn from_vmctx(vmctx: *mut u8) -> Self {
+        // SAFETY: guaranteed by the caller; while Wasm runs nothing else
+        // borrows the instance.
+        unsafe { Instance::from_vmctx(vmctx) }
+    }
+}
+
+/// The calling instance's VMContext, unborrowed.
+#[derive(Clone, Copy)]
+pub struct Vmctx(*mut u8);
+
+impl FromVmctx for Vmctx {
+    unsafe fn from_vmctx(vmctx: *mut u8) -> Self {
+        Vmctx(vmctx)
+    }
+}
 
 /// How a libcall body fails.
 #[derive(Debug)]
@@ -75,7 +104,7 @@ macro_rules! define_shims {
                     let result = {
                         // SAFETY: compiled code passes its own live VMContext,
                         // and while Wasm runs nothing else borrows the instance.
-                        let instance = unsafe { Instance::from_vmctx(vmctx) };
+                        let instance = unsafe { FromVmctx::from_vmctx(vmctx) };
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             impls::$name(instance $(, $pname)*)
                         }))
@@ -288,12 +317,36 @@ pub mod impls {
         Ok(())
     }
 
-    pub(super) fn out_of_fuel(_instance: &mut Instance) -> LibcallResult {
-        Err(TrapCode::OutOfFuel.into())
+    pub(super) fn out_of_fuel(vmctx: Vmctx) -> LibcallResult {
+        interrupt(vmctx, Interrupt::OutOfFuel, TrapCode::OutOfFuel)?;
+        Ok(())
     }
 
-    pub(super) fn new_epoch(_instance: &mut Instance) -> LibcallResult<i64> {
-        Err(TrapCode::Interrupt.into())
+    pub(super) fn new_epoch(vmctx: Vmctx) -> LibcallResult<i64> {
+        let store = interrupt(vmctx, Interrupt::EpochDeadline, TrapCode::Interrupt)?;
+        // SAFETY: the store context outlives its instances, and this thread
+        // runs the store's Wasm.
+        Ok(unsafe { *(*store).epoch_deadline.get() } as i64)
+    }
+
+    /// Asks the instance's interrupt hook, if it has one, whether Wasm may
+    /// go on (else traps with `code`); returns the store context.
+    fn interrupt(
+        vmctx: Vmctx,
+        why: Interrupt,
+        code: TrapCode,
+    ) -> LibcallResult<*mut crate::VMStoreContext> {
+        let (hook, store) = {
+            // SAFETY: the shim's caller passed a live VMContext; this
+            // reference ends before the hook runs.
+            let instance = unsafe { Instance::from_vmctx(vmctx.0) };
+            (instance.interrupt_hook(), instance.store_context())
+        };
+        let hook = hook.ok_or(LibcallError::Trap(code))?;
+        // SAFETY: this is a libcall of the store's running Wasm, on its
+        // thread, and no reference to an instance is live.
+        unsafe { hook(store, why) }?;
+        Ok(store)
     }
 
     pub(super) fn raise_trap(_instance: &mut Instance, code: i32) -> LibcallResult {
