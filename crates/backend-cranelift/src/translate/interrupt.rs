@@ -40,14 +40,7 @@ impl Translator<'_, '_> {
         if self.env.tunables.consume_fuel {
             let var = self.b.declare_var(types::I64);
             self.fuel = Some(var);
-            let store = self.store_context();
-            let fuel = self.b.ins().load(
-                types::I64,
-                mutable_field(),
-                store,
-                VMOffsets::STORE_FUEL_CONSUMED as i32,
-            );
-            self.b.def_var(var, fuel);
+            self.fuel_reload();
             self.fuel_pending = 1;
         }
         self.checks();
@@ -112,6 +105,15 @@ impl Translator<'_, '_> {
             .load_vmctx_ptr(&mut self.b, VMOffsets::VMCTX_STORE_CONTEXT)
     }
 
+    /// Loads the 64-bit store-context field at `offset`. Never hoisted or
+    /// merged: Wasm calls and the host change these fields.
+    fn load_store_field(&mut self, offset: u32) -> cranelift_codegen::ir::Value {
+        let store = self.store_context();
+        self.b
+            .ins()
+            .load(types::I64, mutable_field(), store, offset as i32)
+    }
+
     /// Adds the pending region cost to the fuel variable.
     fn fuel_flush(&mut self) {
         let Some(var) = self.fuel else { return };
@@ -136,16 +138,11 @@ impl Translator<'_, '_> {
         );
     }
 
-    /// Reloads the fuel variable from the store context (after a call).
+    /// Reloads the fuel variable from the store context (at entry, and
+    /// after a call).
     fn fuel_reload(&mut self) {
         let Some(var) = self.fuel else { return };
-        let store = self.store_context();
-        let fuel = self.b.ins().load(
-            types::I64,
-            mutable_field(),
-            store,
-            VMOffsets::STORE_FUEL_CONSUMED as i32,
-        );
+        let fuel = self.load_store_field(VMOffsets::STORE_FUEL_CONSUMED);
         self.b.def_var(var, fuel);
     }
 
@@ -181,13 +178,7 @@ impl Translator<'_, '_> {
         // A plain aligned 64-bit load is atomic on x86-64. Neither load may
         // be hoisted out of a loop: the flags are not `readonly`/`can_move`.
         let epoch = self.b.ins().load(types::I64, mutable_field(), counter, 0);
-        let store = self.store_context();
-        let deadline = self.b.ins().load(
-            types::I64,
-            mutable_field(),
-            store,
-            VMOffsets::STORE_EPOCH_DEADLINE as i32,
-        );
+        let deadline = self.load_store_field(VMOffsets::STORE_EPOCH_DEADLINE);
         let reached = self
             .b
             .ins()
