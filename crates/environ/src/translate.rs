@@ -287,17 +287,32 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
             (RefType::Func, ElemItems::Funcs(funcs))
         }
         ElementItems::Expressions(ty, exprs) => {
-            let exprs = exprs
-                .into_iter()
-                .map(|e| const_expr(&e?))
-                .collect::<Result<_>>()?;
-            (
-                RefType::from_wasmparser(ty, offset)?,
-                ElemItems::Exprs(exprs),
-            )
+            let exprs = exprs.into_iter().collect::<Result<Vec<_>, _>>()?;
+            // A segment of plain `ref.func`s (how toolchains write most
+            // expression-form segments) is the same as a list of indices.
+            let items = match exprs.iter().map(as_ref_func).collect() {
+                Some(funcs) => ElemItems::Funcs(funcs),
+                None => ElemItems::Exprs(exprs.iter().map(const_expr).collect::<Result<_>>()?),
+            };
+            (RefType::from_wasmparser(ty, offset)?, items)
         }
     };
     Ok(ElemSegment { mode, ty, items })
+}
+
+/// The function of a constant expression that is exactly `ref.func f`,
+/// read straight from its bytes. Going through an operators reader costs
+/// about a thousand instructions an expression (the reader allocates), and
+/// large modules have a hundred thousand such element items.
+fn as_ref_func(expr: &wasmparser::ConstExpr<'_>) -> Option<FuncIndex> {
+    const REF_FUNC: u8 = 0xd2;
+    const END: u8 = 0x0b;
+    let mut reader = expr.get_binary_reader();
+    if reader.read_u8().ok()? != REF_FUNC {
+        return None;
+    }
+    let func = reader.read_var_u32().ok()?;
+    (reader.read_u8().ok()? == END && reader.eof()).then(|| FuncIndex::from_u32(func))
 }
 
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
@@ -459,6 +474,24 @@ mod tests {
             default_features(),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn expression_segments_of_ref_funcs_become_index_lists() {
+        let wasm = wat::parse_str(
+            r#"(module (func $a) (func $b) (table 4 funcref)
+                (elem (i32.const 0) funcref (ref.func $b) (ref.func $a))
+                (elem funcref (ref.func $a) (ref.null func))
+                (elem declare funcref (ref.func $b)))"#,
+        )
+        .unwrap();
+        let t = translate(&wasm, default_features()).unwrap();
+        let (a, b) = (FuncIndex::from_u32(0), FuncIndex::from_u32(1));
+        let items = |i: usize| &t.module.elems[i].items;
+        assert!(matches!(items(0), ElemItems::Funcs(f) if **f == [b, a]));
+        assert!(matches!(items(1), ElemItems::Exprs(e) if e.len() == 2));
+        assert!(matches!(items(2), ElemItems::Funcs(f) if **f == [b]));
+        assert!(t.module.escaping.iter().all(|&e| e), "both forms escape");
     }
 
     #[test]
