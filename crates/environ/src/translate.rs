@@ -300,23 +300,42 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
     Ok(ElemSegment { mode, ty, items })
 }
 
-/// The function of a constant expression that is exactly `ref.func f`,
+/// The function of a constant expression that is exactly `ref.func f`.
+fn as_ref_func(expr: &wasmparser::ConstExpr<'_>) -> Option<FuncIndex> {
+    match single_op(expr)? {
+        ConstOp::RefFunc(func) => Some(func),
+        _ => None,
+    }
+}
+
+/// The operator of a constant expression made of one common operator,
 /// read straight from its bytes. Going through an operators reader costs
 /// about a thousand instructions an expression (the reader allocates), and
-/// large modules have a hundred thousand such element items.
-fn as_ref_func(expr: &wasmparser::ConstExpr<'_>) -> Option<FuncIndex> {
+/// large modules have a hundred thousand data segments or element items.
+fn single_op(expr: &wasmparser::ConstExpr<'_>) -> Option<ConstOp> {
+    const I32_CONST: u8 = 0x41;
+    const I64_CONST: u8 = 0x42;
+    const GLOBAL_GET: u8 = 0x23;
     const REF_FUNC: u8 = 0xd2;
     const END: u8 = 0x0b;
     let mut reader = expr.get_binary_reader();
-    if reader.read_u8().ok()? != REF_FUNC {
-        return None;
-    }
-    let func = reader.read_var_u32().ok()?;
-    (reader.read_u8().ok()? == END && reader.eof()).then(|| FuncIndex::from_u32(func))
+    let op = match reader.read_u8().ok()? {
+        I32_CONST => ConstOp::I32Const(reader.read_var_i32().ok()?),
+        I64_CONST => ConstOp::I64Const(reader.read_var_i64().ok()?),
+        GLOBAL_GET => ConstOp::GlobalGet(GlobalIndex::from_u32(reader.read_var_u32().ok()?)),
+        REF_FUNC => ConstOp::RefFunc(FuncIndex::from_u32(reader.read_var_u32().ok()?)),
+        _ => return None,
+    };
+    (reader.read_u8().ok()? == END && reader.eof()).then_some(op)
 }
 
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
     use wasmparser::Operator as O;
+    if let Some(op) = single_op(expr) {
+        return Ok(ConstExpr {
+            ops: Box::new([op]),
+        });
+    }
     let mut ops = Vec::new();
     let mut reader = expr.get_operators_reader();
     while !reader.eof() {
@@ -492,6 +511,51 @@ mod tests {
         assert!(matches!(items(1), ElemItems::Exprs(e) if e.len() == 2));
         assert!(matches!(items(2), ElemItems::Funcs(f) if **f == [b]));
         assert!(t.module.escaping.iter().all(|&e| e), "both forms escape");
+    }
+
+    #[test]
+    fn one_operator_constant_expressions_read_as_the_general_path_does() {
+        let wasm = wat::parse_str(
+            r#"(module (import "m" "g" (global i32)) (func $f) (memory 1)
+                (global i32 (i32.const -2147483648))
+                (global i64 (i64.const -9223372036854775808))
+                (global i64 (i64.const 0x7fffffffffffffff))
+                (global funcref (ref.func $f))
+                (global funcref (ref.null func))
+                (global f64 (f64.const 1.5))
+                (data (i32.const 65535) "x")
+                (data (global.get 0) "y"))"#,
+        )
+        .unwrap();
+        let m = translate(&wasm, default_features()).unwrap().module;
+        let ops = |e: &ConstExpr| e.ops.to_vec();
+        let globals: Vec<_> = m.global_inits.iter().map(ops).collect();
+        assert_eq!(
+            globals,
+            [
+                vec![ConstOp::I32Const(i32::MIN)],
+                vec![ConstOp::I64Const(i64::MIN)],
+                vec![ConstOp::I64Const(i64::MAX)],
+                vec![ConstOp::RefFunc(FuncIndex::from_u32(0))],
+                vec![ConstOp::RefNull(RefType::Func)],
+                vec![ConstOp::F64Const(1.5f64.to_bits())],
+            ]
+        );
+        let offsets: Vec<_> = m
+            .data
+            .iter()
+            .map(|d| match &d.mode {
+                SegmentMode::Active { offset, .. } => ops(offset),
+                _ => unreachable!("both segments are active"),
+            })
+            .collect();
+        assert_eq!(
+            offsets,
+            [
+                vec![ConstOp::I32Const(65535)],
+                vec![ConstOp::GlobalGet(GlobalIndex::from_u32(0))],
+            ]
+        );
     }
 
     #[test]
