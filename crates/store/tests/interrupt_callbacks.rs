@@ -95,16 +95,28 @@ fn trap_code<R: std::fmt::Debug>(result: Result<R, Error>) -> TrapCode {
         .code()
 }
 
+/// [`instantiate`], with the epoch deadline passed and a callback that
+/// counts its calls, gives `on_call` the count (it may fail or panic), and
+/// leaves the deadline passed: so it runs at every check point.
+fn callback_at_every_check_point(
+    engine: &Engine,
+    on_call: impl Fn(u64) -> Result<(), Error> + Send + 'static,
+) -> (Store<Host>, TypedFunc<i32, i64>) {
+    let (mut store, mix) = instantiate(engine);
+    store.set_epoch_deadline(0);
+    store.epoch_deadline_callback(move |store| {
+        store.data_mut().calls += 1;
+        on_call(store.data().calls)?;
+        Ok(UpdateDeadline::Continue(0))
+    });
+    (store, mix)
+}
+
 #[test]
 fn epoch_callback_at_every_check_point_keeps_locals_intact() {
     let expected = expected_mix();
     each_backend(false, true, |engine| {
-        let (mut store, mix) = instantiate(engine);
-        store.set_epoch_deadline(0);
-        store.epoch_deadline_callback(|store| {
-            store.data_mut().calls += 1;
-            Ok(UpdateDeadline::Continue(0))
-        });
+        let (mut store, mix) = callback_at_every_check_point(engine, |_| Ok(()));
         assert_eq!(mix.call(&mut store, N).unwrap(), expected);
         // Function entry, loop entry, and N - 1 branches back.
         assert_eq!(store.data().calls, N as u64 + 1);
@@ -187,14 +199,9 @@ fn too_little_fuel_from_the_callback_traps() {
 fn callback_error_fails_the_call_and_the_store_recovers() {
     let expected = expected_mix();
     each_backend(true, true, |engine| {
-        let (mut store, mix) = instantiate(engine);
-        store.set_epoch_deadline(0);
-        store.epoch_deadline_callback(|store| {
-            store.data_mut().calls += 1;
-            if store.data().calls == 5 {
-                return Err(Error::Usage("time slice used up".into()));
-            }
-            Ok(UpdateDeadline::Continue(0))
+        let (mut store, mix) = callback_at_every_check_point(engine, |calls| match calls {
+            5 => Err(Error::Usage("time slice used up".into())),
+            _ => Ok(()),
         });
         let err = mix.call(&mut store, N).unwrap_err();
         let trap = err.as_trap().expect("a trap");
@@ -218,14 +225,11 @@ fn callback_error_fails_the_call_and_the_store_recovers() {
 fn callback_panic_resumes_in_the_caller_and_the_store_recovers() {
     let expected = expected_mix();
     each_backend(false, true, |engine| {
-        let (mut store, mix) = instantiate(engine);
-        store.set_epoch_deadline(0);
-        store.epoch_deadline_callback(|store| {
-            store.data_mut().calls += 1;
-            if store.data().calls == 3 {
+        let (mut store, mix) = callback_at_every_check_point(engine, |calls| {
+            if calls == 3 {
                 panic!("callback gave up");
             }
-            Ok(UpdateDeadline::Continue(0))
+            Ok(())
         });
         let panic = catch_unwind(AssertUnwindSafe(|| mix.call(&mut store, N))).unwrap_err();
         assert_eq!(panic.downcast_ref::<&str>(), Some(&"callback gave up"));
