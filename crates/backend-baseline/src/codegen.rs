@@ -39,8 +39,8 @@ pub(crate) use interrupt::CheckStub;
 
 use crate::isa::x64::abi::Frame;
 use crate::isa::x64::masm::X64Masm;
-use crate::isa::x64::regs::{FSCRATCH, RBP, Reg, SCRATCH};
-use crate::masm::{Address, MacroAssembler, Operand, Size, StoreSize};
+use crate::isa::x64::regs::{RBP, Reg, SCRATCH};
+use crate::masm::{Address, FloatOp, MacroAssembler, Operand, Size, StoreSize};
 use crate::regalloc::RegAlloc;
 use crate::stack::{Loc, Ty, Val, ValueStack};
 use crate::{codegen_error, unsupported};
@@ -657,16 +657,32 @@ impl<'a, 'b> CodeGen<'a, 'b> {
         }
     }
 
-    /// `v` as a source operand of a float instruction (constants go to the
-    /// float scratch register).
-    pub fn float_operand(&mut self, ty: Ty, v: Val) -> Operand {
+    /// `dst = dst op v` for a float value `v` (a constant is read from the
+    /// function's constant pool).
+    pub fn float_op(&mut self, op: FloatOp, ty: Ty, dst: Reg, v: Val) {
+        match v {
+            Val::Const(c) => self.masm.fop_const(op, ty.fsize(), dst, c as u64),
+            v => {
+                let src = Self::float_operand(v);
+                self.masm.fop(op, ty.fsize(), dst, src);
+            }
+        }
+    }
+
+    /// Compares `lhs` with the float value `v`, setting the flags.
+    pub fn float_cmp(&mut self, ty: Ty, lhs: Reg, v: Val) {
+        match v {
+            Val::Const(c) => self.masm.fcmp_const(ty.fsize(), lhs, c as u64),
+            v => self.masm.fcmp(ty.fsize(), lhs, Self::float_operand(v)),
+        }
+    }
+
+    /// A float value other than a constant as a source operand.
+    fn float_operand(v: Val) -> Operand {
         match v {
             Val::Reg(r) | Val::LocalReg(r) => Operand::Reg(r),
             Val::Mem(d) => Operand::Mem(Address::base_disp(RBP, d)),
-            Val::Const(c) => {
-                self.masm.fconst(ty.fsize(), FSCRATCH, c as u64);
-                Operand::Reg(FSCRATCH)
-            }
+            Val::Const(_) => unreachable!("constants are read from the pool"),
         }
     }
 }

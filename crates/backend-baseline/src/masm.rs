@@ -344,6 +344,10 @@ pub trait MacroAssembler {
     fn fstore(&mut self, size: FloatSize, addr: Address, src: Reg);
     /// `dst = bits` as a float. Never touches the flags.
     fn fconst(&mut self, size: FloatSize, dst: Reg, bits: u64);
+    /// `dst = dst op bits` with the constant `bits` as the float operand.
+    fn fop_const(&mut self, op: FloatOp, size: FloatSize, dst: Reg, bits: u64);
+    /// Unordered compare of `lhs` with the float constant `bits`.
+    fn fcmp_const(&mut self, size: FloatSize, lhs: Reg, bits: u64);
     /// `dst = dst op src` (for `Sqrt`, `dst = sqrt(src)`).
     fn fop(&mut self, op: FloatOp, size: FloatSize, dst: Reg, src: Operand);
     /// Bitwise operation on whole registers.
@@ -380,6 +384,7 @@ pub trait MacroAssembler {
     /// `lea reg, [rsp - imm32]` with an immediate to patch (written as the
     /// positive amount); returns its offset.
     fn lea_below_rsp_patchable(&mut self, dst: Reg) -> u32;
-    /// Writes the code into `code` and resolves labels.
+    /// Places the function's constants after its code, resolves labels and
+    /// writes the code into `code`.
     fn finish(&mut self, code: &mut Vec<u8>) -> Result<(), String>;
 }

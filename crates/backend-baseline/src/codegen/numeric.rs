@@ -400,8 +400,7 @@ impl CodeGen<'_, '_> {
             FloatCmp::Le => ((rhs, lhs), Flags::Int(Cond::AboveEq)),
         };
         let xr = self.owned_reg(ty, x)?;
-        let yop = self.float_operand(ty, y);
-        self.masm.fcmp(ty.fsize(), xr, yop);
+        self.float_cmp(ty, xr, y);
         self.regs.free(xr);
         self.free(y);
         self.use_flags(flags)
@@ -508,8 +507,7 @@ impl CodeGen<'_, '_> {
                     (lhs, rhs)
                 };
             let (dest, rhs) = self.binary_dest(ty, lhs, rhs, commutative)?;
-            let src = self.float_operand(ty, rhs);
-            self.masm.fop(fop, size, dest.reg(), src);
+            self.float_op(fop, ty, dest.reg(), rhs);
             self.free(rhs);
             self.finish_dest(ty, dest);
             return Ok(());

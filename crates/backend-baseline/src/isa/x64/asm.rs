@@ -126,6 +126,22 @@ impl Asm {
         i.append_to(&mut self.ops);
     }
 
+    /// Appends a RIP-relative instruction and the `dynasmrt` relocation
+    /// that points its displacement at `l`.
+    fn emit_rip(&mut self, i: &Inst, l: DynamicLabel) {
+        self.emit(i);
+        self.ops.dynamic_relocation(l, 0, 4, 0, rel32());
+    }
+
+    /// Pads with `int3` until the offset is a multiple of `align` (a power
+    /// of two).
+    pub fn align(&mut self, align: u32) {
+        debug_assert!(align.is_power_of_two());
+        while self.offset() & (align - 1) != 0 {
+            self.bytes(&[0xcc]);
+        }
+    }
+
     /// Resolves labels and moves the code into `out`, leaving the encoder
     /// empty with its allocations (or, after a label error, empty and new).
     pub fn take_code(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
@@ -504,6 +520,12 @@ impl Asm {
         self.emit(&Inst::rm(p, 0, op2(0x0f, 0x10), dst.hw(), a));
     }
 
+    /// `movss`/`movsd dst, [rip + l]`.
+    pub fn fload_label(&mut self, size: FloatSize, dst: Reg, l: DynamicLabel) {
+        let p = scalar_prefix(size);
+        self.emit_rip(&Inst::rip(p, 0, op2(0x0f, 0x10), dst.hw()), l);
+    }
+
     /// `movss`/`movsd` store.
     pub fn fstore(&mut self, size: FloatSize, a: Address, src: Reg) {
         let p = scalar_prefix(size);
@@ -532,6 +554,12 @@ impl Asm {
     pub fn fop_rm(&mut self, op: FloatOp, size: FloatSize, dst: Reg, a: Address) {
         let opc = op2(0x0f, float_opcode(op));
         self.emit(&Inst::rm(scalar_prefix(size), 0, opc, dst.hw(), a));
+    }
+
+    /// Scalar arithmetic with `[rip + l]`.
+    pub fn fop_label(&mut self, op: FloatOp, size: FloatSize, dst: Reg, l: DynamicLabel) {
+        let opc = op2(0x0f, float_opcode(op));
+        self.emit_rip(&Inst::rip(scalar_prefix(size), 0, opc, dst.hw()), l);
     }
 
     /// Packed bitwise operations.
@@ -574,6 +602,12 @@ impl Asm {
     pub fn ucomi_rm(&mut self, size: FloatSize, r: Reg, a: Address) {
         let p = Self::ucomi_prefix(size);
         self.emit(&Inst::rm(p, 0, op2(0x0f, 0x2e), r.hw(), a));
+    }
+
+    /// `ucomiss`/`ucomisd` with `[rip + l]`.
+    pub fn ucomi_label(&mut self, size: FloatSize, r: Reg, l: DynamicLabel) {
+        let p = Self::ucomi_prefix(size);
+        self.emit_rip(&Inst::rip(p, 0, op2(0x0f, 0x2e), r.hw()), l);
     }
 
     /// `cvtsi2ss`/`cvtsi2sd` from a 32- or 64-bit register.

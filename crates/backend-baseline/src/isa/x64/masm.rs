@@ -1,7 +1,8 @@
 //! [`X64Masm`]: the [`MacroAssembler`] for x86-64. It picks instruction
 //! forms by operand kind and expands the operations x86 has no single
 //! instruction for (bit counts with a zero input, `setcc` to a full
-//! register, float constants, jump tables).
+//! register, jump tables), and keeps each function's float constants in a
+//! pool after its code, read RIP-relative.
 
 use super::asm::Asm;
 use super::regs::{FSCRATCH, Reg, SCRATCH};
@@ -16,9 +17,28 @@ use dynasmrt::DynamicLabel;
 pub struct X64Masm {
     /// The encoder.
     pub asm: Asm,
+    /// The function's float constants (as 8-byte pool entries, an `f32`'s
+    /// bits zero-extended) and their labels; `finish` places them.
+    float_pool: Vec<(u64, DynamicLabel)>,
 }
 
+/// How many of the newest pool entries are searched for a repeat: keeps the
+/// lookup bounded on functions with thousands of distinct constants (a
+/// repeat missed this way only costs its 8 bytes again).
+const POOL_SEARCH: usize = 32;
+
 impl X64Masm {
+    /// The label of the pool entry holding `bits`.
+    fn pool_entry(&mut self, bits: u64) -> DynamicLabel {
+        let found = self.float_pool.iter().rev().take(POOL_SEARCH);
+        if let Some(&(_, label)) = found.into_iter().find(|&&(b, _)| b == bits) {
+            return label;
+        }
+        let label = self.asm.new_label();
+        self.float_pool.push((bits, label));
+        label
+    }
+
     /// Puts the immediate `imm` of a `size` operation in the scratch
     /// register, with the shortest `mov` (flags untouched).
     fn imm_to_scratch(&mut self, size: Size, imm: i32) {
@@ -291,11 +311,18 @@ impl MacroAssembler for X64Masm {
             self.asm.fbit(FloatBitOp::Xor, dst, dst);
             return;
         }
-        match size {
-            FloatSize::F32 => self.asm.mov_ri32(SCRATCH, bits as u32),
-            FloatSize::F64 => self.mov_imm64(SCRATCH, bits as i64),
-        }
-        self.asm.movd_to_xmm(size, dst, SCRATCH);
+        let entry = self.pool_entry(bits);
+        self.asm.fload_label(size, dst, entry);
+    }
+
+    fn fop_const(&mut self, op: FloatOp, size: FloatSize, dst: Reg, bits: u64) {
+        let entry = self.pool_entry(bits);
+        self.asm.fop_label(op, size, dst, entry);
+    }
+
+    fn fcmp_const(&mut self, size: FloatSize, lhs: Reg, bits: u64) {
+        let entry = self.pool_entry(bits);
+        self.asm.ucomi_label(size, lhs, entry);
     }
 
     fn fop(&mut self, op: FloatOp, size: FloatSize, dst: Reg, src: Operand) {
@@ -398,6 +425,54 @@ impl MacroAssembler for X64Masm {
     }
 
     fn finish(&mut self, code: &mut Vec<u8>) -> Result<(), String> {
+        if !self.float_pool.is_empty() {
+            self.asm.align(8);
+            for (bits, label) in self.float_pool.drain(..) {
+                self.asm.bind(label);
+                self.asm.bytes(&bits.to_le_bytes());
+            }
+        }
         self.asm.take_code(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disp_at(code: &[u8], end: usize) -> usize {
+        let disp = i32::from_le_bytes(code[end - 4..end].try_into().unwrap());
+        (end as i64 + i64::from(disp)) as usize
+    }
+
+    #[test]
+    fn float_constants_share_aligned_pool_entries_after_the_code() {
+        let mut masm = X64Masm::default();
+        let (x0, x1, x2, x3) = (Reg::xmm(0), Reg::xmm(1), Reg::xmm(2), Reg::xmm(3));
+        masm.fconst(FloatSize::F64, x0, 1.5f64.to_bits()); // movsd: 8 bytes
+        masm.fop_const(FloatOp::Add, FloatSize::F64, x1, 1.5f64.to_bits()); // 8
+        masm.fconst(FloatSize::F32, x2, u64::from(2.0f32.to_bits())); // 8
+        masm.fconst(FloatSize::F64, x3, 0); // xorps: 3, no entry
+        let mut code = Vec::new();
+        masm.finish(&mut code).unwrap();
+        assert_eq!(
+            code.len(),
+            48,
+            "27 bytes of code, padding to 32, two entries"
+        );
+        assert!(code[27..32].iter().all(|&b| b == 0xcc), "int3 padding");
+        assert_eq!(code[32..40], 1.5f64.to_bits().to_le_bytes());
+        assert_eq!(code[40..48], u64::from(2.0f32.to_bits()).to_le_bytes());
+        assert_eq!(
+            [disp_at(&code, 8), disp_at(&code, 16), disp_at(&code, 24)],
+            [32, 32, 40]
+        );
+
+        // The next function starts with an empty pool.
+        masm.fconst(FloatSize::F64, x0, 1.5f64.to_bits());
+        code.clear();
+        masm.finish(&mut code).unwrap();
+        assert_eq!(code.len(), 16);
+        assert_eq!(disp_at(&code, 8), 8);
     }
 }

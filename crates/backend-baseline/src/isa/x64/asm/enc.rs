@@ -227,6 +227,16 @@ impl Inst {
         }
     }
 
+    /// `prefix REX op ModRM disp32` with register (or opcode extension)
+    /// `reg` and the memory operand `[rip + disp32]`; the displacement is
+    /// 0, to be filled by a relocation (it is the last field, so it is
+    /// relative to the instruction's end).
+    pub fn rip(prefix: u8, flags: u8, op: Op, reg: u8) -> Inst {
+        let mut i = Inst::head(prefix, rex(flags, reg, 0, 0, false), op);
+        i.byte((reg & 7) << 3 | 0b101);
+        *i.imm32(0)
+    }
+
     /// `REX op+r`: the register in the opcode's low three bits.
     pub fn op_reg(flags: u8, op: u8, r: u8) -> Inst {
         Inst::head(NP, rex(flags, 0, 0, r, false), op1(op | (r & 7)))

@@ -251,6 +251,22 @@ fn label_forms_resolve() {
 }
 
 #[test]
+fn rip_relative_float_forms_resolve() {
+    let bytes = code(|a| {
+        let l = a.new_label();
+        a.fload_label(FloatSize::F64, x(8), l);
+        a.fop_label(FloatOp::Mul, FloatSize::F32, x(1), l);
+        a.ucomi_label(FloatSize::F64, x(15), l);
+        a.bind(l);
+    });
+    // movsd xmm8,[rip+0x11]; mulss xmm1,[rip+0x9]; ucomisd xmm15,[rip+0x0]
+    assert_eq!(
+        hex(&bytes),
+        "f2 44 0f 10 05 11 00 00 00 f3 0f 59 0d 09 00 00 00 66 44 0f 2e 3d 00 00 00 00"
+    );
+}
+
+#[test]
 fn label_misuse_is_an_error_and_leaves_the_encoder_empty() {
     let mut asm = Asm::default();
     let mut out = Vec::new();
