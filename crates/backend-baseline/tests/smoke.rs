@@ -65,3 +65,63 @@ fn traps() {
     agree(wat, "load", &[Val::I32(65532)]);
     agree(wat, "unreachable", &[]);
 }
+
+/// `i32.eqz` of a comparison feeding `if`, `br_if` and `select` (fused as
+/// the negated condition), twice negated, and kept as a value; NaN and
+/// signed zeros for the float comparisons.
+#[test]
+fn negated_comparisons() {
+    let cases: [(&str, &str, Vec<[Val; 2]>); 3] = [
+        (
+            "i32",
+            "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u",
+            vec![
+                [Val::I32(1), Val::I32(2)],
+                [Val::I32(-1), Val::I32(2)],
+                [Val::I32(5), Val::I32(5)],
+            ],
+        ),
+        (
+            "i64",
+            "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u",
+            vec![
+                [Val::I64(-3), Val::I64(3)],
+                [Val::I64(7), Val::I64(7)],
+                [Val::I64(9), Val::I64(1)],
+            ],
+        ),
+        (
+            "f64",
+            "eq ne lt gt le ge",
+            vec![
+                [Val::F64(1.0f64.to_bits()), Val::F64(2.0f64.to_bits())],
+                [Val::F64(f64::NAN.to_bits()), Val::F64(2.0f64.to_bits())],
+                [Val::F64(0.0f64.to_bits()), Val::F64((-0.0f64).to_bits())],
+                [Val::F64(3.0f64.to_bits()), Val::F64(3.0f64.to_bits())],
+            ],
+        ),
+    ];
+    for (ty, ops, args) in cases {
+        for op in ops.split(' ') {
+            let cmp = format!("({ty}.{op} (local.get 0) (local.get 1))");
+            let wat = format!(
+                r#"(module
+                  (func (export "if") (param {ty} {ty}) (result i32)
+                    (if (result i32) (i32.eqz {cmp}) (then (i32.const 10)) (else (i32.const 20))))
+                  (func (export "br_if") (param {ty} {ty}) (result i32)
+                    (block (br_if 0 (i32.eqz {cmp})) (return (i32.const 30))) (i32.const 40))
+                  (func (export "select") (param {ty} {ty}) (result i32)
+                    (select (i32.const 50) (i32.const 60) (i32.eqz {cmp})))
+                  (func (export "twice") (param {ty} {ty}) (result i32)
+                    (if (result i32) (i32.eqz (i32.eqz {cmp})) (then (i32.const 70)) (else (i32.const 80))))
+                  (func (export "value") (param {ty} {ty}) (result i32)
+                    (i32.eqz {cmp})))"#
+            );
+            for pair in &args {
+                for f in ["if", "br_if", "select", "twice", "value"] {
+                    agree(&wat, f, pair);
+                }
+            }
+        }
+    }
+}

@@ -32,6 +32,18 @@ pub(crate) enum Flags {
     FloatNe,
 }
 
+impl Flags {
+    /// The condition that holds exactly when this one does not (what
+    /// `i32.eqz` makes of a comparison).
+    pub(crate) fn negate(self) -> Flags {
+        match self {
+            Flags::Int(c) => Flags::Int(c.invert()),
+            Flags::FloatEq => Flags::FloatNe,
+            Flags::FloatNe => Flags::FloatEq,
+        }
+    }
+}
+
 /// What kind of construct a frame is.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum FrameKind {

@@ -414,6 +414,13 @@ impl CodeGen<'_, '_> {
         let candidate = match self.reader.get_binary_reader().read_u8() {
             Ok(0x0d | 0x04) => true,                           // br_if, if
             Ok(0x1b | 0x1c) => matches!(flags, Flags::Int(_)), // select
+            Ok(0x45) => {
+                // `i32.eqz` of a comparison is the negated comparison: no
+                // code, and what follows it may still take the flags.
+                let eqz = self.reader.read()?;
+                self.fused_operator(&eqz);
+                return self.use_flags(flags.negate());
+            }
             _ => false,
         };
         if !candidate {
@@ -590,5 +597,41 @@ impl CodeGen<'_, '_> {
         }
         self.push_reg(ty, dst);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_codegen_api::Backend;
+
+    /// Whether the baseline code of `body` (a function of two i32
+    /// parameters returning i32) has a `setcc`, i.e. materialises a
+    /// comparison.
+    fn sets_a_byte_from_flags(body: &str) -> bool {
+        let wasm = wat::parse_str(format!(
+            "(module (func (param i32 i32) (result i32) {body}))"
+        ))
+        .expect("valid text");
+        let translation = tandem_environ::translate(&wasm, tandem_environ::default_features())
+            .expect("valid module");
+        let backend = crate::BaselineBackend::new().expect("backend");
+        let module = backend
+            .compile_module(&translation, &Default::default())
+            .expect("compiles");
+        let code = &module.funcs[0].code;
+        code.windows(2)
+            .any(|w| w[0] == 0x0f && (0x90..=0x9f).contains(&w[1]))
+    }
+
+    #[test]
+    fn a_negated_comparison_branches_on_the_flags() {
+        let cmp = "(i32.lt_s (local.get 0) (local.get 1))";
+        assert!(sets_a_byte_from_flags(&format!("(i32.eqz {cmp})")));
+        assert!(!sets_a_byte_from_flags(&format!(
+            "(if (result i32) (i32.eqz {cmp}) (then (i32.const 1)) (else (i32.const 2)))"
+        )));
+        assert!(!sets_a_byte_from_flags(&format!(
+            "(block (br_if 0 (i32.eqz (i32.eqz {cmp})))) (i32.const 3)"
+        )));
     }
 }
