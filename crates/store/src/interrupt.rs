@@ -29,13 +29,13 @@ pub enum UpdateDeadline {
     Continue(u64),
 }
 
-type EpochCallback<T> = Box<dyn FnMut(&mut Store<T>) -> Result<UpdateDeadline> + Send>;
-type FuelCallback<T> = Box<dyn FnMut(&mut Store<T>) -> Result<u64> + Send>;
+/// A callback of a `Store<T>` that decides with an `R`.
+type Callback<T, R> = Box<dyn FnMut(&mut Store<T>) -> Result<R> + Send>;
 
 /// A store's callbacks; `None` means trap.
 pub(crate) struct Callbacks<T> {
-    epoch: Option<EpochCallback<T>>,
-    fuel: Option<FuelCallback<T>>,
+    epoch: Option<Callback<T, UpdateDeadline>>,
+    fuel: Option<Callback<T, u64>>,
     /// Bumped whenever the host sets a callback, so one that replaces
     /// itself while running is not put back over its replacement.
     generation: u64,
@@ -160,32 +160,15 @@ impl<T> Store<T> {
 
     /// Runs the callback for `why`, if there is one.
     fn interrupted(&mut self, why: Interrupt) -> LibcallResult {
-        let generation = self.interrupts.generation;
         match why {
             Interrupt::EpochDeadline => {
-                let mut callback = self
-                    .interrupts
-                    .epoch
-                    .take()
-                    .ok_or(LibcallError::Trap(TrapCode::Interrupt))?;
-                let outcome = catch_unwind(AssertUnwindSafe(|| callback(self)));
-                if self.interrupts.generation == generation {
-                    self.interrupts.epoch = Some(callback);
-                }
-                let UpdateDeadline::Continue(ticks) = resume_on_panic(outcome)?;
+                let UpdateDeadline::Continue(ticks) =
+                    self.call_back(|c| &mut c.epoch, TrapCode::Interrupt)?;
                 self.set_epoch_deadline(ticks);
             }
             Interrupt::OutOfFuel => {
-                let mut callback = self
-                    .interrupts
-                    .fuel
-                    .take()
-                    .ok_or(LibcallError::Trap(TrapCode::OutOfFuel))?;
-                let outcome = catch_unwind(AssertUnwindSafe(|| callback(self)));
-                if self.interrupts.generation == generation {
-                    self.interrupts.fuel = Some(callback);
-                }
-                let added = i64::try_from(resume_on_panic(outcome)?).unwrap_or(i64::MAX);
+                let added = self.call_back(|c| &mut c.fuel, TrapCode::OutOfFuel)?;
+                let added = i64::try_from(added).unwrap_or(i64::MAX);
                 let consumed = self.fuel_consumed().saturating_sub(added);
                 *self.opaque.context.vm.fuel_consumed.get_mut() = consumed;
                 if consumed > 0 {
@@ -194,6 +177,25 @@ impl<T> Store<T> {
             }
         }
         Ok(())
+    }
+
+    /// Takes the callback out of `slot` (trapping with `trap` if there is
+    /// none), runs it with the whole store, and puts it back unless the
+    /// host set a callback meanwhile.
+    fn call_back<R>(
+        &mut self,
+        slot: fn(&mut Callbacks<T>) -> &mut Option<Callback<T, R>>,
+        trap: TrapCode,
+    ) -> LibcallResult<R> {
+        let generation = self.interrupts.generation;
+        let mut callback = slot(&mut self.interrupts)
+            .take()
+            .ok_or(LibcallError::Trap(trap))?;
+        let outcome = catch_unwind(AssertUnwindSafe(|| callback(self)));
+        if self.interrupts.generation == generation {
+            *slot(&mut self.interrupts) = Some(callback);
+        }
+        resume_on_panic(outcome)
     }
 }
 

@@ -9,9 +9,9 @@
 //! globals the code writes show that the very next check point (function
 //! entry or loop header, nowhere else) traps with `Interrupt`.
 
-use tandem_store::{
-    BackendKind, Config, Engine, Error, Func, Instance, Module, Store, TrapCode, Val,
-};
+mod common;
+use common::each_backend;
+use tandem_store::{Engine, Error, Func, Instance, Module, Store, TrapCode, Val};
 
 /// Functions whose fuel costs are counted by hand in the tests.
 const FUNCS: &str = r#"(module
@@ -97,25 +97,6 @@ const TICKING: &str = r#"(module
 
 /// Fuel given to calls that are not meant to run out.
 const PLENTY: u64 = 1 << 40;
-
-/// Runs `test` with an engine for each backend built in, with fuel and/or
-/// epoch checks. The backend's name is printed first, so a failure's
-/// captured output says which one failed.
-fn each_backend(fuel: bool, epochs: bool, mut test: impl FnMut(&Engine)) {
-    assert!(
-        !BackendKind::available().is_empty(),
-        "built without a backend"
-    );
-    for &kind in BackendKind::available() {
-        println!("backend: {kind}");
-        let mut config = Config::new();
-        config
-            .backend(kind)
-            .consume_fuel(fuel)
-            .epoch_interruption(epochs);
-        test(&Engine::new(&config).unwrap());
-    }
-}
 
 /// An instance and the store it lives in.
 struct Wasm {

@@ -4,11 +4,11 @@
 //! thread's `Engine::increment_epoch` stops a loop within milliseconds; on
 //! every backend this build has.
 
+mod common;
+use common::{each_backend, engine, trap_code};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use tandem_store::{
-    BackendKind, Caller, Config, Engine, Error, Func, Instance, Module, Store, TrapCode,
-};
+use tandem_store::{BackendKind, Caller, Engine, Error, Func, Instance, Module, Store, TrapCode};
 
 const WAT: &str = r#"(module
   (import "host" "probe" (func $probe))
@@ -43,30 +43,6 @@ const WAT: &str = r#"(module
 /// Fuel used by `sum(n)`: entry, 10 operators per iteration, `local.get`.
 fn sum_cost(n: u64) -> u64 {
     1 + 10 * n + 1
-}
-
-/// An engine on backend `kind` with fuel and/or epochs.
-fn engine(kind: BackendKind, fuel: bool, epochs: bool) -> Engine {
-    let mut config = Config::new();
-    config
-        .backend(kind)
-        .consume_fuel(fuel)
-        .epoch_interruption(epochs);
-    Engine::new(&config).unwrap()
-}
-
-/// Runs `test` with an engine (fuel and/or epochs) for each backend built
-/// in. The backend's name is printed first, so a failure's captured output
-/// says which one failed.
-fn each_backend(fuel: bool, epochs: bool, mut test: impl FnMut(&Engine)) {
-    assert!(
-        !BackendKind::available().is_empty(),
-        "built without a backend"
-    );
-    for &kind in BackendKind::available() {
-        println!("backend: {kind}");
-        test(&engine(kind, fuel, epochs));
-    }
 }
 
 /// What the `probe` import does.
@@ -107,14 +83,6 @@ fn instantiate(engine: &Engine, probe: Probe) -> (Store<Host>, Instance) {
     );
     let instance = Instance::new(&mut store, &module, &[probe.into()]).unwrap();
     (store, instance)
-}
-
-/// The trap code of a failed call.
-fn trap_code<R: std::fmt::Debug>(result: Result<R, Error>) -> TrapCode {
-    let err = result.expect_err("the call traps");
-    err.as_trap()
-        .unwrap_or_else(|| panic!("expected a trap, got {err}"))
-        .code()
 }
 
 #[test]

@@ -3,10 +3,11 @@
 //! re-enter the store, fail or panic; Wasm resumes with every local intact,
 //! and the number of callbacks is the same on every backend.
 
+mod common;
+use common::{each_backend, engine, trap_code};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use tandem_store::{
-    BackendKind, Config, Engine, Error, Instance, Module, Store, TrapCode, TypedFunc,
-    UpdateDeadline,
+    BackendKind, Engine, Error, Instance, Module, Store, TrapCode, TypedFunc, UpdateDeadline,
 };
 
 /// `mix` keeps integer and float locals live across every loop header,
@@ -45,15 +46,6 @@ struct Host {
     inc_results: Vec<i32>,
 }
 
-fn engine(kind: BackendKind, fuel: bool, epochs: bool) -> Engine {
-    let mut config = Config::new();
-    config
-        .backend(kind)
-        .consume_fuel(fuel)
-        .epoch_interruption(epochs);
-    Engine::new(&config).unwrap()
-}
-
 /// A store with an instance of [`WAT`], and its `mix`.
 fn instantiate(engine: &Engine) -> (Store<Host>, TypedFunc<i32, i64>) {
     let module = Module::new(engine, WAT).unwrap();
@@ -74,25 +66,6 @@ fn expected_mix() -> i64 {
     let kind = BackendKind::available()[0];
     let (mut store, mix) = instantiate(&engine(kind, false, false));
     mix.call(&mut store, N).unwrap()
-}
-
-/// Runs `test` on each backend this build has.
-fn each_backend(fuel: bool, epochs: bool, mut test: impl FnMut(&Engine)) {
-    assert!(
-        !BackendKind::available().is_empty(),
-        "built without a backend"
-    );
-    for &kind in BackendKind::available() {
-        println!("backend: {kind}");
-        test(&engine(kind, fuel, epochs));
-    }
-}
-
-fn trap_code<R: std::fmt::Debug>(result: Result<R, Error>) -> TrapCode {
-    let err = result.expect_err("the call traps");
-    err.as_trap()
-        .unwrap_or_else(|| panic!("expected a trap, got {err}"))
-        .code()
 }
 
 /// [`instantiate`], with the epoch deadline passed and a callback that
