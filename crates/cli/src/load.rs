@@ -10,8 +10,17 @@ const WASM_MAGIC: &[u8] = b"\0asm";
 
 /// An engine compiling with `backend`.
 pub fn engine(backend: BackendKind) -> Result<Engine, CliError> {
+    engine_with(backend, |_| {})
+}
+
+/// An engine compiling with `backend`, with more settings from `configure`.
+pub fn engine_with(
+    backend: BackendKind,
+    configure: impl FnOnce(&mut Config),
+) -> Result<Engine, CliError> {
     let mut config = Config::new();
     config.backend(backend);
+    configure(&mut config);
     Engine::new(&config)
         .map_err(|e| CliError::store(format!("cannot use the {backend} backend"), e))
 }

@@ -53,6 +53,14 @@ enum Command {
         /// The compiler to use.
         #[arg(long, default_value = "cranelift")]
         backend: BackendKind,
+        /// Trap with "out of fuel" once the module has run this many
+        /// operators (one unit each; see `Config::consume_fuel`).
+        #[arg(long, value_name = "UNITS")]
+        fuel: Option<u64>,
+        /// Trap with "interrupt" once the module has run this long
+        /// (wall-clock seconds, fractions allowed), start function included.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<f64>,
     },
     /// Validate and compile a module; print its function count and the time taken.
     Compile {
@@ -135,7 +143,12 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             invoke,
             args,
             backend,
-        } => run::run(&file, invoke.as_deref(), &args, backend),
+            fuel,
+            timeout,
+        } => {
+            let limits = run::Limits::new(fuel, timeout)?;
+            run::run(&file, invoke.as_deref(), &args, backend, limits)
+        }
         Command::Compile { file, backend } => {
             let engine = load::engine(backend)?;
             let bytes = load::read_module_bytes(&file)?;

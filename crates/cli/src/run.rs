@@ -1,10 +1,54 @@
 //! `tandem run`: instantiate a module with the `spectest` imports, call one
-//! function with arguments parsed from the command line, print its results.
+//! function with arguments parsed from the command line, print its results;
+//! optionally within a fuel budget or a wall-clock timeout.
 
 use crate::error::CliError;
 use crate::load;
 use std::path::Path;
-use tandem_store::{BackendKind, ExternType, Linker, RefType, Store, Val, ValType};
+use std::time::Duration;
+use tandem_store::{BackendKind, Engine, ExternType, Linker, RefType, Store, Val, ValType};
+
+/// How far a run may go before it is stopped with a trap.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    fuel: Option<u64>,
+    timeout: Option<Duration>,
+}
+
+impl Limits {
+    /// Checks the `--fuel` and `--timeout` values.
+    pub fn new(fuel: Option<u64>, timeout_secs: Option<f64>) -> Result<Limits, CliError> {
+        let timeout = timeout_secs
+            .map(|secs| match Duration::try_from_secs_f64(secs) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                _ => Err(CliError::Usage(format!(
+                    "--timeout takes a positive number of seconds, not `{secs}`"
+                ))),
+            })
+            .transpose()?;
+        Ok(Limits { fuel, timeout })
+    }
+
+    /// Gives `store` its fuel and, for a timeout, sets the epoch deadline
+    /// and starts the thread that ticks the epoch when time is up.
+    fn apply(&self, engine: &Engine, store: &mut Store<()>) -> Result<(), CliError> {
+        if let Some(fuel) = self.fuel {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| CliError::store("cannot set the fuel", e))?;
+        }
+        if let Some(timeout) = self.timeout {
+            store.set_epoch_deadline(1);
+            let engine = engine.clone();
+            // Detached: the process exits when the call returns.
+            std::thread::spawn(move || {
+                std::thread::sleep(timeout);
+                engine.increment_epoch();
+            });
+        }
+        Ok(())
+    }
+}
 
 /// Runs `file`, calling `invoke` (or the default function) with `args`.
 pub fn run(
@@ -12,8 +56,13 @@ pub fn run(
     invoke: Option<&str>,
     args: &[String],
     backend: BackendKind,
+    limits: Limits,
 ) -> Result<(), CliError> {
-    let engine = load::engine(backend)?;
+    let engine = load::engine_with(backend, |config| {
+        config
+            .consume_fuel(limits.fuel.is_some())
+            .epoch_interruption(limits.timeout.is_some());
+    })?;
     let bytes = load::read_module_bytes(file)?;
     let module = load::compile(&engine, file, &bytes)?;
     let exported: Vec<String> = module
@@ -30,6 +79,7 @@ pub fn run(
     }
 
     let mut store = Store::new(&engine, ());
+    limits.apply(&engine, &mut store)?;
     let mut linker = Linker::new(&engine);
     tandem_wast::define_spectest(&mut linker, &mut store, true)
         .map_err(|e| CliError::store("cannot define the spectest imports", e))?;

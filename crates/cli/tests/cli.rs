@@ -308,3 +308,49 @@ fn deep_recursion_backtrace_is_folded() {
     );
     assert!(out.stderr.lines().count() < 50, "{}", out.stderr);
 }
+
+#[test]
+fn fuel_and_timeout_stop_a_runaway_loop() {
+    let spin = temp_file(
+        "spin.wat",
+        br#"(module (func (export "spin") (loop $l (br $l))))"#,
+    );
+    let spin = spin.to_str().expect("utf-8");
+    for backend in ["cranelift", "baseline"] {
+        let out = tandem(&["run", spin, "--fuel", "1000", "--backend", backend]);
+        assert_eq!(out.status, Some(1), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .starts_with("error: wasm trap: all fuel consumed"),
+            "{}",
+            out.stderr
+        );
+        let out = tandem(&["run", spin, "--timeout", "0.05", "--backend", backend]);
+        assert_eq!(out.status, Some(1), "{}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: wasm trap: interrupt"),
+            "{}",
+            out.stderr
+        );
+    }
+    // Enough of both: the call completes as without them.
+    let fib = example("fib.wat");
+    let out = tandem(&[
+        "run",
+        &fib,
+        "--invoke",
+        "fib",
+        "20",
+        "--fuel",
+        "10000000",
+        "--timeout",
+        "600",
+    ]);
+    assert_eq!(out.stdout, "6765\n", "stderr: {}", out.stderr);
+    let out = tandem(&["run", &fib, "--invoke", "fib", "20", "--fuel", "100"]);
+    assert!(out.stderr.contains("all fuel consumed"), "{}", out.stderr);
+    for bad in ["0", "-1", "nan", "inf"] {
+        let out = tandem(&["run", spin, &format!("--timeout={bad}")]);
+        assert_error(&out, &["--timeout takes a positive number of seconds"]);
+    }
+}
