@@ -11,7 +11,8 @@ use common::{Outcome, call, instantiate};
 use tandem_store::{BackendKind, Config, Engine, Val};
 
 /// Loops whose headers hold values: `sum_i`/`sum_f` carry one parameter
-/// (in a register), `pair` two (in slots), `wide` has stack arguments.
+/// (in a register), `pair` two (in slots), `wide` has stack arguments;
+/// `negated` branches on `i32.eqz` of comparisons.
 const LOOPS: &str = r#"(module
   (func (export "sum_i") (param i32) (result i32)
     (local.get 0)
@@ -40,6 +41,18 @@ const LOOPS: &str = r#"(module
       (local.set 20 (i64.add (local.get 20) (local.get 8)))
       (br_if 0 (local.tee 7 (i32.sub (local.get 7) (i32.const 1)))))
     (i64.add (local.get 20) (i64.trunc_f64_s (local.get 19))))
+  (func (export "negated") (param i32) (result i32) (local i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (i32.gt_s (local.get 0) (i32.const 0))))
+        (local.set 1 (i32.add (local.get 1) (local.get 0)))
+        (if (i32.eqz (i32.eqz (i32.and (local.get 0) (i32.const 1))))
+          (then (local.set 1 (i32.add (local.get 1) (i32.const 100)))))
+        (if (i32.eqz (i32.lt_s (i32.const 3) (i32.const 2)))
+          (then (local.set 1 (i32.add (local.get 1) (i32.const 7)))))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $next)))
+    (local.get 1))
   (func (export "wide") (param i32) (result i64)
     (call $wide (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5)
       (i32.const 6) (i32.const 7) (local.get 0) (i64.const 9) (i64.const 10)
@@ -48,7 +61,7 @@ const LOOPS: &str = r#"(module
 )"#;
 
 /// The exports of [`LOOPS`].
-const EXPORTS: [&str; 4] = ["sum_i", "sum_f", "pair", "wide"];
+const EXPORTS: [&str; 5] = ["sum_i", "sum_f", "pair", "negated", "wide"];
 
 /// An engine with fuel and/or epoch checks.
 fn engine(fuel: bool, epochs: bool) -> Engine {

@@ -62,7 +62,8 @@ impl CodeGen<'_, '_> {
     /// Accounts for a reachable operator before its code: adds its cost
     /// and, if it ends a region, charges the region.
     ///
-    /// A comparison followed by `br_if` or `if` charges its region before
+    /// A comparison followed by `br_if` or `if` (directly or after
+    /// `i32.eqz`s, which fold into its condition) charges its region before
     /// its own code, the branch's cost included, so the flags it sets
     /// survive to the branch (the charge's `add` would clobber them).
     /// Nothing between the two can trap or observe the count, so the
@@ -72,20 +73,34 @@ impl CodeGen<'_, '_> {
         if !self.env.tunables.consume_fuel {
             return;
         }
-        if !std::mem::take(&mut self.fuel_prepaid) {
+        let prepaid = std::mem::take(&mut self.fuel_prepaid);
+        if !prepaid {
             self.fuel_pending += fuel_cost(op);
         }
         if ends_region(op) {
             self.fuel_charge();
+        } else if prepaid {
+            // An `i32.eqz` after a comparison folded to a constant: the
+            // comparison's charge covers it and the branch after it.
+            self.fuel_prepaid = true;
         } else if is_comparison(op) {
-            let next = match self.reader.get_binary_reader().read_u8() {
-                Ok(0x0d) => Operator::BrIf { relative_depth: 0 },
-                Ok(0x04) => Operator::If {
-                    blockty: wasmparser::BlockType::Empty,
-                },
-                _ => return,
+            // The branch may follow after `i32.eqz`s, which `use_flags`
+            // folds into the condition (each costs as usual).
+            let mut bytes = self.reader.get_binary_reader();
+            let mut cost = 0;
+            let next = loop {
+                match bytes.read_u8() {
+                    Ok(0x45) => cost += fuel_cost(&Operator::I32Eqz),
+                    Ok(0x0d) => break Operator::BrIf { relative_depth: 0 },
+                    Ok(0x04) => {
+                        break Operator::If {
+                            blockty: wasmparser::BlockType::Empty,
+                        };
+                    }
+                    _ => return,
+                }
             };
-            self.fuel_pending += fuel_cost(&next);
+            self.fuel_pending += cost + fuel_cost(&next);
             self.fuel_charge();
             self.fuel_prepaid = true;
         }
@@ -109,6 +124,14 @@ impl CodeGen<'_, '_> {
     pub(super) fn fused_operator(&mut self, op: &Operator<'_>) {
         if self.env.tunables.consume_fuel && !std::mem::take(&mut self.fuel_prepaid) {
             self.fuel_pending += fuel_cost(op);
+        }
+    }
+
+    /// Accounts for an `i32.eqz` folded into a comparison's condition: a
+    /// prepaid charge already covers it and still covers the branch after.
+    pub(super) fn folded_eqz(&mut self) {
+        if self.env.tunables.consume_fuel && !self.fuel_prepaid {
+            self.fuel_pending += fuel_cost(&Operator::I32Eqz);
         }
     }
 

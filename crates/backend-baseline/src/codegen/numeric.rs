@@ -417,8 +417,8 @@ impl CodeGen<'_, '_> {
             Ok(0x45) => {
                 // `i32.eqz` of a comparison is the negated comparison: no
                 // code, and what follows it may still take the flags.
-                let eqz = self.reader.read()?;
-                self.fused_operator(&eqz);
+                self.reader.read()?;
+                self.folded_eqz();
                 return self.use_flags(flags.negate());
             }
             _ => false,
@@ -605,18 +605,22 @@ mod tests {
     use tandem_codegen_api::Backend;
 
     /// Whether the baseline code of `body` (a function of two i32
-    /// parameters returning i32) has a `setcc`, i.e. materialises a
-    /// comparison.
-    fn sets_a_byte_from_flags(body: &str) -> bool {
+    /// parameters returning i32), with fuel metering or without, has a
+    /// `setcc`, i.e. materialises a comparison.
+    fn sets_a_byte_from_flags(body: &str, consume_fuel: bool) -> bool {
         let wasm = wat::parse_str(format!(
             "(module (func (param i32 i32) (result i32) {body}))"
         ))
         .expect("valid text");
         let translation = tandem_environ::translate(&wasm, tandem_environ::default_features())
             .expect("valid module");
+        let tunables = tandem_environ::Tunables {
+            consume_fuel,
+            ..Default::default()
+        };
         let backend = crate::BaselineBackend::new().expect("backend");
         let module = backend
-            .compile_module(&translation, &Default::default())
+            .compile_module(&translation, &tunables)
             .expect("compiles");
         let code = &module.funcs[0].code;
         code.windows(2)
@@ -626,12 +630,18 @@ mod tests {
     #[test]
     fn a_negated_comparison_branches_on_the_flags() {
         let cmp = "(i32.lt_s (local.get 0) (local.get 1))";
-        assert!(sets_a_byte_from_flags(&format!("(i32.eqz {cmp})")));
-        assert!(!sets_a_byte_from_flags(&format!(
-            "(if (result i32) (i32.eqz {cmp}) (then (i32.const 1)) (else (i32.const 2)))"
-        )));
-        assert!(!sets_a_byte_from_flags(&format!(
-            "(block (br_if 0 (i32.eqz (i32.eqz {cmp})))) (i32.const 3)"
-        )));
+        for fuel in [false, true] {
+            assert!(sets_a_byte_from_flags(&format!("(i32.eqz {cmp})"), fuel));
+            assert!(!sets_a_byte_from_flags(
+                &format!(
+                    "(if (result i32) (i32.eqz {cmp}) (then (i32.const 1)) (else (i32.const 2)))"
+                ),
+                fuel
+            ));
+            assert!(!sets_a_byte_from_flags(
+                &format!("(block (br_if 0 (i32.eqz (i32.eqz {cmp})))) (i32.const 3)"),
+                fuel
+            ));
+        }
     }
 }
