@@ -5,6 +5,7 @@
 
 mod common;
 use common::{each_backend, engine, trap_code};
+use proptest::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use tandem_store::{
     BackendKind, Engine, Error, Instance, Module, Store, TrapCode, TypedFunc, UpdateDeadline,
@@ -256,4 +257,43 @@ fn a_callback_that_replaces_itself_is_not_put_back() {
         // replacement.
         assert_eq!(store.data().calls, 1 + 3 * 100);
     });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// However the fuel arrives (any refill larger than one loop iteration
+    /// costs), `mix` computes the same value, every unit added is used or
+    /// left, and both backends ask for the same number of refills.
+    #[test]
+    fn refill_size_changes_nothing_but_the_number_of_refills(
+        n in 1i32..200,
+        refill in 64u64..5000,
+    ) {
+        let unmetered = {
+            let kind = BackendKind::available()[0];
+            let (mut store, mix) = instantiate(&engine(kind, false, false));
+            mix.call(&mut store, n).unwrap()
+        };
+        let mut refills = Vec::new();
+        each_backend(true, false, |engine| {
+            let (mut store, mix) = instantiate(engine);
+            store.set_fuel(1 << 40).unwrap();
+            mix.call(&mut store, n).unwrap();
+            let cost = (1 << 40) - store.get_fuel().unwrap();
+
+            store.set_fuel(0).unwrap();
+            store.out_of_fuel_callback(move |store| {
+                store.data_mut().calls += 1;
+                Ok(refill)
+            });
+            assert_eq!(mix.call(&mut store, n).unwrap(), unmetered);
+            let calls = store.data().calls;
+            let balance = (calls * refill) as i64 - cost as i64;
+            let left = store.get_fuel().unwrap() as i64;
+            assert!(balance == left || (left == 0 && balance > -(refill as i64)));
+            refills.push(calls);
+        });
+        prop_assert!(refills.windows(2).all(|w| w[0] == w[1]), "{refills:?}");
+    }
 }
