@@ -62,11 +62,43 @@ fn instantiate(engine: &Engine) -> (Store<Host>, TypedFunc<i32, i64>) {
     (store, mix)
 }
 
-/// `mix(N)` with nothing interrupting it.
-fn expected_mix() -> i64 {
+/// `mix(n)` with nothing interrupting it.
+fn unmetered_mix(n: i32) -> i64 {
     let kind = BackendKind::available()[0];
     let (mut store, mix) = instantiate(&engine(kind, false, false));
-    mix.call(&mut store, N).unwrap()
+    mix.call(&mut store, n).unwrap()
+}
+
+/// Runs `mix(n)` on each backend from an empty store refilled `refill`
+/// units at a time. Checks that the result is the unmetered one and that
+/// every unit added was used or is left (the code after the last check
+/// point may overdraw, which is not owed); returns each backend's fuel
+/// cost of `mix(n)` and number of refills.
+fn run_with_refills(n: i32, refill: u64) -> Vec<(u64, u64)> {
+    let unmetered = unmetered_mix(n);
+    let mut runs = Vec::new();
+    each_backend(true, false, |engine| {
+        let (mut store, mix) = instantiate(engine);
+        store.set_fuel(1 << 40).unwrap();
+        mix.call(&mut store, n).unwrap();
+        let cost = (1 << 40) - store.get_fuel().unwrap();
+
+        store.set_fuel(0).unwrap();
+        store.out_of_fuel_callback(move |store| {
+            store.data_mut().calls += 1;
+            Ok(refill)
+        });
+        assert_eq!(mix.call(&mut store, n).unwrap(), unmetered);
+        let calls = store.data().calls;
+        let balance = (calls * refill) as i64 - cost as i64;
+        let left = store.get_fuel().unwrap() as i64;
+        assert!(
+            balance == left || (left == 0 && balance > -(refill as i64)),
+            "{balance} vs {left}"
+        );
+        runs.push((cost, calls));
+    });
+    runs
 }
 
 /// [`instantiate`], with the epoch deadline passed and a callback that
@@ -88,7 +120,7 @@ fn callback_at_every_check_point(
 
 #[test]
 fn epoch_callback_at_every_check_point_keeps_locals_intact() {
-    let expected = expected_mix();
+    let expected = unmetered_mix(N);
     each_backend(false, true, |engine| {
         let (mut store, mix) = callback_at_every_check_point(engine, |_| Ok(()));
         assert_eq!(mix.call(&mut store, N).unwrap(), expected);
@@ -120,33 +152,11 @@ fn epoch_callback_continue_moves_the_deadline() {
 
 #[test]
 fn out_of_fuel_callback_refuels_and_accounting_stays_exact() {
-    let expected = expected_mix();
-    let mut counts = Vec::new();
-    each_backend(true, false, |engine| {
-        let (mut store, mix) = instantiate(engine);
-        store.set_fuel(1 << 40).unwrap();
-        mix.call(&mut store, N).unwrap();
-        let cost = (1 << 40) - store.get_fuel().unwrap();
-
-        store.set_fuel(0).unwrap();
-        store.out_of_fuel_callback(|store| {
-            store.data_mut().calls += 1;
-            Ok(100)
-        });
-        assert_eq!(mix.call(&mut store, N).unwrap(), expected);
-        let calls = store.data().calls;
-        // Every unit of fuel added was used by `mix` or is still left; the
-        // code after the last check point may overdraw (not owed).
-        let balance = (calls * 100) as i64 - cost as i64;
-        let left = store.get_fuel().unwrap() as i64;
-        assert!(
-            balance == left || (left == 0 && balance > -100),
-            "{balance} vs {left}"
-        );
-        assert!(calls >= cost / 100, "{calls} refills for {cost} fuel");
-        counts.push((cost, calls));
-    });
-    assert!(counts.windows(2).all(|w| w[0] == w[1]), "{counts:?}");
+    let runs = run_with_refills(N, 100);
+    for &(cost, refills) in &runs {
+        assert!(refills >= cost / 100, "{refills} refills for {cost} fuel");
+    }
+    assert!(runs.windows(2).all(|w| w[0] == w[1]), "{runs:?}");
 }
 
 #[test]
@@ -171,7 +181,7 @@ fn too_little_fuel_from_the_callback_traps() {
 
 #[test]
 fn callback_error_fails_the_call_and_the_store_recovers() {
-    let expected = expected_mix();
+    let expected = unmetered_mix(N);
     each_backend(true, true, |engine| {
         let (mut store, mix) = callback_at_every_check_point(engine, |calls| match calls {
             5 => Err(Error::Usage("time slice used up".into())),
@@ -197,7 +207,7 @@ fn callback_error_fails_the_call_and_the_store_recovers() {
 
 #[test]
 fn callback_panic_resumes_in_the_caller_and_the_store_recovers() {
-    let expected = expected_mix();
+    let expected = unmetered_mix(N);
     each_backend(false, true, |engine| {
         let (mut store, mix) = callback_at_every_check_point(engine, |calls| {
             if calls == 3 {
@@ -217,7 +227,7 @@ fn callback_panic_resumes_in_the_caller_and_the_store_recovers() {
 
 #[test]
 fn callback_may_call_wasm_in_the_same_store() {
-    let expected = expected_mix();
+    let expected = unmetered_mix(N);
     each_backend(true, true, |engine| {
         let (mut store, mix) = instantiate(engine);
         store.set_epoch_deadline(0);
@@ -270,30 +280,7 @@ proptest! {
         n in 1i32..200,
         refill in 64u64..5000,
     ) {
-        let unmetered = {
-            let kind = BackendKind::available()[0];
-            let (mut store, mix) = instantiate(&engine(kind, false, false));
-            mix.call(&mut store, n).unwrap()
-        };
-        let mut refills = Vec::new();
-        each_backend(true, false, |engine| {
-            let (mut store, mix) = instantiate(engine);
-            store.set_fuel(1 << 40).unwrap();
-            mix.call(&mut store, n).unwrap();
-            let cost = (1 << 40) - store.get_fuel().unwrap();
-
-            store.set_fuel(0).unwrap();
-            store.out_of_fuel_callback(move |store| {
-                store.data_mut().calls += 1;
-                Ok(refill)
-            });
-            assert_eq!(mix.call(&mut store, n).unwrap(), unmetered);
-            let calls = store.data().calls;
-            let balance = (calls * refill) as i64 - cost as i64;
-            let left = store.get_fuel().unwrap() as i64;
-            assert!(balance == left || (left == 0 && balance > -(refill as i64)));
-            refills.push(calls);
-        });
-        prop_assert!(refills.windows(2).all(|w| w[0] == w[1]), "{refills:?}");
+        let runs = run_with_refills(n, refill);
+        prop_assert!(runs.windows(2).all(|w| w[0] == w[1]), "{runs:?}");
     }
 }
