@@ -660,29 +660,27 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     /// `dst = dst op v` for a float value `v` (a constant is read from the
     /// function's constant pool).
     pub fn float_op(&mut self, op: FloatOp, ty: Ty, dst: Reg, v: Val) {
-        match v {
-            Val::Const(c) => self.masm.fop_const(op, ty.fsize(), dst, c as u64),
-            v => {
-                let src = Self::float_operand(v);
-                self.masm.fop(op, ty.fsize(), dst, src);
-            }
+        match Self::float_source(v) {
+            Ok(src) => self.masm.fop(op, ty.fsize(), dst, src),
+            Err(bits) => self.masm.fop_const(op, ty.fsize(), dst, bits),
         }
     }
 
     /// Compares `lhs` with the float value `v`, setting the flags.
     pub fn float_cmp(&mut self, ty: Ty, lhs: Reg, v: Val) {
-        match v {
-            Val::Const(c) => self.masm.fcmp_const(ty.fsize(), lhs, c as u64),
-            v => self.masm.fcmp(ty.fsize(), lhs, Self::float_operand(v)),
+        match Self::float_source(v) {
+            Ok(src) => self.masm.fcmp(ty.fsize(), lhs, src),
+            Err(bits) => self.masm.fcmp_const(ty.fsize(), lhs, bits),
         }
     }
 
-    /// A float value other than a constant as a source operand.
-    fn float_operand(v: Val) -> Operand {
+    /// A float value as a source operand, or a constant's bits (which the
+    /// masm reads from the constant pool).
+    fn float_source(v: Val) -> Result<Operand, u64> {
         match v {
-            Val::Reg(r) | Val::LocalReg(r) => Operand::Reg(r),
-            Val::Mem(d) => Operand::Mem(Address::base_disp(RBP, d)),
-            Val::Const(_) => unreachable!("constants are read from the pool"),
+            Val::Reg(r) | Val::LocalReg(r) => Ok(Operand::Reg(r)),
+            Val::Mem(d) => Ok(Operand::Mem(Address::base_disp(RBP, d))),
+            Val::Const(c) => Err(c as u64),
         }
     }
 }

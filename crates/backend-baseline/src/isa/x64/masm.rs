@@ -30,8 +30,8 @@ const POOL_SEARCH: usize = 32;
 impl X64Masm {
     /// The label of the pool entry holding `bits`.
     fn pool_entry(&mut self, bits: u64) -> DynamicLabel {
-        let found = self.float_pool.iter().rev().take(POOL_SEARCH);
-        if let Some(&(_, label)) = found.into_iter().find(|&&(b, _)| b == bits) {
+        let mut newest = self.float_pool.iter().rev().take(POOL_SEARCH);
+        if let Some(&(_, label)) = newest.find(|&&(b, _)| b == bits) {
             return label;
         }
         let label = self.asm.new_label();
