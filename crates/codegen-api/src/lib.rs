@@ -19,6 +19,7 @@
 pub mod abi;
 mod compiled;
 mod error;
+pub mod lower;
 
 pub use compiled::{
     CompiledFunction, CompiledModule, RelocKind, RelocTarget, Relocation, TrapSite,
