@@ -23,12 +23,12 @@
 //! | `isa/x64/masm` | the x86-64 macro assembler |
 //! | `stack` | the value stack |
 //! | `regalloc` | free-register bookkeeping |
-//! | `codegen` | the driver: operator loop, trap stubs, operand helpers |
+//! | `codegen` | one function's compilation: hooks for the shared operator loop (`tandem_codegen_api::lower`), trap stubs, operand helpers |
 //! | `codegen/frame` | which locals live in registers, prologue, epilogue, saving locals around calls |
 //! | `codegen/local_uses` | the extra pass counting local uses by loop depth |
-//! | `codegen/{control,numeric,conversion,memory,table,call,variable,moves}` | one operator family each |
+//! | `codegen/{control,numeric,conversion,memory,table,call,variable}` | the lowering of one family trait of `tandem_codegen_api::lower` each |
+//! | `codegen/moves` | parallel register moves for calls and branches |
 //! | `codegen/interrupt` | fuel charges and fuel/epoch checks at function entry and loop headers |
-//! | `visitor` | one line per operator, forwarding to its family |
 //! | `trampolines` | array-to-Wasm, Wasm-to-array, Wasm-to-libcall |
 //!
 //! # Example
@@ -65,7 +65,6 @@ pub mod masm;
 mod regalloc;
 mod stack;
 mod trampolines;
-mod visitor;
 
 use tandem_codegen_api::{Backend, CompileError, CompileInputs, CompiledFunction};
 use tandem_environ::{DefinedFuncIndex, FuncType, Libcall, Tunables};

@@ -10,7 +10,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `families` | the family enums: [`IntBinOp`], [`FloatUnOp`], [`Load`], [`Convert`], ... |
-//! | `traits` | [`LowerControl`], [`LowerCall`], [`LowerVariable`], [`LowerMemory`], [`LowerTable`], [`LowerNumeric`], and [`LowerFunction`] that ties them to the driver |
+//! | `traits` | [`LowerControl`], [`LowerCall`], [`LowerVariable`], [`LowerMemory`], [`LowerTable`], [`LowerNumeric`], [`LowerConvert`], and [`LowerFunction`] that ties them to the driver |
 //! | `table` | the rows: `Operator` -> family method |
 //! | `driver` | [`lower_body`], [`lower_operator`]: the loop, hooks and dead-code skipping |
 //!
@@ -45,6 +45,6 @@ pub use families::{
     Load, NumTy, Store, Width,
 };
 pub use traits::{
-    LowerCall, LowerControl, LowerFunction, LowerMemory, LowerNumeric, LowerResult, LowerTable,
-    LowerVariable,
+    LowerCall, LowerControl, LowerConvert, LowerFunction, LowerMemory, LowerNumeric, LowerResult,
+    LowerTable, LowerVariable,
 };

@@ -235,6 +235,9 @@ impl LowerNumeric for Recorder<'_> {
     fn float_compare(&mut self, op: FloatCmpOp, ty: FloatTy) -> LowerResult {
         self.log(format!("{ty:?}{op:?}"))
     }
+}
+
+impl LowerConvert for Recorder<'_> {
     fn convert(&mut self, op: Convert) -> LowerResult {
         let name = match op {
             Convert::Wrap => "I32WrapI64".to_string(),

@@ -116,7 +116,7 @@ pub trait LowerTable {
     fn ref_func(&mut self, func: FuncIndex) -> LowerResult;
 }
 
-/// Constants, arithmetic, comparisons and conversions of scalar numbers.
+/// Constants, arithmetic and comparisons of scalar numbers.
 pub trait LowerNumeric {
     /// `*.const`.
     fn constant(&mut self, value: Const) -> LowerResult;
@@ -134,6 +134,10 @@ pub trait LowerNumeric {
     fn float_binary(&mut self, op: FloatBinOp, ty: FloatTy) -> LowerResult;
     /// [`FloatCmpOp`]s.
     fn float_compare(&mut self, op: FloatCmpOp, ty: FloatTy) -> LowerResult;
+}
+
+/// Conversions between scalar number types.
+pub trait LowerConvert {
     /// [`Convert`]s.
     fn convert(&mut self, op: Convert) -> LowerResult;
 }
@@ -146,7 +150,7 @@ pub trait LowerNumeric {
 /// its own operator and consume what follows (fusing a comparison with the
 /// branch after it, or an arithmetic result with the `local.set` after it).
 pub trait LowerFunction<'a>:
-    LowerControl + LowerCall + LowerVariable + LowerMemory + LowerTable + LowerNumeric
+    LowerControl + LowerCall + LowerVariable + LowerMemory + LowerTable + LowerNumeric + LowerConvert
 {
     /// The backend's name, for [`CompileError::Unsupported`].
     const BACKEND: &'static str;
