@@ -12,6 +12,7 @@ use crate::isa::ir_trap;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Inst, InstBuilder, MemFlagsData, Value, types};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::LowerCall;
 use tandem_environ::{FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets};
 
 /// Flags for a field of a `VMFuncRef` reached through a checked pointer:
@@ -38,9 +39,11 @@ impl Translator<'_, '_> {
         let results = self.b.inst_results(call);
         self.bufs.stack.extend_from_slice(results);
     }
+}
 
+impl LowerCall for Translator<'_, '_> {
     /// `call`.
-    pub(super) fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+    fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
         let module = self.env.module;
         let ty = *module
             .functions
@@ -72,11 +75,7 @@ impl Translator<'_, '_> {
 
     /// `call_indirect`: bounds, null and signature checks, then a call
     /// through the element's `VMFuncRef`.
-    pub(super) fn call_indirect(
-        &mut self,
-        ty: TypeIndex,
-        table: TableIndex,
-    ) -> Result<(), CompileError> {
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
         let params = self
             .env
             .module
