@@ -302,9 +302,7 @@ impl LowerCall for CodeGen<'_, '_> {
     /// `call`.
     fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
         let module = self.env.module;
-        let ty = *module
-            .functions
-            .get(func.index())
+        let ty = (module.func_type_index(func))
             .ok_or_else(|| self.bug("function index out of range"))?;
         let callee = match module.defined_func_index(func) {
             Some(d) => Callee::Direct(d),

@@ -208,12 +208,7 @@ impl CodeGen<'_, '_> {
     /// The type of global `index` and where its value is (loading an
     /// import's pointer into `tmp`).
     fn global_addr(&mut self, index: GlobalIndex, tmp: Reg) -> Result<(Ty, Address), CompileError> {
-        let g = self
-            .env
-            .module
-            .globals
-            .get(index.index())
-            .copied()
+        let g = (self.env.module.global_type(index))
             .ok_or_else(|| self.bug("global index out of range"))?;
         let ty = Ty::of(g.content).ok_or_else(|| self.unsupported("v128 globals"))?;
         let addr = match self.env.module.defined_global_index(index) {
@@ -264,11 +259,7 @@ impl LowerVariable for CodeGen<'_, '_> {
 
     /// `global.get`.
     fn global_get(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
-        let ty = self
-            .env
-            .module
-            .globals
-            .get(index.index())
+        let ty = (self.env.module.global_type(index))
             .and_then(|g| Ty::of(g.content))
             .ok_or_else(|| self.bug("bad global"))?;
         let dst = self.alloc_for(ty)?;

@@ -45,9 +45,7 @@ impl LowerCall for Translator<'_, '_> {
     /// `call`.
     fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
         let module = self.env.module;
-        let ty = *module
-            .functions
-            .get(func.index())
+        let ty = (module.func_type_index(func))
             .ok_or_else(|| crate::codegen_error("function index out of range"))?;
         let params = module.types[ty.index()].params.len();
         let call = match module.defined_func_index(func) {

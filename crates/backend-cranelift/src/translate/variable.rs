@@ -52,12 +52,7 @@ impl LowerVariable for Translator<'_, '_> {
 
     /// `global.get`.
     fn global_get(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
-        let ty = self
-            .env
-            .module
-            .globals
-            .get(index.index())
-            .copied()
+        let ty = (self.env.module.global_type(index))
             .ok_or_else(|| crate::codegen_error("global index out of range"))?;
         let ir_ty = ir_type_at(ty.content, self.offset)?;
         let flags = if ty.mutable {
