@@ -109,13 +109,23 @@ macro_rules! define_shims {
                             impls::$name(instance $(, $pname)*)
                         }))
                     };
+                    // SAFETY (each raise): the body has returned, so all its
+                    // locals are dropped; this shim owns nothing; every frame
+                    // above it up to the landing pad is the libcall
+                    // trampoline and Wasm, which may be skipped.
                     match result {
                         Ok(Ok(value)) => value,
-                        Ok(Err(LibcallError::Trap(code))) => crate::traphandlers::raise_trap(code),
-                        Ok(Err(LibcallError::Pending)) => crate::traphandlers::raise_pending(),
-                        Err(payload) => crate::traphandlers::raise_unwind(
-                            crate::traphandlers::UnwindReason::Panic(payload),
-                        ),
+                        Ok(Err(LibcallError::Trap(code))) => unsafe {
+                            crate::traphandlers::raise_trap(code)
+                        },
+                        Ok(Err(LibcallError::Pending)) => unsafe {
+                            crate::traphandlers::raise_pending()
+                        },
+                        Err(payload) => unsafe {
+                            crate::traphandlers::raise_unwind(
+                                crate::traphandlers::UnwindReason::Panic(payload),
+                            )
+                        },
                     }
                 }
             )*
@@ -198,14 +208,17 @@ pub mod impls {
             MemoryIndex::from_u32(src_memory as u32),
         );
         let (dst, src, len) = (dst as u64, src as u64, len as u64);
-        if dst_memory == src_memory {
+        // Two indices may name one memory (multi-memory can import a memory
+        // twice), so compare the memories, not the indices.
+        if instance.memory_ptr(dst_memory) == instance.memory_ptr(src_memory) {
             let data = instance.memory_mut(dst_memory).data_mut();
             let src_range = crate::instance::memory_range(src, len, data.len())?;
             crate::instance::memory_range(dst, len, data.len())?;
             data.copy_within(src_range, dst as usize);
         } else {
-            // SAFETY: distinct memories never alias, and both stay alive for
-            // the instance's life.
+            // SAFETY: the memories are distinct objects, so the shared and
+            // the exclusive borrow below do not alias, and both memories
+            // stay alive for the instance's life.
             let src_data = unsafe { (*instance.memory_ptr(src_memory)).data() };
             let src_range = crate::instance::memory_range(src, len, src_data.len())?;
             let dst_data = instance.memory_mut(dst_memory).data_mut();
@@ -364,6 +377,102 @@ pub mod impls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::code_memory::LinkedCode;
+    use crate::instance::InstanceImports;
+    use crate::memory::LinearMemory;
+    use crate::vmcontext::VMStoreContext;
+    use std::sync::Arc;
+    use tandem_environ::{MemoryType, ModuleInfo, TrapCode, Tunables};
+
+    /// A one-page memory holding `1, 2, ..., 8` from address 0.
+    fn memory() -> Box<LinearMemory> {
+        let ty = MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+        };
+        // SAFETY: a null definition makes the memory own it.
+        let mut m = Box::new(
+            unsafe { LinearMemory::new(ty, &Tunables::default(), std::ptr::null_mut()) }.unwrap(),
+        );
+        m.data_mut()[..8].copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        m
+    }
+
+    /// Runs `f` on an instance whose memories 0 and 1 are the imports
+    /// `memories` (the same memory twice, as multi-memory allows).
+    fn with_instance(memories: [*mut LinearMemory; 2], f: impl FnOnce(&mut Instance)) {
+        let (compiled, module) = crate::code_memory::testing::test_module(Vec::new(), &[]);
+        let mut module = ModuleInfo::clone(&module);
+        module.memories = memories
+            .iter()
+            // SAFETY: the memories outlive the instance.
+            .map(|&m| unsafe { (*m).ty() })
+            .collect();
+        module.num_imported_memories = 2;
+        let module = Arc::new(module);
+        let code = LinkedCode::link(&compiled, module.clone()).unwrap();
+        let mut store = VMStoreContext::default();
+        let epoch = 0u64;
+        let imports = InstanceImports {
+            funcs: &[],
+            tables: &[],
+            memories: &memories,
+            globals: &[],
+        };
+        // SAFETY: the memories, store context and epoch counter outlive the
+        // instance, which is dropped at the end of this function.
+        let mut instance = unsafe {
+            Instance::new(
+                module,
+                code,
+                Arc::from([0u32]),
+                &mut store,
+                &epoch,
+                imports,
+                &Tunables::default(),
+            )
+        }
+        .unwrap();
+        f(&mut instance);
+    }
+
+    #[test]
+    fn memory_copy_through_two_indices_of_one_memory_is_a_memmove() {
+        let mut m = memory();
+        let m_ptr: *mut LinearMemory = &mut *m;
+        with_instance([m_ptr, m_ptr], |instance| {
+            // Forward overlap: from memory 1 at 0 to memory 0 at 2.
+            impls::memory_copy(instance, 0, 2, 1, 0, 6).unwrap();
+            // Backward overlap: from memory 0 at 3 to memory 1 at 1.
+            impls::memory_copy(instance, 1, 1, 0, 3, 4).unwrap();
+            let oob = impls::memory_copy(instance, 0, 65535, 1, 0, 2);
+            assert!(matches!(
+                oob,
+                Err(LibcallError::Trap(TrapCode::MemoryOutOfBounds))
+            ));
+        });
+        assert_eq!(m.data()[..8], [1, 2, 3, 4, 5, 4, 5, 6]);
+    }
+
+    #[test]
+    fn memory_copy_between_distinct_memories() {
+        let (mut a, mut b) = (memory(), memory());
+        b.data_mut()[..8].fill(9);
+        let (a_ptr, b_ptr): (*mut LinearMemory, *mut LinearMemory) = (&mut *a, &mut *b);
+        with_instance([a_ptr, b_ptr], |instance| {
+            impls::memory_copy(instance, 0, 2, 1, 0, 3).unwrap();
+            impls::memory_copy(instance, 1, 6, 0, 0, 2).unwrap();
+            let oob = impls::memory_copy(instance, 1, 0, 0, 65535, 2);
+            assert!(matches!(
+                oob,
+                Err(LibcallError::Trap(TrapCode::MemoryOutOfBounds))
+            ));
+        });
+        assert_eq!(a.data()[..8], [1, 2, 9, 9, 9, 6, 7, 8]);
+        assert_eq!(b.data()[..8], [9, 9, 9, 9, 9, 9, 1, 2]);
+    }
 
     #[test]
     fn table_order_matches_the_libcall_list() {

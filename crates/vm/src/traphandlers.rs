@@ -248,30 +248,44 @@ pub fn current_stack_pointer() -> usize {
     sp
 }
 
-/// Aborts Wasm with a trap. For libcalls, after their Rust locals are
-/// dropped.
+/// Aborts Wasm with a trap: [`raise_unwind`] with [`UnwindReason::Trap`].
+///
+/// # Safety
+///
+/// As for [`raise_unwind`].
 ///
 /// # Panics
 ///
 /// If no Wasm call is in progress on this thread.
-pub fn raise_trap(code: TrapCode) -> ! {
-    raise_unwind(UnwindReason::Trap { code })
+pub unsafe fn raise_trap(code: TrapCode) -> ! {
+    // SAFETY: the caller's duty is `raise_unwind`'s.
+    unsafe { raise_unwind(UnwindReason::Trap { code }) }
 }
 
 /// Aborts Wasm with `reason`: records it, with the backtrace from the
 /// store's last exit, in the innermost activation and resumes at its landing
 /// pad. Every frame in between is discarded without running destructors.
 ///
+/// # Safety
+///
+/// Every frame between the caller and the innermost [`catch_traps`] of this
+/// thread is skipped without being unwound, so each must be one that may be
+/// skipped: Wasm frames, trampolines, and Rust frames (the caller's among
+/// them) that own nothing to drop and hold no lock or borrow that outlives
+/// them. A libcall calls this only after its body has returned, so every
+/// local of the body is already dropped.
+///
 /// # Panics
 ///
-/// If no Wasm call is in progress on this thread.
-pub fn raise_unwind(reason: UnwindReason) -> ! {
+/// If no Wasm call is in progress on this thread (before skipping anything).
+pub unsafe fn raise_unwind(reason: UnwindReason) -> ! {
     // SAFETY: called from code running inside the activation, which stays
     // live until this function resumes at its pad or returns.
     let act =
         unsafe { innermost() }.expect("raise_unwind: no Wasm call is in progress on this thread");
     record_from_exit(act, reason);
-    resume(act)
+    // SAFETY: the frames above the pad may be skipped (the caller's duty).
+    unsafe { resume(act) }
 }
 
 /// Records `reason` as the innermost activation's pending unwind without
@@ -292,10 +306,14 @@ pub fn set_pending_unwind(reason: UnwindReason) {
 /// Aborts Wasm with the pending unwind recorded by [`set_pending_unwind`]
 /// (the `raise_trap` libcall with [`tandem_codegen_api::abi::RAISE_PENDING`]).
 ///
+/// # Safety
+///
+/// As for [`raise_unwind`].
+///
 /// # Panics
 ///
 /// If no Wasm call is in progress on this thread.
-pub fn raise_pending() -> ! {
+pub unsafe fn raise_pending() -> ! {
     // SAFETY: called from code running inside the activation, which stays
     // live until this function resumes at its pad or returns.
     let act =
@@ -309,7 +327,8 @@ pub fn raise_pending() -> ! {
             UnwindReason::Host("raise_pending called without a pending unwind".into()),
         );
     }
-    resume(act)
+    // SAFETY: the frames above the pad may be skipped (the caller's duty).
+    unsafe { resume(act) }
 }
 
 /// Records `reason` in `act` with the backtrace from the store's last exit.
@@ -375,13 +394,16 @@ fn enclosing_same_store(act: &Activation) -> Option<&Activation> {
 }
 
 /// Resumes at `act`'s landing pad.
-fn resume(act: &Activation) -> ! {
+///
+/// # Safety
+///
+/// Every frame above the pad may be skipped (see [`raise_unwind`]).
+unsafe fn resume(act: &Activation) -> ! {
     let pad = act.pad.get();
     assert!(pad.pc != 0, "unwind raised before Wasm was entered");
     // SAFETY: the pad was recorded by `enter_wasm` in a frame that is still
-    // live (the activation is on the chain), and every frame above the pad
-    // belongs to Wasm, trampolines or a raising libcall whose locals are
-    // already dropped.
+    // live (the activation is on the chain), and the caller guarantees every
+    // frame above it may be skipped.
     unsafe { resume_at(pad.sp, pad.fp, pad.pc) }
 }
 

@@ -106,35 +106,98 @@ pub struct VMGlobalDefinition {
 
 /// One value in an array-call buffer: 16 bytes, read at the width of the
 /// value's type from offset 0. References are pointers.
+///
+/// The fields are private so that every `ValRaw` starts with all 16 bytes
+/// initialised (each constructor zero-fills what its value does not cover)
+/// and every getter may read any of them: compiled code and host functions
+/// then overwrite values in place through raw pointers, which never
+/// de-initialises a byte.
+///
+/// ```compile_fail
+/// // A bare union literal would leave bytes 8..16 uninitialised.
+/// let raw = tandem_vm::ValRaw { ptr: std::ptr::null_mut() };
+/// ```
 #[repr(C, align(16))]
 #[derive(Clone, Copy)]
 pub union ValRaw {
-    /// i32
-    pub i32: i32,
-    /// i64
-    pub i64: i64,
-    /// f32 bits
-    pub f32: u32,
-    /// f64 bits
-    pub f64: u64,
-    /// v128
-    pub v128: [u8; 16],
-    /// funcref (`*mut VMFuncRef`) or externref pointer
-    pub ptr: *mut u8,
+    i32: i32,
+    i64: i64,
+    f32: u32,
+    f64: u64,
+    v128: [u8; 16],
+    ptr: *mut u8,
 }
 
 impl ValRaw {
-    /// The slot's 16 bytes.
-    pub fn to_bytes(self) -> [u8; 16] {
-        // SAFETY: every constructor initialises all 16 bytes (`Default` and
-        // `from_bytes` do; writers start from `Default`), and every bit
-        // pattern is a valid byte array.
-        unsafe { self.v128 }
-    }
-
     /// A slot holding `bytes`.
     pub fn from_bytes(bytes: [u8; 16]) -> ValRaw {
         ValRaw { v128: bytes }
+    }
+
+    /// An `i32`, zero-extended to the slot.
+    pub fn i32(v: i32) -> ValRaw {
+        ValRaw::from_bytes(u128::from(v as u32).to_le_bytes())
+    }
+
+    /// An `i64`, zero-extended to the slot.
+    pub fn i64(v: i64) -> ValRaw {
+        ValRaw::from_bytes(u128::from(v as u64).to_le_bytes())
+    }
+
+    /// An `f32` from its bits, zero-extended to the slot.
+    pub fn f32(bits: u32) -> ValRaw {
+        ValRaw::from_bytes(u128::from(bits).to_le_bytes())
+    }
+
+    /// An `f64` from its bits, zero-extended to the slot.
+    pub fn f64(bits: u64) -> ValRaw {
+        ValRaw::from_bytes(u128::from(bits).to_le_bytes())
+    }
+
+    /// A reference (func-ref or externref pointer, null for null), its
+    /// upper bytes zero.
+    pub fn ptr(p: *mut u8) -> ValRaw {
+        let mut raw = ValRaw::default();
+        raw.ptr = p;
+        raw
+    }
+
+    /// The slot's 16 bytes.
+    pub fn to_bytes(self) -> [u8; 16] {
+        // SAFETY: all 16 bytes are initialised (see the type's docs), and
+        // every bit pattern is a valid byte array.
+        unsafe { self.v128 }
+    }
+
+    /// The low 4 bytes as an `i32`.
+    pub fn get_i32(self) -> i32 {
+        // SAFETY: initialised bytes, and every bit pattern is an `i32`.
+        unsafe { self.i32 }
+    }
+
+    /// The low 8 bytes as an `i64`.
+    pub fn get_i64(self) -> i64 {
+        // SAFETY: initialised bytes, and every bit pattern is an `i64`.
+        unsafe { self.i64 }
+    }
+
+    /// The low 4 bytes as `f32` bits.
+    pub fn get_f32(self) -> u32 {
+        // SAFETY: initialised bytes, and every bit pattern is a `u32`.
+        unsafe { self.f32 }
+    }
+
+    /// The low 8 bytes as `f64` bits.
+    pub fn get_f64(self) -> u64 {
+        // SAFETY: initialised bytes, and every bit pattern is a `u64`.
+        unsafe { self.f64 }
+    }
+
+    /// The low 8 bytes as a reference pointer (whether it points anywhere
+    /// is for the caller to know).
+    pub fn get_ptr(self) -> *mut u8 {
+        // SAFETY: initialised bytes; any address is a valid raw pointer.
+        unsafe { self.ptr }
     }
 }
 
@@ -146,8 +209,7 @@ impl Default for ValRaw {
 
 impl std::fmt::Debug for ValRaw {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // SAFETY: every bit pattern is a valid [u8; 16].
-        write!(f, "ValRaw({:02x?})", unsafe { self.v128 })
+        write!(f, "ValRaw({:02x?})", self.to_bytes())
     }
 }
 
@@ -177,7 +239,35 @@ const _: () = {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::mem::offset_of;
+
+    proptest! {
+        /// Every constructor writes all 16 bytes (the value zero-extended),
+        /// and its getter reads the value back.
+        #[test]
+        fn val_raw_constructors_fill_the_slot(v: i64) {
+            let low = |bits: u64| {
+                let mut b = [0u8; 16];
+                b[..8].copy_from_slice(&bits.to_le_bytes());
+                b
+            };
+            let (v32, v64) = (v as i32, v as u64);
+            prop_assert_eq!(ValRaw::i32(v32).to_bytes(), low(u64::from(v32 as u32)));
+            prop_assert_eq!(ValRaw::i64(v).to_bytes(), low(v64));
+            prop_assert_eq!(ValRaw::f32(v32 as u32).to_bytes(), low(u64::from(v32 as u32)));
+            prop_assert_eq!(ValRaw::f64(v64).to_bytes(), low(v64));
+            let p = v64 as usize as *mut u8;
+            prop_assert_eq!(ValRaw::ptr(p).to_bytes(), low(v64));
+            prop_assert_eq!(ValRaw::i32(v32).get_i32(), v32);
+            prop_assert_eq!(ValRaw::i64(v).get_i64(), v);
+            prop_assert_eq!(ValRaw::f32(v32 as u32).get_f32(), v32 as u32);
+            prop_assert_eq!(ValRaw::f64(v64).get_f64(), v64);
+            prop_assert_eq!(ValRaw::ptr(p).get_ptr(), p);
+            let bytes = u128::from(v64).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes();
+            prop_assert_eq!(ValRaw::from_bytes(bytes).to_bytes(), bytes);
+        }
+    }
 
     #[test]
     fn layouts_match_vmoffsets() {
