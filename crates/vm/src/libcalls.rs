@@ -3,7 +3,7 @@
 //! Rules every libcall follows (see the seed document on libcalls):
 //! - Parameters and results are raw `i32`/`i64`/`f32`/`f64`/pointers only,
 //!   as listed once in [`tandem_environ::foreach_libcall!`].
-//! - Each body in [`impls`] is an ordinary safe function returning
+//! - Each body in `impls` is an ordinary safe function returning
 //!   `Result`. The `extern "C"` shim generated for it converts the VMContext
 //!   to the instance, calls the body, and only after the body has returned —
 //!   so every Rust local it had is already dropped — raises the trap, which
@@ -54,7 +54,7 @@ impl FromVmctx for &mut Instance {
 
 /// The calling instance's VMContext, unborrowed.
 #[derive(Clone, Copy)]
-pub struct Vmctx(*mut u8);
+pub(crate) struct Vmctx(*mut u8);
 
 impl FromVmctx for Vmctx {
     unsafe fn from_vmctx(vmctx: *mut u8) -> Self {
@@ -91,7 +91,7 @@ macro_rules! libcall_type {
 macro_rules! define_shims {
     ($($(#[$doc:meta])* $name:ident(vmctx: vmctx $(, $pname:ident: $pty:ident)*) $(-> $rty:ident)?;)*) => {
         /// The `extern "C"` entry points, one per libcall.
-        pub mod raw {
+        pub(crate) mod raw {
             use super::*;
             $(
                 $(#[$doc])*
@@ -100,7 +100,7 @@ macro_rules! define_shims {
                 ///
                 /// Called only by compiled code, with the VMContext of a live
                 /// instance whose store is inside `catch_traps`.
-                pub unsafe extern "C" fn $name(vmctx: *mut u8 $(, $pname: libcall_type!($pty))*) $(-> libcall_type!($rty))? {
+                pub(crate) unsafe extern "C" fn $name(vmctx: *mut u8 $(, $pname: libcall_type!($pty))*) $(-> libcall_type!($rty))? {
                     let result = {
                         // SAFETY: compiled code passes its own live VMContext,
                         // and while Wasm runs nothing else borrows the instance.
@@ -132,7 +132,7 @@ macro_rules! define_shims {
         }
 
         /// The address table every VMContext points to, in [`Libcall`] order.
-        pub static BUILTINS: Builtins = Builtins([$(raw::$name as *const u8,)*]);
+        pub(crate) static BUILTINS: Builtins = Builtins([$(raw::$name as *const u8,)*]);
 
         #[cfg(test)]
         const NAMES: &[&str] = &[$(stringify!($name),)*];
@@ -141,19 +141,20 @@ macro_rules! define_shims {
 
 /// The libcall address table.
 #[repr(transparent)]
-pub struct Builtins([*const u8; Libcall::COUNT]);
+pub(crate) struct Builtins([*const u8; Libcall::COUNT]);
 
 // SAFETY: the table holds immutable function addresses.
 unsafe impl Sync for Builtins {}
 
 impl Builtins {
     /// Pointer to the first entry (what `VMCTX_BUILTINS` holds).
-    pub fn as_ptr(&self) -> *const *const u8 {
+    pub(crate) fn as_ptr(&self) -> *const *const u8 {
         self.0.as_ptr()
     }
 
     /// The address of `libcall`.
-    pub fn get(&self, libcall: Libcall) -> *const u8 {
+    #[cfg(test)]
+    pub(crate) fn get(&self, libcall: Libcall) -> *const u8 {
         self.0[libcall.index()]
     }
 }
@@ -161,7 +162,7 @@ impl Builtins {
 tandem_environ::foreach_libcall!(define_shims);
 
 /// The libcall bodies: safe functions over the calling instance.
-pub mod impls {
+pub(crate) mod impls {
     use super::*;
     use tandem_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TrapCode};
 

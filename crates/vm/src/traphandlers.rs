@@ -12,7 +12,7 @@
 //! - the signal handler (`signals`), for a fault at a trap site of
 //!   registered code, by rewriting the signal context so that returning from
 //!   the handler lands on the pad;
-//! - [`raise_unwind`] (and [`raise_trap`], [`raise_pending`]), called by
+//! - `raise_unwind` (and `raise_trap`, `raise_pending`), called by
 //!   libcalls, by jumping there with `resume_at`.
 //!
 //! The stub then returns `false` to [`catch_traps`], which returns the
@@ -43,7 +43,8 @@ mod stack_bounds;
 mod tests;
 
 pub use signals::init_traps;
-pub use stack_bounds::{STACK_SAFETY_MARGIN, clamp_stack_limit, stack_low_end};
+pub use stack_bounds::STACK_SAFETY_MARGIN;
+pub(crate) use stack_bounds::clamp_stack_limit;
 
 /// Why Wasm execution was aborted.
 pub enum UnwindReason {
@@ -232,14 +233,15 @@ pub unsafe fn catch_traps(
 
 /// The store of the innermost activation on this thread, if any Wasm call
 /// is in progress.
-pub fn with_activation_store() -> Option<*const VMStoreContext> {
+#[cfg(test)]
+pub(crate) fn with_activation_store() -> Option<*const VMStoreContext> {
     // SAFETY: the reference does not escape this expression.
     unsafe { innermost() }.map(|act| act.store)
 }
 
 /// The current stack pointer.
 #[inline(always)]
-pub fn current_stack_pointer() -> usize {
+pub(crate) fn current_stack_pointer() -> usize {
     let sp: usize;
     // SAFETY: reads a register; touches no memory.
     unsafe {
@@ -257,7 +259,7 @@ pub fn current_stack_pointer() -> usize {
 /// # Panics
 ///
 /// If no Wasm call is in progress on this thread.
-pub unsafe fn raise_trap(code: TrapCode) -> ! {
+pub(crate) unsafe fn raise_trap(code: TrapCode) -> ! {
     // SAFETY: the caller's duty is `raise_unwind`'s.
     unsafe { raise_unwind(UnwindReason::Trap { code }) }
 }
@@ -278,7 +280,7 @@ pub unsafe fn raise_trap(code: TrapCode) -> ! {
 /// # Panics
 ///
 /// If no Wasm call is in progress on this thread (before skipping anything).
-pub unsafe fn raise_unwind(reason: UnwindReason) -> ! {
+pub(crate) unsafe fn raise_unwind(reason: UnwindReason) -> ! {
     // SAFETY: called from code running inside the activation, which stays
     // live until this function resumes at its pad or returns.
     let act =
@@ -313,7 +315,7 @@ pub fn set_pending_unwind(reason: UnwindReason) {
 /// # Panics
 ///
 /// If no Wasm call is in progress on this thread.
-pub unsafe fn raise_pending() -> ! {
+pub(crate) unsafe fn raise_pending() -> ! {
     // SAFETY: called from code running inside the activation, which stays
     // live until this function resumes at its pad or returns.
     let act =
