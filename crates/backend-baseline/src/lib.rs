@@ -52,7 +52,8 @@
 //! |---|---|
 //! | MVP, mutable globals, sign extension, saturating float-to-int | yes |
 //! | multi-value, bulk memory, reference types (several tables) | yes |
-//! | SIMD, memory64, shared memories, tail calls, multi-memory | no: [`CompileError::Unsupported`] |
+//! | SIMD, memory64, shared memories, tail calls | no: [`CompileError::Unsupported`] when validation lets them through (`tandem_environ::default_features` does not) |
+//! | multi-memory | no: a validation error with `tandem_environ::default_features`; with the feature on, loads and stores of a memory other than 0 are [`CompileError::Unsupported`] |
 //! | fuel and epoch interruption | yes (see `codegen/interrupt`) |
 //!
 //! The CPU must have SSE4.1 (`roundss`) and POPCNT.
