@@ -1,6 +1,6 @@
 //! The one operator table both backends compile through.
 //!
-//! Every Wasm operator Tandem compiles has one row in [`table`](self::table)
+//! Every Wasm operator Tandem compiles has one row in `table` (`lower/table.rs`)
 //! mapping it to a method of its *family* with the family's small enum
 //! (`int_binary(IntBinOp::Add, IntTy::I32)`, `load(Load::narrow(..), memarg)`,
 //! `convert(Convert::Demote)`...). The families are grouped into one trait

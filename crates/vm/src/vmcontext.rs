@@ -1,5 +1,6 @@
 //! The `#[repr(C)]` structures compiled code reads and writes, laid out as
-//! [`tandem_environ::VMOffsets`] says (the tests check every field).
+//! [`tandem_environ::VMOffsets`] says (checked at compile time, every field,
+//! from [`tandem_environ::foreach_vm_struct!`]).
 
 use std::cell::UnsafeCell;
 use std::ptr;
@@ -227,20 +228,50 @@ pub struct VMHostFuncContext {
     pub host_state: Box<dyn std::any::Any + Send + Sync>,
 }
 
-const _: () = {
-    assert!(size_of::<VMStoreContext>() == VMOffsets::STORE_SIZE as usize);
-    assert!(size_of::<VMFuncRef>() == VMOffsets::FUNC_REF_SIZE as usize);
-    assert!(size_of::<VMTableDefinition>() == VMOffsets::TABLE_SIZE as usize);
-    assert!(size_of::<VMMemoryDefinition>() == VMOffsets::MEMORY_SIZE as usize);
-    assert!(size_of::<VMGlobalDefinition>() == VMOffsets::GLOBAL_SIZE as usize);
-    assert!(size_of::<ValRaw>() == tandem_environ::VALRAW_SIZE as usize);
-};
+/// Checks, at compile time, every structure of
+/// [`tandem_environ::foreach_vm_struct!`] against the Rust definition here:
+/// each field's offset and each size. A mismatch fails the build with a
+/// message naming `Struct::field`.
+macro_rules! check_layouts {
+    ($(
+        $(#[$sdoc:meta])*
+        $name:ident $(size $size:ident = $bytes:literal)? {
+            $( $(#[$fdoc:meta])* $field:ident : $konst:ident = $offset:literal, )*
+        }
+    )*) => {
+        const _: () = {
+            $(
+                $(
+                    assert!(
+                        std::mem::offset_of!($name, $field) == VMOffsets::$konst as usize,
+                        concat!(
+                            "`", stringify!($name), "::", stringify!($field),
+                            "` is not where `VMOffsets::", stringify!($konst), "` says",
+                        ),
+                    );
+                )*
+                $(
+                    assert!(
+                        size_of::<$name>() == VMOffsets::$size as usize,
+                        concat!(
+                            "the size of `", stringify!($name),
+                            "` is not `VMOffsets::", stringify!($size), "`",
+                        ),
+                    );
+                )?
+            )*
+        };
+    };
+}
+
+tandem_environ::foreach_vm_struct!(check_layouts);
+
+const _: () = assert!(size_of::<ValRaw>() == tandem_environ::VALRAW_SIZE as usize);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::mem::offset_of;
 
     proptest! {
         /// Every constructor writes all 16 bytes (the value zero-extended),
@@ -266,59 +297,6 @@ mod tests {
             prop_assert_eq!(ValRaw::ptr(p).get_ptr(), p);
             let bytes = u128::from(v64).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes();
             prop_assert_eq!(ValRaw::from_bytes(bytes).to_bytes(), bytes);
-        }
-    }
-
-    #[test]
-    fn layouts_match_vmoffsets() {
-        type O = VMOffsets;
-        let checks = [
-            (
-                offset_of!(VMStoreContext, stack_limit),
-                O::STORE_STACK_LIMIT,
-            ),
-            (
-                offset_of!(VMStoreContext, fuel_consumed),
-                O::STORE_FUEL_CONSUMED,
-            ),
-            (
-                offset_of!(VMStoreContext, epoch_deadline),
-                O::STORE_EPOCH_DEADLINE,
-            ),
-            (
-                offset_of!(VMStoreContext, last_wasm_exit_fp),
-                O::STORE_LAST_WASM_EXIT_FP,
-            ),
-            (
-                offset_of!(VMStoreContext, last_wasm_exit_pc),
-                O::STORE_LAST_WASM_EXIT_PC,
-            ),
-            (
-                offset_of!(VMStoreContext, last_wasm_entry_fp),
-                O::STORE_LAST_WASM_ENTRY_FP,
-            ),
-            (offset_of!(VMFuncRef, array_call), O::FUNC_REF_ARRAY_CALL),
-            (offset_of!(VMFuncRef, wasm_call), O::FUNC_REF_WASM_CALL),
-            (offset_of!(VMFuncRef, type_index), O::FUNC_REF_TYPE_INDEX),
-            (offset_of!(VMFuncRef, vmctx), O::FUNC_REF_VMCTX),
-            (offset_of!(VMTableDefinition, base), O::TABLE_BASE),
-            (
-                offset_of!(VMTableDefinition, current_elements),
-                O::TABLE_CURRENT_ELEMENTS,
-            ),
-            (offset_of!(VMMemoryDefinition, base), O::MEMORY_BASE),
-            (
-                offset_of!(VMMemoryDefinition, current_length),
-                O::MEMORY_CURRENT_LENGTH,
-            ),
-            (offset_of!(VMHostFuncContext, magic), O::HOST_CTX_MAGIC),
-            (
-                offset_of!(VMHostFuncContext, array_call),
-                O::HOST_CTX_ARRAY_CALL,
-            ),
-        ];
-        for (i, (actual, expected)) in checks.into_iter().enumerate() {
-            assert_eq!(actual, expected as usize, "field #{i}");
         }
     }
 }
