@@ -57,6 +57,14 @@
 //! | fuel and epoch interruption | yes (see `codegen/interrupt`) |
 //!
 //! The CPU must have SSE4.1 (`roundss`) and POPCNT.
+//!
+//! # Tests
+//!
+//! Beside the unit tests, `tests/disas` pins the machine code of a dozen
+//! representative functions: each `.wat` there is compiled and disassembled
+//! (with `iced-x86`, a dev-dependency) and compared with the `.disas` file
+//! beside it; `BLESS=1 cargo test -p tandem-backend-baseline --test disas`
+//! rewrites them after an intended change, to be reviewed in the diff.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
