@@ -109,18 +109,20 @@ macro_rules! define_shims {
                             impls::$name(instance $(, $pname)*)
                         }))
                     };
-                    // SAFETY (each raise): the body has returned, so all its
-                    // locals are dropped; this shim owns nothing; every frame
-                    // above it up to the landing pad is the libcall
-                    // trampoline and Wasm, which may be skipped.
+                    // Each raise below skips only this shim (which owns
+                    // nothing: the body has returned, so its locals are
+                    // dropped), the libcall trampoline and Wasm.
                     match result {
                         Ok(Ok(value)) => value,
+                        // SAFETY: only skippable frames are above the pad (see above).
                         Ok(Err(LibcallError::Trap(code))) => unsafe {
                             crate::traphandlers::raise_trap(code)
                         },
+                        // SAFETY: as above.
                         Ok(Err(LibcallError::Pending)) => unsafe {
                             crate::traphandlers::raise_pending()
                         },
+                        // SAFETY: as above.
                         Err(payload) => unsafe {
                             crate::traphandlers::raise_unwind(
                                 crate::traphandlers::UnwindReason::Panic(payload),

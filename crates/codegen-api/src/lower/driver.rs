@@ -21,7 +21,7 @@ pub fn lower_body<'a, L: LowerFunction<'a>>(l: &mut L) -> LowerResult {
         if reader.eof() {
             return Ok(());
         }
-        let offset = reader.original_position() as u64;
+        let offset = reader.original_position();
         let op = reader.read()?;
         if l.reachable() {
             lower_operator(l, offset, &op)?;
