@@ -411,7 +411,7 @@ impl Table {
         let index = u32::try_from(index).ok()?;
         // SAFETY: the store owns the table.
         let (raw, element) = unsafe { ((*ptr).get(index).ok()?, (*ptr).element()) };
-        let raw = tandem_vm::ValRaw { ptr: raw };
+        let raw = tandem_vm::ValRaw::ptr(raw);
         // SAFETY: table elements are null or live references of this store.
         Some(unsafe { Val::from_raw(&mut store.opaque, raw, ValType::Ref(element)) })
     }
@@ -468,8 +468,7 @@ fn ref_raw(store: &crate::store::StoreOpaque, element: RefType, value: &Val) -> 
             ValType::Ref(element)
         );
     }
-    // SAFETY: reading the pointer field of a reference's raw value.
-    Ok(unsafe { value.to_raw(store)?.ptr })
+    Ok(value.to_raw(store)?.get_ptr())
 }
 
 /// A global.
