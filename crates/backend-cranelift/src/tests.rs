@@ -399,10 +399,7 @@ fn trampolines_for_several_signatures() {
         FuncType::new([I32, I64, F32, F64], [I32]),
         FuncType::new([I32; 12], [F64; 3]),
         FuncType::new([F64; 10], [I32, I64, F32, F64].repeat(5)),
-        FuncType::new(
-            [ValType::Ref(tandem_environ::RefType::Func); 2],
-            [ValType::Ref(tandem_environ::RefType::Extern)],
-        ),
+        FuncType::new([ValType::FUNCREF; 2], [ValType::EXTERNREF]),
     ];
     for ty in &signatures {
         let f = backend.compile_wasm_to_array(&tunables, ty).unwrap();

@@ -6,7 +6,7 @@ use crate::error::CliError;
 use crate::load;
 use std::path::Path;
 use std::time::Duration;
-use tandem_store::{BackendKind, Engine, ExternType, Linker, RefType, Store, Val, ValType};
+use tandem_store::{BackendKind, Engine, ExternType, Linker, Store, Val, ValType};
 
 /// How far a run may go before it is stopped with a trap.
 #[derive(Clone, Copy, Debug, Default)]
@@ -183,8 +183,7 @@ fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
             parse_u128(text)
                 .ok_or_else(|| "expected a v128 as one decimal or 0x-hex integer".to_string())?,
         ),
-        ValType::Ref(RefType::Func) if text == "null" => Val::FuncRef(None),
-        ValType::Ref(RefType::Extern) if text == "null" => Val::ExternRef(None),
+        ValType::Ref(r) if text == "null" && r.is_nullable() => Val::default_for(ty),
         ValType::Ref(_) => return Err(format!("only `null` can be passed as a {ty}")),
     })
 }
@@ -271,10 +270,10 @@ mod tests {
         );
         assert!(parse_arg("one", ValType::F64).is_err());
         assert!(matches!(
-            parse_arg("null", ValType::Ref(RefType::Extern)),
+            parse_arg("null", ValType::EXTERNREF),
             Ok(Val::ExternRef(None))
         ));
-        assert!(parse_arg("1", ValType::Ref(RefType::Func)).is_err());
+        assert!(parse_arg("1", ValType::FUNCREF).is_err());
     }
 
     #[test]

@@ -43,15 +43,15 @@ pub use builtin::{Libcall, LibcallSignature, LibcallType};
 pub use error::{EnvironError, Result};
 pub use module::{
     ConstExpr, ConstOp, DataSegment, ElemItems, ElemSegment, Export, ExportKind, Import,
-    ImportKind, ModuleInfo, SegmentMode,
+    ImportKind, ModuleInfo, RecGroup, SegmentMode,
 };
 pub use translate::{FunctionBody, Translation, default_features, translate};
 pub use trap::TrapCode;
 pub use tunables::{BoundsChecks, Tunables};
 pub use types::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
-    ElemIndex, EntityIndex, FuncIndex, FuncType, GlobalIndex, GlobalType, MemoryIndex, MemoryType,
-    Mutability, RefType, TableIndex, TableType, TypeIndex, ValType,
+    ElemIndex, EntityIndex, FuncIndex, FuncType, GlobalIndex, GlobalType, HeapType, MemoryIndex,
+    MemoryType, Mutability, RefType, SharedTypeIndex, TableIndex, TableType, TypeIndex, ValType,
 };
 pub use vmoffsets::{PTR, VALRAW_SIZE, VMCONTEXT_MAGIC, VMHOST_MAGIC, VMOffsets};
 

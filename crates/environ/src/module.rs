@@ -19,7 +19,7 @@ pub enum ConstOp {
     /// `v128.const`
     V128Const(u128),
     /// `ref.null`
-    RefNull(RefType),
+    RefNull(HeapType),
     /// `ref.func`
     RefFunc(FuncIndex),
     /// `global.get` of an (immutable) global
@@ -152,6 +152,24 @@ pub struct DataSegment {
     pub data: Box<[u8]>,
 }
 
+/// A recursion group of the type section: types `start..start + len`,
+/// which may refer to each other. Type identity (and so `call_indirect`'s
+/// check) is decided per group: see `ModuleInfo::rec_groups`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecGroup {
+    /// Its first type.
+    pub start: TypeIndex,
+    /// How many types it has.
+    pub len: u32,
+}
+
+impl RecGroup {
+    /// Whether type `ty` belongs to the group.
+    pub fn contains(&self, ty: TypeIndex) -> bool {
+        (self.start.as_u32()..self.start.as_u32() + self.len).contains(&ty.as_u32())
+    }
+}
+
 /// Everything about a module except the function bodies.
 ///
 /// Index spaces list imports first, then definitions; `num_imported_*` tell
@@ -160,8 +178,15 @@ pub struct DataSegment {
 pub struct ModuleInfo {
     /// The module's name from the name section.
     pub name: Option<String>,
-    /// The type section (function types only in Wasm 2.0).
+    /// The type section (function types only until Wasm GC).
     pub types: Vec<FuncType>,
+    /// The type section's recursion groups, in order, covering
+    /// [`ModuleInfo::types`]: without Wasm GC every type is a group of its
+    /// own. Two types of any modules are the same type when their groups
+    /// are equal with references inside the group taken relative to its
+    /// start and references outside it resolved, and they sit at the same
+    /// place in it (the spec's iso-recursive type equivalence).
+    pub rec_groups: Vec<RecGroup>,
     /// Imports, in order.
     pub imports: Vec<Import>,
     /// Exports, in order.

@@ -3,6 +3,7 @@
 
 use crate::error::{EnvironError, Result};
 use crate::module::*;
+use crate::types::heap_type_from_wasmparser;
 use crate::types::*;
 use wasmparser::{
     CompositeInnerType, ElementItems, ElementKind, KnownCustom, Name, Parser, Payload, TableInit,
@@ -107,12 +108,21 @@ fn collect(m: &mut ModuleInfo, payload: Payload<'_>) -> Result<()> {
         Payload::TypeSection(reader) => {
             for group in reader.into_iter_with_offsets() {
                 let (offset, group) = group?;
+                let start = TypeIndex::new(m.types.len());
                 for sub in group.into_types() {
+                    if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                        return Err(EnvironError::unsupported(
+                            offset,
+                            "declared subtypes (Wasm GC)",
+                        ));
+                    }
                     match sub.composite_type.inner {
                         CompositeInnerType::Func(f) => m.types.push(func_type(&f, offset)?),
                         _ => return Err(EnvironError::unsupported(offset, "GC types")),
                     }
                 }
+                let len = (m.types.len() - start.index()) as u32;
+                m.rec_groups.push(RecGroup { start, len });
             }
         }
         Payload::ImportSection(reader) => {
@@ -284,7 +294,7 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
                 .into_iter()
                 .map(|f| f.map(FuncIndex::from_u32))
                 .collect::<Result<_, _>>()?;
-            (RefType::Func, ElemItems::Funcs(funcs))
+            (RefType::new(false, HeapType::Func), ElemItems::Funcs(funcs))
         }
         ElementItems::Expressions(ty, exprs) => {
             let exprs = exprs.into_iter().collect::<Result<Vec<_>, _>>()?;
@@ -346,11 +356,7 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             O::F32Const { value } => ConstOp::F32Const(value.bits()),
             O::F64Const { value } => ConstOp::F64Const(value.bits()),
             O::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
-            O::RefNull { hty } => ConstOp::RefNull(RefType::from_wasmparser(
-                wasmparser::RefType::new(true, hty)
-                    .ok_or_else(|| EnvironError::unsupported(offset, "heap type in ref.null"))?,
-                offset,
-            )?),
+            O::RefNull { hty } => ConstOp::RefNull(heap_type_from_wasmparser(hty, offset)?),
             O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
             O::GlobalGet { global_index } => {
                 ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
@@ -537,7 +543,7 @@ mod tests {
                 vec![ConstOp::I64Const(i64::MIN)],
                 vec![ConstOp::I64Const(i64::MAX)],
                 vec![ConstOp::RefFunc(FuncIndex::from_u32(0))],
-                vec![ConstOp::RefNull(RefType::Func)],
+                vec![ConstOp::RefNull(HeapType::Func)],
                 vec![ConstOp::F64Const(1.5f64.to_bits())],
             ]
         );

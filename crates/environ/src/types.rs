@@ -36,6 +36,10 @@ index_types! {
     DefinedFuncIndex;
     /// An entry in the module's type section.
     TypeIndex;
+    /// A type's engine-wide canonical id: equal (iso-recursively
+    /// equivalent) types of any modules of one engine share it. Func-refs
+    /// carry it, and `call_indirect` compares it.
+    SharedTypeIndex;
     /// A table in the module's table index space (imports first).
     TableIndex;
     /// A table defined by the module.
@@ -54,13 +58,88 @@ index_types! {
     DataIndex;
 }
 
-/// A reference type (Wasm 2.0: nullable funcref and externref).
+/// What a reference points to.
+///
+/// Module code names concrete types by their [`TypeIndex`]; outside any
+/// module (the embedding API, the engine's type registry) they are named by
+/// their engine-wide [`SharedTypeIndex`]. Until Wasm GC, every concrete type
+/// is a function type, so a concrete heap type sits below [`HeapType::Func`]
+/// and above [`HeapType::NoFunc`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RefType {
-    /// `funcref`: a pointer to a `VMFuncRef`, or null.
+pub enum HeapType {
+    /// `func`: any function.
     Func,
-    /// `externref`: a pointer to a host value, or null.
+    /// `extern`: any host value.
     Extern,
+    /// `nofunc`: no function (only null has this type).
+    NoFunc,
+    /// `noextern`: no host value (only null has this type).
+    NoExtern,
+    /// A type of the module's type section: `(ref $t)`.
+    Concrete(TypeIndex),
+    /// A type registered in an engine, by its engine-wide id.
+    Registered(SharedTypeIndex),
+}
+
+impl HeapType {
+    /// Whether this heap type belongs to the function hierarchy (`func`,
+    /// `nofunc` and every concrete type); else it is the extern hierarchy.
+    pub fn is_func(self) -> bool {
+        !matches!(self, HeapType::Extern | HeapType::NoExtern)
+    }
+
+    /// Whether a reference of type `self` is also of type `other` (both in
+    /// the same index space), deciding concrete pairs with `concrete`.
+    ///
+    /// ```
+    /// use tandem_environ::{HeapType, TypeIndex};
+    /// let t = HeapType::Concrete(TypeIndex::from_u32(0));
+    /// let eq = |a: HeapType, b: HeapType| a == b;
+    /// assert!(t.is_subtype_of(HeapType::Func, eq));
+    /// assert!(HeapType::NoFunc.is_subtype_of(t, eq));
+    /// assert!(!HeapType::Func.is_subtype_of(t, eq));
+    /// assert!(!HeapType::Extern.is_subtype_of(HeapType::Func, eq));
+    /// ```
+    pub fn is_subtype_of(
+        self,
+        other: HeapType,
+        concrete: impl Fn(HeapType, HeapType) -> bool,
+    ) -> bool {
+        use HeapType::*;
+        match (self, other) {
+            (a, b) if a == b => true,
+            (NoFunc, b) => b.is_func(),
+            (NoExtern, Extern) => true,
+            (Concrete(_) | Registered(_), Func) => true,
+            (Concrete(_) | Registered(_), Concrete(_) | Registered(_)) => concrete(self, other),
+            _ => false,
+        }
+    }
+
+    /// The same heap type with every concrete index replaced by `f`'s.
+    pub fn map_concrete(self, f: &mut impl FnMut(TypeIndex) -> HeapType) -> HeapType {
+        match self {
+            HeapType::Concrete(t) => f(t),
+            other => other,
+        }
+    }
+}
+
+/// A reference type: nullable or not, to a [`HeapType`].
+///
+/// ```
+/// use tandem_environ::{HeapType, RefType, TypeIndex, ValType};
+/// assert_eq!(ValType::FUNCREF.to_string(), "funcref");
+/// let t = RefType::new(false, HeapType::Concrete(TypeIndex::from_u32(3)));
+/// assert_eq!(ValType::Ref(t).to_string(), "(ref 3)");
+/// assert!(!t.is_nullable() && t.heap_type() == HeapType::Concrete(TypeIndex::from_u32(3)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RefType {
+    /// Whether null is a value of this type.
+    pub nullable: bool,
+    /// What a non-null value points to.
+    pub heap: HeapType,
 }
 
 /// A WebAssembly value type.
@@ -85,12 +164,12 @@ impl ValType {
     ///
     /// ```
     /// use tandem_environ::{RefType, ValType};
-    /// assert_eq!(ValType::FUNCREF, ValType::Ref(RefType::Func));
+    /// assert_eq!(ValType::FUNCREF, ValType::Ref(RefType::FUNCREF));
     /// assert_eq!(ValType::EXTERNREF.to_string(), "externref");
     /// ```
-    pub const FUNCREF: ValType = ValType::Ref(RefType::Func);
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
     /// `externref`, as wasmtime spells it (see [`ValType::FUNCREF`]).
-    pub const EXTERNREF: ValType = ValType::Ref(RefType::Extern);
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
 
     /// Whether this is a reference type.
     ///
@@ -116,6 +195,38 @@ impl ValType {
         matches!(self, ValType::I32 | ValType::I64 | ValType::Ref(_))
     }
 
+    /// Whether a value of type `self` is also of type `other` (both in the
+    /// same index space), deciding concrete heap-type pairs with `concrete`.
+    ///
+    /// ```
+    /// use tandem_environ::{HeapType, RefType, ValType};
+    /// let nofunc = ValType::Ref(RefType::new(true, HeapType::NoFunc));
+    /// assert!(nofunc.is_subtype_of(ValType::FUNCREF, |a, b| a == b));
+    /// assert!(!ValType::FUNCREF.is_subtype_of(nofunc, |a, b| a == b));
+    /// assert!(!ValType::I32.is_subtype_of(ValType::I64, |a, b| a == b));
+    /// ```
+    pub fn is_subtype_of(
+        self,
+        other: ValType,
+        concrete: impl Fn(HeapType, HeapType) -> bool,
+    ) -> bool {
+        match (self, other) {
+            (ValType::Ref(a), ValType::Ref(b)) => a.is_subtype_of(b, concrete),
+            (a, b) => a == b,
+        }
+    }
+
+    /// The same type with every concrete index replaced by `f`'s.
+    pub fn map_concrete(self, f: &mut impl FnMut(TypeIndex) -> HeapType) -> ValType {
+        match self {
+            ValType::Ref(r) => ValType::Ref(RefType {
+                nullable: r.nullable,
+                heap: r.heap.map_concrete(f),
+            }),
+            other => other,
+        }
+    }
+
     pub(crate) fn from_wasmparser(ty: wasmparser::ValType, offset: u64) -> crate::Result<Self> {
         Ok(match ty {
             wasmparser::ValType::I32 => ValType::I32,
@@ -129,27 +240,110 @@ impl ValType {
 }
 
 impl RefType {
-    /// `funcref`, as wasmtime spells it.
+    /// `funcref`: a nullable reference to any function.
     ///
     /// ```
-    /// use tandem_environ::RefType;
-    /// assert_eq!(RefType::FUNCREF, RefType::Func);
-    /// assert_eq!(RefType::EXTERNREF, RefType::Extern);
+    /// use tandem_environ::{HeapType, RefType};
+    /// assert_eq!(RefType::FUNCREF, RefType::new(true, HeapType::Func));
+    /// assert_eq!(RefType::EXTERNREF.heap_type(), HeapType::Extern);
     /// ```
-    pub const FUNCREF: RefType = RefType::Func;
-    /// `externref`, as wasmtime spells it (see [`RefType::FUNCREF`]).
-    pub const EXTERNREF: RefType = RefType::Extern;
+    pub const FUNCREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Func,
+    };
+    /// `externref`: a nullable reference to any host value.
+    pub const EXTERNREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Extern,
+    };
+
+    /// A reference to `heap`, nullable or not (wasmtime's constructor).
+    pub const fn new(nullable: bool, heap: HeapType) -> RefType {
+        RefType { nullable, heap }
+    }
+
+    /// Whether null is a value of this type.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    /// What a non-null value points to.
+    pub fn heap_type(&self) -> HeapType {
+        self.heap
+    }
+
+    /// Whether a reference of type `self` is also of type `other` (see
+    /// [`ValType::is_subtype_of`]).
+    pub fn is_subtype_of(
+        self,
+        other: RefType,
+        concrete: impl Fn(HeapType, HeapType) -> bool,
+    ) -> bool {
+        (other.nullable || !self.nullable) && self.heap.is_subtype_of(other.heap, concrete)
+    }
 
     pub(crate) fn from_wasmparser(ty: wasmparser::RefType, offset: u64) -> crate::Result<Self> {
-        if ty == wasmparser::RefType::FUNCREF {
-            Ok(RefType::Func)
-        } else if ty == wasmparser::RefType::EXTERNREF {
-            Ok(RefType::Extern)
-        } else {
-            Err(crate::EnvironError::unsupported(
+        Ok(RefType {
+            nullable: ty.is_nullable(),
+            heap: heap_type_from_wasmparser(ty.heap_type(), offset)?,
+        })
+    }
+}
+
+/// Tandem's [`HeapType`] for wasmparser's, as read from a module (concrete
+/// types by module index); GC and exception heap types are not supported.
+pub(crate) fn heap_type_from_wasmparser(
+    ty: wasmparser::HeapType,
+    offset: u64,
+) -> crate::Result<HeapType> {
+    use wasmparser::AbstractHeapType as A;
+    Ok(match ty {
+        wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+            A::Func => HeapType::Func,
+            A::Extern => HeapType::Extern,
+            A::NoFunc => HeapType::NoFunc,
+            A::NoExtern => HeapType::NoExtern,
+            other => {
+                return Err(crate::EnvironError::unsupported(
+                    offset,
+                    format!("heap type {other:?} (Wasm GC or exceptions) is not supported yet"),
+                ));
+            }
+        },
+        wasmparser::HeapType::Concrete(wasmparser::UnpackedIndex::Module(i)) => {
+            HeapType::Concrete(TypeIndex::from_u32(i))
+        }
+        other => {
+            return Err(crate::EnvironError::unsupported(
                 offset,
-                format!("reference type {ty} is not supported yet"),
-            ))
+                format!("heap type {other:?} is not supported yet"),
+            ));
+        }
+    })
+}
+
+impl std::fmt::Display for HeapType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Concrete(t) => write!(f, "{}", t.as_u32()),
+            HeapType::Registered(t) => write!(f, "<type #{}>", t.as_u32()),
+        }
+    }
+}
+
+impl std::fmt::Display for RefType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::NoFunc) => f.write_str("nullfuncref"),
+            (true, HeapType::NoExtern) => f.write_str("nullexternref"),
+            (true, heap) => write!(f, "(ref null {heap})"),
+            (false, heap) => write!(f, "(ref {heap})"),
         }
     }
 }
@@ -162,8 +356,7 @@ impl std::fmt::Display for ValType {
             ValType::F32 => "f32",
             ValType::F64 => "f64",
             ValType::V128 => "v128",
-            ValType::Ref(RefType::Func) => "funcref",
-            ValType::Ref(RefType::Extern) => "externref",
+            ValType::Ref(r) => return r.fmt(f),
         })
     }
 }
@@ -187,6 +380,32 @@ impl FuncType {
             params: params.into_iter().collect(),
             results: results.into_iter().collect(),
         }
+    }
+
+    /// The same signature with every concrete type index replaced by `f`'s
+    /// (how a module's signature is named outside the module).
+    pub fn map_concrete(&self, mut f: impl FnMut(TypeIndex) -> HeapType) -> FuncType {
+        FuncType {
+            params: self.params.iter().map(|t| t.map_concrete(&mut f)).collect(),
+            results: self
+                .results
+                .iter()
+                .map(|t| t.map_concrete(&mut f))
+                .collect(),
+        }
+    }
+
+    /// Whether any parameter or result names a concrete type.
+    pub fn has_concrete_refs(&self) -> bool {
+        self.params.iter().chain(self.results.iter()).any(|t| {
+            matches!(
+                t,
+                ValType::Ref(RefType {
+                    heap: HeapType::Concrete(_) | HeapType::Registered(_),
+                    ..
+                })
+            )
+        })
     }
 }
 
@@ -218,6 +437,19 @@ pub struct TableType {
     pub maximum: Option<u64>,
 }
 
+impl TableType {
+    /// The same type with a concrete element type's index replaced by `f`'s.
+    pub fn map_concrete(self, mut f: impl FnMut(TypeIndex) -> HeapType) -> TableType {
+        TableType {
+            element: match ValType::Ref(self.element).map_concrete(&mut f) {
+                ValType::Ref(r) => r,
+                _ => unreachable!("a reference maps to a reference"),
+            },
+            ..self
+        }
+    }
+}
+
 /// A linear memory's type, in 64 KiB pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryType {
@@ -238,7 +470,7 @@ impl TableType {
     /// ```
     /// use tandem_environ::{RefType, TableType};
     /// let ty = TableType::new(RefType::FUNCREF, 1, Some(10));
-    /// assert_eq!((*ty.element(), ty.minimum(), ty.maximum()), (RefType::Func, 1, Some(10)));
+    /// assert_eq!((*ty.element(), ty.minimum(), ty.maximum()), (RefType::FUNCREF, 1, Some(10)));
     /// ```
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> TableType {
         TableType {
@@ -369,6 +601,16 @@ impl GlobalType {
             Mutability::Var
         } else {
             Mutability::Const
+        }
+    }
+}
+
+impl GlobalType {
+    /// The same type with a concrete content type's index replaced by `f`'s.
+    pub fn map_concrete(self, mut f: impl FnMut(TypeIndex) -> HeapType) -> GlobalType {
+        GlobalType {
+            content: self.content.map_concrete(&mut f),
+            ..self
         }
     }
 }

@@ -267,7 +267,7 @@ mod tests {
     fn fields_do_not_overlap() {
         let mut m = ModuleInfo::default();
         m.tables.push(TableType {
-            element: RefType::Func,
+            element: RefType::FUNCREF,
             minimum: 0,
             maximum: None,
         });

@@ -1,17 +1,17 @@
 //! [`Engine`]: what every store and module of one configuration shares —
 //! the configuration, the backends built into this Tandem, the engine-wide
-//! signature registry and the epoch counter.
+//! type registry and the epoch counter.
 
 use crate::config::{BackendKind, Config};
+use crate::type_registry::TypeRegistry;
 use crate::{Result, format_err};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tandem_codegen_api::Backend;
-use tandem_environ::FuncType;
+use tandem_environ::{FuncType, HeapType, ModuleInfo, SharedTypeIndex, ValType};
 
 /// Shared, thread-safe compilation context: the backends and the engine-wide
-/// signature registry. Cheap to clone.
+/// type registry. Cheap to clone.
 ///
 /// ```
 /// use tandem_store::{Engine, Module};
@@ -28,29 +28,9 @@ pub struct Engine {
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     backends: Vec<(BackendKind, Box<dyn Backend>)>,
-    signatures: RwLock<SignatureRegistry>,
+    types: RwLock<TypeRegistry>,
     /// The epoch counter compiled code reads (boxed so its address is stable).
     pub(crate) epoch: Box<AtomicU64>,
-}
-
-/// Engine-wide numbering of function signatures: equal types get equal ids,
-/// which is what `call_indirect` compares.
-#[derive(Default)]
-struct SignatureRegistry {
-    ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
-}
-
-impl SignatureRegistry {
-    fn register(&mut self, ty: &FuncType) -> u32 {
-        if let Some(&id) = self.ids.get(ty) {
-            return id;
-        }
-        let id = self.types.len() as u32;
-        self.types.push(ty.clone());
-        self.ids.insert(ty.clone(), id);
-        id
-    }
 }
 
 impl Engine {
@@ -144,7 +124,7 @@ impl EngineInner {
         Ok(EngineInner {
             config: config.clone(),
             backends,
-            signatures: RwLock::new(SignatureRegistry::default()),
+            types: RwLock::new(TypeRegistry::default()),
             epoch: Box::new(AtomicU64::new(0)),
         })
     }
@@ -158,16 +138,57 @@ impl EngineInner {
             .ok_or_else(|| format_err!("backend `{kind}` is not built into this Tandem"))
     }
 
-    /// The engine-wide id of `ty`.
+    /// The engine-wide id of the host signature `ty` (in engine form:
+    /// concrete types as [`HeapType::Registered`](tandem_environ::HeapType)).
     pub(crate) fn signature_id(&self, ty: &FuncType) -> u32 {
-        if let Some(&id) = self.signatures.read().expect("registry lock").ids.get(ty) {
-            return id;
+        if let Some(id) = self
+            .types
+            .read()
+            .expect("registry lock")
+            .lookup_func_type(ty)
+        {
+            return id.as_u32();
         }
-        self.signatures.write().expect("registry lock").register(ty)
+        self.types
+            .write()
+            .expect("registry lock")
+            .register_func_type(ty)
+            .as_u32()
     }
 
-    /// The signature with engine-wide id `id`.
+    /// Registers the types of `module`; returns the engine-wide id of each.
+    pub(crate) fn register_module_types(&self, module: &ModuleInfo) -> Vec<u32> {
+        let ids = self
+            .types
+            .write()
+            .expect("registry lock")
+            .register_module(module);
+        ids.into_iter().map(SharedTypeIndex::as_u32).collect()
+    }
+
+    /// The signature with engine-wide id `id`, in engine form.
     pub(crate) fn signature(&self, id: u32) -> FuncType {
-        self.signatures.read().expect("registry lock").types[id as usize].clone()
+        (self.types.read().expect("registry lock"))
+            .get(SharedTypeIndex::from_u32(id))
+            .clone()
+    }
+
+    /// Whether engine type `sub` is a subtype of engine type `sup`.
+    pub(crate) fn is_subtype(&self, sub: u32, sup: u32) -> bool {
+        (self.types.read().expect("registry lock")).is_subtype(
+            SharedTypeIndex::from_u32(sub),
+            SharedTypeIndex::from_u32(sup),
+        )
+    }
+
+    /// Whether a value of engine-form type `sub` is of engine-form type
+    /// `sup`.
+    pub(crate) fn val_subtype(&self, sub: ValType, sup: ValType) -> bool {
+        sub.is_subtype_of(sup, |a, b| match (a, b) {
+            (HeapType::Registered(a), HeapType::Registered(b)) => {
+                self.is_subtype(a.as_u32(), b.as_u32())
+            }
+            _ => false,
+        })
     }
 }

@@ -461,7 +461,7 @@ impl Table {
 }
 
 fn ref_raw(store: &crate::store::StoreOpaque, element: RefType, value: &Val) -> Result<*mut u8> {
-    if value.ty() != ValType::Ref(element) {
+    if !value.fits(store, ValType::Ref(element))? {
         bail!(
             "value of type {} does not fit a table of {}",
             value.ty(),
@@ -486,7 +486,7 @@ impl Global {
     /// If `value` does not have the global's type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
         let store = store.as_context_mut().0;
-        if value.ty() != ty.content {
+        if !value.fits(&store.opaque, ty.content)? {
             bail!("global of type {} cannot hold a {}", ty.content, value.ty());
         }
         let raw = value.to_raw(&store.opaque)?;
@@ -544,7 +544,7 @@ impl Global {
         if !ty.mutable {
             bail!("cannot set an immutable global");
         }
-        if value.ty() != ty.content {
+        if !value.fits(&store.opaque, ty.content)? {
             bail!("global holds {}, not {}", ty.content, value.ty());
         }
         let raw = value.to_raw(&store.opaque)?;

@@ -28,7 +28,7 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use tandem_environ::{GlobalIndex, RefType, TableIndex, ValType};
+use tandem_environ::{GlobalIndex, TableIndex, ValType};
 use tandem_vm::VMGlobalDefinition;
 use tandem_vm::table::Table as VmTable;
 
@@ -210,7 +210,7 @@ pub(crate) fn collect(store: &mut StoreOpaque) -> usize {
     let mut mark_table = |table: *mut VmTable| {
         // SAFETY: see above.
         let table = unsafe { &*table };
-        if table.element() == RefType::Extern {
+        if !table.element().heap.is_func() {
             reachable.extend(table.elements().iter().map(|&p| p as usize));
         }
     };
@@ -223,17 +223,17 @@ pub(crate) fn collect(store: &mut StoreOpaque) -> usize {
             mark_table(vm.table_ptr(TableIndex::new(index)));
         }
     }
-    let extern_ty = ValType::Ref(RefType::Extern);
+    let is_extern = |ty: &ValType| matches!(ty, ValType::Ref(r) if !r.heap.is_func());
     let mut globals: Vec<*mut VMGlobalDefinition> = store
         .globals
         .iter()
-        .filter(|(_, ty)| ty.content == extern_ty)
+        .filter(|(_, ty)| is_extern(&ty.content))
         .map(|&(ptr, _)| ptr)
         .collect();
     for instance in &mut store.instances {
         let module = instance.vm.module().clone();
         for (index, ty) in module.globals.iter().enumerate() {
-            if ty.content == extern_ty {
+            if is_extern(&ty.content) {
                 globals.push(instance.vm.global_ptr(GlobalIndex::new(index)));
             }
         }

@@ -413,10 +413,15 @@ impl Func {
     }
 
     pub(crate) fn environ_ty(&self, store: &StoreOpaque) -> tandem_environ::FuncType {
+        store.engine.inner.signature(self.type_id(store))
+    }
+
+    /// The engine-wide id of the function's type. The caller checked the
+    /// store.
+    pub(crate) fn type_id(&self, store: &StoreOpaque) -> u32 {
         let func_ref = store.funcs[self.index as usize];
         // SAFETY: func-refs of a store stay valid while it lives.
-        let type_index = unsafe { func_ref.as_ref().type_index };
-        store.engine.inner.signature(type_index)
+        unsafe { func_ref.as_ref().type_index }
     }
 
     /// Whether the function has type `ty` (equal signatures match).
@@ -450,7 +455,7 @@ impl Func {
         let store = store.as_context_mut().0;
         store.opaque.check(self.store_id)?;
         let ty = self.environ_ty(&store.opaque);
-        typecheck("argument", &ty.params, params)?;
+        typecheck(&store.opaque, "argument", &ty.params, params)?;
         if results.len() != ty.results.len() {
             bail!(
                 "expected {} result slots, got {}",
@@ -616,12 +621,17 @@ pub(crate) fn invoke<T>(
     result.map_err(|unwind| crate::trap::unwind_to_error(*unwind))
 }
 
-fn typecheck(what: &str, expected: &[tandem_environ::ValType], actual: &[Val]) -> Result<()> {
+fn typecheck(
+    store: &StoreOpaque,
+    what: &str,
+    expected: &[tandem_environ::ValType],
+    actual: &[Val],
+) -> Result<()> {
     if expected.len() != actual.len() {
         bail!("expected {} {what}s, got {}", expected.len(), actual.len());
     }
     for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
-        if *e != a.ty() {
+        if !a.fits(store, *e)? {
             return Err(format_err!("{what} {i} has type {}, expected {e}", a.ty()));
         }
     }
@@ -769,7 +779,7 @@ fn call_host<T: 'static>(
         params,
         results,
     )?;
-    typecheck("result", &host.ty.results, results)?;
+    typecheck(&store.opaque, "result", &host.ty.results, results)?;
     for (slot, result) in values.iter_mut().zip(results.iter()) {
         *slot = result.to_raw(&store.opaque)?;
     }

@@ -2,7 +2,6 @@
 
 use crate::externals::{Global, Memory, Table};
 use crate::func::{WasmParams, WasmResults};
-use crate::module::entity_type;
 use crate::{
     AsContextMut, Error, Extern, ExternType, Func, LinkError, Module, Result, Store,
     StoreContextMut, TypedFunc, bail, format_err,
@@ -42,7 +41,7 @@ impl RawImports {
 /// What the store keeps per instance.
 pub(crate) struct InstanceData {
     pub(crate) vm: Box<tandem_vm::instance::Instance>,
-    #[allow(dead_code, reason = "keeps the module's code alive")]
+    /// Keeps the module's code alive; names its types.
     pub(crate) module: Module,
 }
 
@@ -209,7 +208,8 @@ impl Instance {
                 })
             }
             EntityIndex::Global(g) => {
-                let ty = data.vm.module().globals[g.index()];
+                let ty = data.vm.module().globals[g.index()]
+                    .map_concrete(|t| data.module.registered_type(t));
                 let ptr = data.vm.global_ptr(g);
                 Extern::Global(Global {
                     store_id: opaque.id,
@@ -364,25 +364,31 @@ pub(crate) fn check_import<T: 'static>(
     item: &Extern,
 ) -> Result<()> {
     let actual = item.checked_ty(store)?;
-    let info = module.info();
-    let expected = entity_type(info, import.index);
-    let ok = match (&import.kind, &actual) {
-        (ImportKind::Func(_), ExternType::Func(a)) => {
-            Some(a)
-                == match &expected {
-                    ExternType::Func(e) => Some(e),
-                    _ => None,
-                }
+    let expected = module.entity_type(import.index);
+    let engine = &module.engine().inner;
+    let ok = match (&import.kind, item, &actual, &expected) {
+        (ImportKind::Func(ty), Extern::Func(f), _, _) => {
+            let id = f.type_id(&store.opaque);
+            engine.is_subtype(id, module.inner.type_ids[ty.index()])
         }
-        (ImportKind::Table(e), ExternType::Table(a)) => {
+        (ImportKind::Table(_), _, ExternType::Table(a), ExternType::Table(e)) => {
             e.element == a.element && limits_match(e.minimum, e.maximum, a.minimum, a.maximum)
         }
-        (ImportKind::Memory(e), ExternType::Memory(a)) => {
+        (ImportKind::Memory(e), _, ExternType::Memory(a), _) => {
             e.memory64 == a.memory64
                 && e.shared == a.shared
                 && limits_match(e.minimum, e.maximum, a.minimum, a.maximum)
         }
-        (ImportKind::Global(e), ExternType::Global(a)) => e == a,
+        // A mutable global is read and written through the import, so its
+        // type must be the same; an immutable one may be more precise.
+        (ImportKind::Global(_), _, ExternType::Global(a), ExternType::Global(e)) => {
+            a.mutable == e.mutable
+                && if e.mutable {
+                    a.content == e.content
+                } else {
+                    engine.val_subtype(a.content, e.content)
+                }
+        }
         _ => false,
     };
     if ok {

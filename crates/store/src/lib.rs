@@ -76,6 +76,7 @@ mod linker;
 mod module;
 mod store;
 mod trap;
+mod type_registry;
 mod types;
 mod values;
 
@@ -100,7 +101,9 @@ pub use module::Module;
 pub use store::Store;
 /// The same type as [`Trap`], under the name the internal crates use.
 pub use tandem_environ::TrapCode;
-pub use tandem_environ::{GlobalType, MemoryType, Mutability, RefType, TableType, ValType};
+pub use tandem_environ::{
+    GlobalType, HeapType, MemoryType, Mutability, RefType, SharedTypeIndex, TableType, ValType,
+};
 pub use tandem_vm::ValRaw;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{ExportType, ExternType, FuncType, ImportType};

@@ -6,7 +6,7 @@ use crate::types::{ExportType, ExternType, FuncType, ImportType};
 use crate::{Context, Engine, Result, format_err};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use tandem_environ::{EntityIndex, ImportKind, ModuleInfo};
+use tandem_environ::{EntityIndex, HeapType, ModuleInfo, SharedTypeIndex, TypeIndex};
 use tandem_vm::code_memory::LinkedCode;
 use tandem_vm::memory_image::MemoryImages;
 
@@ -137,7 +137,7 @@ impl Module {
         };
         let info = Arc::new(translation.module);
         let code = LinkedCode::link(&compiled, info.clone())?;
-        let type_ids = info.types.iter().map(|ty| inner.signature_id(ty)).collect();
+        let type_ids = inner.register_module_types(&info).into();
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -173,20 +173,10 @@ impl Module {
     /// The module's imports, in order.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
         let info = &self.inner.info;
-        info.imports.iter().map(move |i| {
-            let ty = match &i.kind {
-                ImportKind::Func(t) => {
-                    ExternType::Func(FuncType::from_environ(info.types[t.index()].clone()))
-                }
-                ImportKind::Table(t) => ExternType::Table(*t),
-                ImportKind::Memory(t) => ExternType::Memory(*t),
-                ImportKind::Global(t) => ExternType::Global(*t),
-            };
-            ImportType {
-                module: &i.module,
-                name: &i.name,
-                ty,
-            }
+        info.imports.iter().map(move |i| ImportType {
+            module: &i.module,
+            name: &i.name,
+            ty: self.entity_type(i.index),
         })
     }
 
@@ -195,7 +185,7 @@ impl Module {
         let info = &self.inner.info;
         info.exports.iter().map(move |e| ExportType {
             name: &e.name,
-            ty: entity_type(info, e.index),
+            ty: self.entity_type(e.index),
         })
     }
 
@@ -209,7 +199,7 @@ impl Module {
     /// ```
     pub fn get_export(&self, name: &str) -> Option<ExternType> {
         let info = &self.inner.info;
-        info.export(name).map(|index| entity_type(info, index))
+        info.export(name).map(|index| self.entity_type(index))
     }
 
     /// The module's memory images, built on first use; `None` when the
@@ -247,12 +237,29 @@ impl Module {
     }
 }
 
-pub(crate) fn entity_type(info: &ModuleInfo, index: EntityIndex) -> ExternType {
-    match index {
-        EntityIndex::Func(f) => ExternType::Func(FuncType::from_environ(info.func_type(f).clone())),
-        EntityIndex::Table(t) => ExternType::Table(info.tables[t.index()]),
-        EntityIndex::Memory(m) => ExternType::Memory(info.memories[m.index()]),
-        EntityIndex::Global(g) => ExternType::Global(info.globals[g.index()]),
+impl Module {
+    /// The type of `index` as the embedding API names it: concrete types
+    /// by their engine-wide id.
+    pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
+        let info = &self.inner.info;
+        let registered = |t: TypeIndex| self.registered_type(t);
+        match index {
+            EntityIndex::Func(f) => ExternType::Func(FuncType::from_environ(
+                info.func_type(f).map_concrete(registered),
+            )),
+            EntityIndex::Table(t) => {
+                ExternType::Table(info.tables[t.index()].map_concrete(registered))
+            }
+            EntityIndex::Memory(m) => ExternType::Memory(info.memories[m.index()]),
+            EntityIndex::Global(g) => {
+                ExternType::Global(info.globals[g.index()].map_concrete(registered))
+            }
+        }
+    }
+
+    /// Type `t` of this module as the engine names it.
+    pub(crate) fn registered_type(&self, t: TypeIndex) -> HeapType {
+        HeapType::Registered(SharedTypeIndex::from_u32(self.inner.type_ids[t.index()]))
     }
 }
 

@@ -5,7 +5,7 @@ use crate::externref::ExternData;
 use crate::store::StoreOpaque;
 use crate::{ExternRef, Func, Result};
 use std::ptr::NonNull;
-use tandem_environ::{RefType, ValType};
+use tandem_environ::{HeapType, RefType, SharedTypeIndex, ValType};
 use tandem_vm::{VMFuncRef, ValRaw};
 
 /// A WebAssembly value.
@@ -44,8 +44,8 @@ impl Val {
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
-            Val::FuncRef(_) => ValType::Ref(RefType::Func),
-            Val::ExternRef(_) => ValType::Ref(RefType::Extern),
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
         }
     }
 
@@ -57,9 +57,47 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::Ref(RefType::Func) => Val::FuncRef(None),
-            ValType::Ref(RefType::Extern) => Val::ExternRef(None),
+            ValType::Ref(r) if r.heap.is_func() => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
         }
+    }
+
+    /// Whether this value has type `ty` (concrete types named as the
+    /// engine names them, see [`HeapType::Registered`]): a null reference
+    /// has every nullable reference type of its hierarchy, a function every
+    /// reference type its signature is a subtype of.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Func, HeapType, RefType, Store, Val, ValType};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let f = Func::wrap(&mut store, || {});
+    /// let non_null = ValType::Ref(RefType::new(false, HeapType::Func));
+    /// assert!(Val::FuncRef(Some(f)).matches_ty(&store, &non_null).unwrap());
+    /// assert!(!Val::FuncRef(None).matches_ty(&store, &non_null).unwrap());
+    /// assert!(!Val::I32(0).matches_ty(&store, &ValType::I64).unwrap());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If the value is a function of another store.
+    pub fn matches_ty(&self, store: impl crate::AsContext, ty: &ValType) -> Result<bool> {
+        self.fits(&store.as_context().0.opaque, *ty)
+    }
+
+    /// [`Val::matches_ty`] inside the crate.
+    pub(crate) fn fits(&self, store: &StoreOpaque, ty: ValType) -> Result<bool> {
+        Ok(match (self, ty) {
+            (Val::FuncRef(None), ValType::Ref(r)) => r.nullable && r.heap.is_func(),
+            (Val::ExternRef(None), ValType::Ref(r)) => r.nullable && !r.heap.is_func(),
+            (Val::FuncRef(Some(f)), ValType::Ref(_)) => {
+                store.check(f.store_id)?;
+                let id = SharedTypeIndex::from_u32(f.type_id(store));
+                let actual = ValType::Ref(RefType::new(false, HeapType::Registered(id)));
+                store.engine.inner.val_subtype(actual, ty)
+            }
+            (Val::ExternRef(Some(_)), ValType::Ref(r)) => r.heap == HeapType::Extern,
+            (v, ty) => v.ty() == ty,
+        })
     }
 
     /// A null `funcref`.
@@ -214,7 +252,7 @@ impl Val {
             ValType::F32 => Val::F32(raw.get_f32()),
             ValType::F64 => Val::F64(raw.get_f64()),
             ValType::V128 => Val::V128(u128::from_le_bytes(raw.to_bytes())),
-            ValType::Ref(RefType::Func) => Val::FuncRef(
+            ValType::Ref(r) if r.heap.is_func() => Val::FuncRef(
                 NonNull::new(raw.get_ptr().cast::<VMFuncRef>())
                     .map(|p| Func::from_func_ref(store, p)),
             ),
@@ -222,7 +260,7 @@ impl Val {
             // libcall rule): from here on a collection cannot free it.
             // SAFETY: the pointer is a live externref of `store` (the
             // caller's contract).
-            ValType::Ref(RefType::Extern) => Val::ExternRef(
+            ValType::Ref(_) => Val::ExternRef(
                 NonNull::new(raw.get_ptr().cast::<ExternData>())
                     .map(|ptr| unsafe { ExternRef::clone_from_raw(store, ptr) }),
             ),

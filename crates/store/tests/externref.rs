@@ -232,7 +232,7 @@ fn kept_only_in_a_table_or_global_survives_gc() {
         f.call("hide", &[hidden_t.into(), hidden_g.into()], 0);
         let host_table_value = f.tracked(5);
         let ty = TableType {
-            element: RefType::Extern,
+            element: RefType::EXTERNREF,
             minimum: 2,
             maximum: None,
         };
@@ -242,7 +242,7 @@ fn kept_only_in_a_table_or_global_survives_gc() {
             .unwrap();
         let host_global_value = f.tracked(6);
         let gty = GlobalType {
-            content: ValType::Ref(RefType::Extern),
+            content: ValType::Ref(RefType::EXTERNREF),
             mutable: false,
         };
         let host_global = Global::new(&mut f.store, gty, host_global_value.into()).unwrap();

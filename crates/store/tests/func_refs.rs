@@ -19,7 +19,7 @@ fn engines() -> Vec<Engine> {
 
 fn funcref_table(store: &mut Store<()>, size: u64) -> Table {
     let ty = TableType {
-        element: RefType::Func,
+        element: RefType::FUNCREF,
         minimum: size,
         maximum: None,
     };

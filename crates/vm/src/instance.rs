@@ -16,8 +16,8 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use tandem_environ::{
     ConstExpr, ConstOp, DataIndex, DefinedMemoryIndex, DefinedTableIndex, ElemIndex, ElemItems,
-    FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, SegmentMode, TableIndex, TrapCode, Tunables,
-    VMCONTEXT_MAGIC, VMOffsets,
+    FuncIndex, GlobalIndex, HeapType, MemoryIndex, ModuleInfo, SegmentMode, SharedTypeIndex,
+    TableIndex, TrapCode, Tunables, VMCONTEXT_MAGIC, VMOffsets,
 };
 
 /// What an instance imports, in the module's import order per kind.
@@ -179,7 +179,11 @@ impl Instance {
         }
         for i in 0..module.num_defined_tables() {
             let index = DefinedTableIndex::new(i);
-            let ty = module.tables[module.table_index(index).index()];
+            // The table's element type as the engine names it, so imports
+            // of the table in other modules compare it across modules.
+            let ty = module.tables[module.table_index(index).index()].map_concrete(|t| {
+                HeapType::Registered(SharedTypeIndex::from_u32(instance.type_ids[t.index()]))
+            });
             let def = instance.slot::<VMTableDefinition>(instance.offsets.defined_table(index));
             // SAFETY: as for memories.
             let table = unsafe { Table::new(ty, std::ptr::null_mut(), def) };

@@ -216,7 +216,7 @@ mod tests {
 
     fn table(min: u64, max: Option<u64>) -> Table {
         let ty = TableType {
-            element: RefType::Func,
+            element: RefType::FUNCREF,
             minimum: min,
             maximum: max,
         };

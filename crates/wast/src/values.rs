@@ -40,8 +40,7 @@ pub fn default_val(ty: ValType) -> Val {
         ValType::F32 => Val::F32(0),
         ValType::F64 => Val::F64(0),
         ValType::V128 => Val::V128(0),
-        ValType::Ref(tandem_store::RefType::Func) => Val::FuncRef(None),
-        ValType::Ref(tandem_store::RefType::Extern) => Val::ExternRef(None),
+        ValType::Ref(r) => Val::default_for(ValType::Ref(r)),
     }
 }
 
@@ -116,7 +115,8 @@ pub fn match_result<T>(store: &Store<T>, val: &Val, expected: &WastRetCore<'_>) 
     })
 }
 
-/// The two reference kinds of Wasm 2.0.
+/// The two reference hierarchies without Wasm GC (every concrete type is a
+/// function type).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RefKind {
     Func,
@@ -128,7 +128,8 @@ fn ref_kind(heap: &HeapType<'_>) -> Result<RefKind> {
         HeapType::Abstract {
             shared: false,
             ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
-        } => Ok(RefKind::Func),
+        }
+        | HeapType::Concrete(_) => Ok(RefKind::Func),
         HeapType::Abstract {
             shared: false,
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,

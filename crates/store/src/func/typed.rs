@@ -5,7 +5,7 @@
 use super::{Caller, CallerVmctx, Func};
 use crate::{AsContextMut, Error, ExternRef, Result, Store, Val, format_err};
 use std::marker::PhantomData;
-use tandem_environ::{FuncType, RefType, ValType};
+use tandem_environ::{FuncType, ValType};
 use tandem_vm::ValRaw;
 
 /// A Rust type with a Wasm counterpart.
@@ -87,8 +87,8 @@ wasm_ty! {
         raw |r| r.to_bits(), get_f32 |u| f32::from_bits(u);
     f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w),
         raw |r| r.to_bits(), get_f64 |u| f64::from_bits(u);
-    Option<Func> => ValType::Ref(RefType::Func), FuncRef, |v| v, |w| *w;
-    Option<ExternRef> => ValType::Ref(RefType::Extern), ExternRef, |v| v, |w| w.clone();
+    Option<Func> => ValType::FUNCREF, FuncRef, |v| v, |w| *w;
+    Option<ExternRef> => ValType::EXTERNREF, ExternRef, |v| v, |w| w.clone();
 }
 
 /// A list of Wasm values as a Rust tuple (or a single value).
