@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tandem_store::{BackendKind, Config, Engine};
+use tandem_store::{BackendKind, Engine};
 use tandem_wast::{Event, Failure, ScriptReport, SpecSet, SuiteReport, WastRunner, spec_suite};
 
 /// A file still running after this long is killed and reported as a hang.
@@ -35,9 +35,7 @@ pub fn worker(args: &[String]) -> Result<(), String> {
         .into_iter()
         .find(|(name, _)| name == file)
         .ok_or_else(|| format!("no file `{file}` in the {set} suite"))?;
-    let mut config = Config::new();
-    config.backend(backend);
-    let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+    let engine = Engine::new(&set.config(backend)).map_err(|e| e.to_string())?;
     WastRunner::new(engine).run_script_observed(&name, text, &mut |event| match event {
         Event::Start { line } => println!("start\t{line}"),
         Event::Pass => println!("pass"),

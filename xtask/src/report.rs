@@ -6,13 +6,19 @@ use tandem_wast::SuiteReport;
 
 /// One row per backend and set: files and assertions passed of total, time.
 pub fn table(reports: &[SuiteReport]) -> String {
+    let width = reports
+        .iter()
+        .map(|r| r.set.name().len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
     let mut out = format!(
-        "{:<10} {:<4} {:>9} {:>15} {:>9}\n",
+        "{:<10} {:<width$} {:>9} {:>15} {:>9}\n",
         "backend", "set", "files", "assertions", "time"
     );
     for r in reports {
         out.push_str(&format!(
-            "{:<10} {:<4} {:>9} {:>15} {:>7.1} s\n",
+            "{:<10} {:<width$} {:>9} {:>15} {:>7.1} s\n",
             r.backend.to_string(),
             r.set.to_string(),
             format!("{}/{}", r.files_passed(), r.files_total()),

@@ -379,6 +379,11 @@ pub trait MacroAssembler {
     fn call_reg(&mut self, reg: Reg);
     /// `call [addr]`.
     fn call_mem(&mut self, addr: Address);
+    /// `jmp rel32` with a zero field (a tail call); returns the field's
+    /// offset.
+    fn jmp_rel32(&mut self) -> u32;
+    /// `jmp reg` (a tail call).
+    fn jmp_reg(&mut self, reg: Reg);
     /// `sub rsp, imm32` with an immediate to patch; returns its offset.
     fn sub_rsp_patchable(&mut self) -> u32;
     /// `lea reg, [rsp - imm32]` with an immediate to patch (written as the

@@ -34,6 +34,12 @@ pub fn ends_region(op: &Operator<'_>) -> bool {
             | Operator::Return
             | Operator::Call { .. }
             | Operator::CallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. }
+            | Operator::BrOnNull { .. }
+            | Operator::BrOnNonNull { .. }
     )
 }
 
@@ -47,6 +53,8 @@ mod tests {
         assert_eq!(operator_cost(&Operator::I32Add), 1);
         assert_eq!(operator_cost(&Operator::Br { relative_depth: 0 }), 1);
         assert!(ends_region(&Operator::Return));
+        assert!(ends_region(&Operator::ReturnCall { function_index: 0 }));
+        assert!(ends_region(&Operator::BrOnNull { relative_depth: 0 }));
         assert!(!ends_region(&Operator::I32Add));
     }
 }

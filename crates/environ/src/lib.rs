@@ -49,9 +49,10 @@ pub use translate::{FunctionBody, Translation, default_features, translate};
 pub use trap::TrapCode;
 pub use tunables::{BoundsChecks, Tunables};
 pub use types::{
-    DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
-    ElemIndex, EntityIndex, FuncIndex, FuncType, GlobalIndex, GlobalType, HeapType, MemoryIndex,
-    MemoryType, Mutability, RefType, SharedTypeIndex, TableIndex, TableType, TypeIndex, ValType,
+    CompositeKind, DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex,
+    DefinedTableIndex, ElemIndex, EntityIndex, FieldType, FuncIndex, FuncType, GlobalIndex,
+    GlobalType, HeapType, MemoryIndex, MemoryType, Mutability, RefType, SharedTypeIndex,
+    StorageType, TableIndex, TableType, TypeDef, TypeIndex, ValType,
 };
 pub use vmoffsets::{PTR, VALRAW_SIZE, VMCONTEXT_MAGIC, VMHOST_MAGIC, VMOffsets};
 

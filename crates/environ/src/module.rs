@@ -178,8 +178,12 @@ impl RecGroup {
 pub struct ModuleInfo {
     /// The module's name from the name section.
     pub name: Option<String>,
-    /// The type section (function types only until Wasm GC).
+    /// The signature of every type of the type section, by [`TypeIndex`]
+    /// (empty for a struct or array type, which no call or block can name).
     pub types: Vec<FuncType>,
+    /// What every type of the type section is beyond its signature (see
+    /// [`TypeDef`]), by [`TypeIndex`].
+    pub type_defs: Vec<TypeDef>,
     /// The type section's recursion groups, in order, covering
     /// [`ModuleInfo::types`]: without Wasm GC every type is a group of its
     /// own. Two types of any modules are the same type when their groups

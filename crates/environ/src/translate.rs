@@ -25,9 +25,14 @@ pub struct Translation<'a> {
 }
 
 /// The features Tandem enables by default: WebAssembly 2.0 without SIMD
-/// (which neither backend compiles yet).
+/// (which neither backend compiles yet), with the Wasm 3.0 proposals both
+/// backends implement: tail calls, typed function references and extended
+/// constant expressions.
 pub fn default_features() -> WasmFeatures {
-    WasmFeatures::WASM2 & !WasmFeatures::SIMD & !WasmFeatures::RELAXED_SIMD
+    (WasmFeatures::WASM2 & !WasmFeatures::SIMD & !WasmFeatures::RELAXED_SIMD)
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::EXTENDED_CONST
 }
 
 /// Validates `wasm` and collects what the backends and the runtime need.
@@ -110,16 +115,9 @@ fn collect(m: &mut ModuleInfo, payload: Payload<'_>) -> Result<()> {
                 let (offset, group) = group?;
                 let start = TypeIndex::new(m.types.len());
                 for sub in group.into_types() {
-                    if !sub.is_final || !sub.supertype_idxs.is_empty() {
-                        return Err(EnvironError::unsupported(
-                            offset,
-                            "declared subtypes (Wasm GC)",
-                        ));
-                    }
-                    match sub.composite_type.inner {
-                        CompositeInnerType::Func(f) => m.types.push(func_type(&f, offset)?),
-                        _ => return Err(EnvironError::unsupported(offset, "GC types")),
-                    }
+                    let (def, signature) = type_def(sub, offset)?;
+                    m.type_defs.push(def);
+                    m.types.push(signature);
                 }
                 let len = (m.types.len() - start.index()) as u32;
                 m.rec_groups.push(RecGroup { start, len });
@@ -378,6 +376,56 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
         ops.push(op);
     }
     Ok(ConstExpr { ops: ops.into() })
+}
+
+/// A type of the type section: its definition and its signature (empty for
+/// a struct or array type).
+fn type_def(sub: wasmparser::SubType, offset: u64) -> Result<(TypeDef, FuncType)> {
+    // A declared supertype would make `call_indirect` and imports match
+    // subtypes, which they do not yet (both compare type ids).
+    if !sub.supertype_idxs.is_empty() {
+        return Err(EnvironError::unsupported(
+            offset,
+            "declared supertypes (Wasm GC subtyping)",
+        ));
+    }
+    let composite = sub.composite_type;
+    if composite.shared || composite.descriptor_idx.is_some() || composite.describes_idx.is_some() {
+        return Err(EnvironError::unsupported(
+            offset,
+            "shared or described composite types",
+        ));
+    }
+    let field = |f: wasmparser::FieldType| -> Result<FieldType> {
+        Ok(FieldType {
+            storage: match f.element_type {
+                wasmparser::StorageType::I8 => StorageType::I8,
+                wasmparser::StorageType::I16 => StorageType::I16,
+                wasmparser::StorageType::Val(v) => {
+                    StorageType::Val(ValType::from_wasmparser(v, offset)?)
+                }
+            },
+            mutable: f.mutable,
+        })
+    };
+    let (kind, signature) = match composite.inner {
+        CompositeInnerType::Func(f) => (CompositeKind::Func, func_type(&f, offset)?),
+        CompositeInnerType::Struct(s) => {
+            let fields = s.fields.iter().map(|&f| field(f)).collect::<Result<_>>()?;
+            (CompositeKind::Struct(fields), FuncType::default())
+        }
+        CompositeInnerType::Array(a) => (CompositeKind::Array(field(a.0)?), FuncType::default()),
+        CompositeInnerType::Cont(_) => {
+            return Err(EnvironError::unsupported(offset, "continuation types"));
+        }
+    };
+    Ok((
+        TypeDef {
+            is_final: sub.is_final,
+            kind,
+        },
+        signature,
+    ))
 }
 
 fn func_type(f: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {

@@ -63,6 +63,8 @@ trap_codes! {
     HostError = 14, "host function error";
     /// An allocation (table or memory growth) failed in the host.
     AllocationFailed = 15, "allocation failed";
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference = 16, "null function reference";
 }
 
 /// `wasm trap: ` and the specification's message, as wasmtime prints traps.

@@ -33,9 +33,12 @@ pub struct Tunables {
     ///   and the same on every backend.
     /// - **Charging.** A backend counts the operators of each straight-line
     ///   region at compile time and adds the region's cost when the region
-    ///   ends: just before `br`, `br_if`, `br_table`, `if`, `else`, `end`,
-    ///   `loop`, `return`, `call` or `call_indirect` (each included in the
-    ///   region it ends). Code after one of these starts a new region. A
+    ///   ends: just before `br`, `br_if`, `br_table`, `br_on_null`,
+    ///   `br_on_non_null`, `if`, `else`, `end`, `loop`, `return`, a call
+    ///   (`call`, `call_indirect`, `call_ref`) or a tail call
+    ///   (`return_call`, `return_call_indirect`, `return_call_ref`), each
+    ///   included in the region it ends. Code after one of these starts a
+    ///   new region. A
     ///   region ending in a trap (`unreachable`, or any trapping operator)
     ///   may not be charged.
     /// - **Check points.** At function entry (after charging the entry's 1)
@@ -48,8 +51,8 @@ pub struct Tunables {
     ///   and a loop cannot run past a check point once its fuel is gone.
     /// - **Memory.** The count may be kept in a register between check
     ///   points, but is written to `fuel_consumed` at every check point,
-    ///   before every call (Wasm, host or libcall that may observe it) and
-    ///   before returning, and re-read after every call.
+    ///   before every call and tail call (Wasm, host or libcall that may
+    ///   observe it) and before returning, and re-read after every call.
     pub consume_fuel: bool,
     /// Emit epoch-deadline checks at function entry and loop headers.
     ///

@@ -89,16 +89,22 @@ impl HeapType {
     }
 
     /// Whether a reference of type `self` is also of type `other` (both in
-    /// the same index space), deciding concrete pairs with `concrete`.
+    /// the same index space). Pairs with a concrete type are decided by
+    /// `concrete`, which knows what each concrete type is (a function type
+    /// sits between `nofunc` and `func`, a struct or array type elsewhere).
     ///
     /// ```
     /// use tandem_environ::{HeapType, TypeIndex};
     /// let t = HeapType::Concrete(TypeIndex::from_u32(0));
-    /// let eq = |a: HeapType, b: HeapType| a == b;
-    /// assert!(t.is_subtype_of(HeapType::Func, eq));
-    /// assert!(HeapType::NoFunc.is_subtype_of(t, eq));
-    /// assert!(!HeapType::Func.is_subtype_of(t, eq));
-    /// assert!(!HeapType::Extern.is_subtype_of(HeapType::Func, eq));
+    /// // Type 0 is a function type with no declared supertype.
+    /// let functions = |a: HeapType, b: HeapType| {
+    ///     a == b || a == HeapType::NoFunc || b == HeapType::Func
+    /// };
+    /// assert!(t.is_subtype_of(HeapType::Func, functions));
+    /// assert!(HeapType::NoFunc.is_subtype_of(t, functions));
+    /// assert!(!HeapType::Func.is_subtype_of(t, functions));
+    /// assert!(!HeapType::Extern.is_subtype_of(HeapType::Func, functions));
+    /// assert!(HeapType::NoExtern.is_subtype_of(HeapType::Extern, functions));
     /// ```
     pub fn is_subtype_of(
         self,
@@ -108,10 +114,10 @@ impl HeapType {
         use HeapType::*;
         match (self, other) {
             (a, b) if a == b => true,
-            (NoFunc, b) => b.is_func(),
-            (NoExtern, Extern) => true,
-            (Concrete(_) | Registered(_), Func) => true,
-            (Concrete(_) | Registered(_), Concrete(_) | Registered(_)) => concrete(self, other),
+            (Concrete(_) | Registered(_), _) | (_, Concrete(_) | Registered(_)) => {
+                concrete(self, other)
+            }
+            (NoFunc, Func) | (NoExtern, Extern) => true,
             _ => false,
         }
     }
@@ -424,6 +430,79 @@ impl std::fmt::Display for FuncType {
             list(&self.results)
         )
     }
+}
+
+/// What a type of the type section is beyond a function's signature:
+/// whether it may have subtypes, and its kind. Wasm GC adds struct and
+/// array types; Tandem knows them as types (they take part in type
+/// identity) but compiles none of their instructions yet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeDef {
+    /// `false` for a type declared `sub` without `final` (it may have
+    /// declared subtypes).
+    pub is_final: bool,
+    /// Function, struct or array.
+    pub kind: CompositeKind,
+}
+
+impl TypeDef {
+    /// A final function type (every type without Wasm GC).
+    pub const FUNC: TypeDef = TypeDef {
+        is_final: true,
+        kind: CompositeKind::Func,
+    };
+
+    /// The same definition with every concrete index replaced by `f`'s.
+    pub fn map_concrete(&self, mut f: impl FnMut(TypeIndex) -> HeapType) -> TypeDef {
+        let mut field = |t: FieldType| FieldType {
+            storage: match t.storage {
+                StorageType::Val(v) => StorageType::Val(v.map_concrete(&mut f)),
+                packed => packed,
+            },
+            mutable: t.mutable,
+        };
+        TypeDef {
+            is_final: self.is_final,
+            kind: match &self.kind {
+                CompositeKind::Func => CompositeKind::Func,
+                CompositeKind::Struct(fields) => {
+                    CompositeKind::Struct(fields.iter().map(|&t| field(t)).collect())
+                }
+                CompositeKind::Array(t) => CompositeKind::Array(field(*t)),
+            },
+        }
+    }
+}
+
+/// The kind of a type of the type section.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CompositeKind {
+    /// A function type; its signature is in `ModuleInfo::types`.
+    Func,
+    /// A struct type (Wasm GC) with these fields.
+    Struct(Box<[FieldType]>),
+    /// An array type (Wasm GC) of this element.
+    Array(FieldType),
+}
+
+/// A struct field or array element type (Wasm GC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    /// What it stores.
+    pub storage: StorageType,
+    /// Whether it can be written after allocation.
+    pub mutable: bool,
+}
+
+/// What a struct field or array element stores (Wasm GC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    /// A packed 8-bit integer.
+    I8,
+    /// A packed 16-bit integer.
+    I16,
+    /// A value.
+    Val(ValType),
 }
 
 /// A table's type.

@@ -219,6 +219,45 @@ impl Config {
         self
     }
 
+    /// Turns every Wasm feature in `flag` on or off at once (wasmtime's
+    /// switch for sets of features; the `wasm_*` methods turn on one
+    /// proposal each). Turning on one Tandem does not support makes
+    /// [`Engine::new`](crate::Engine::new) fail naming it.
+    ///
+    /// ```
+    /// use tandem_store::{Config, Engine, Module, WasmFeatures};
+    /// let mut config = Config::new();
+    /// config
+    ///     .wasm_features(WasmFeatures::all(), false)
+    ///     .wasm_features(WasmFeatures::WASM2 & !WasmFeatures::SIMD, true);
+    /// let engine = Engine::new(&config).unwrap();
+    /// // Wasm 2.0 has no tail calls.
+    /// let tail = "(module (func $f (return_call $f)))";
+    /// assert!(Module::new(&engine, tail).is_err());
+    /// assert!(Module::new(&Engine::default(), tail).is_ok());
+    /// ```
+    pub fn wasm_features(&mut self, flag: WasmFeatures, enable: bool) -> &mut Self {
+        self.features.set(flag, enable);
+        self
+    }
+
+    /// Every Wasm feature an [`Engine`](crate::Engine) accepts: the
+    /// default features and the partly supported proposals (see each
+    /// `wasm_*` switch).
+    ///
+    /// ```
+    /// use tandem_store::{Config, WasmFeatures};
+    /// assert!(Config::supported_wasm_features().contains(WasmFeatures::TAIL_CALL));
+    /// assert!(Config::supported_wasm_features().contains(WasmFeatures::GC));
+    /// assert!(!Config::supported_wasm_features().contains(WasmFeatures::EXCEPTIONS));
+    /// ```
+    pub fn supported_wasm_features() -> WasmFeatures {
+        PROPOSALS
+            .iter()
+            .filter(|p| p.support == Support::Partial)
+            .fold(tandem_environ::default_features(), |all, p| all | p.flag)
+    }
+
     /// Meter Wasm execution with fuel (default off).
     ///
     /// Each store then starts with **0 fuel**, so calling Wasm traps with
@@ -432,7 +471,7 @@ impl Config {
     /// What [`Engine::new`](crate::Engine::new) refuses.
     pub(crate) fn validate(&self) -> Result<()> {
         for proposal in PROPOSALS {
-            if !proposal.supported && self.features.contains(proposal.flag) {
+            if proposal.support == Support::No && self.features.contains(proposal.flag) {
                 bail!(
                     "the {} proposal is not supported by Tandem yet (Config::{}(true))",
                     proposal.name,
@@ -468,28 +507,64 @@ struct Proposal {
     flag: WasmFeatures,
     name: &'static str,
     setter: &'static str,
-    supported: bool,
+    support: Support,
 }
 
-/// The doc line on a switch's support.
-macro_rules! support_note {
+/// How much of a proposal Tandem implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Support {
+    /// All of it: on by default.
+    Full,
+    /// Part of it (the switch's doc says which): off by default, may be
+    /// turned on; a module using the rest is a `CompileError::Unsupported`.
+    Partial,
+    /// None yet: turning it on is an error.
+    No,
+}
+
+/// The [`Support`] written in the list, and what its doc and doc test say.
+macro_rules! support {
     (true) => {
-        " (supported, on by default)."
+        Support::Full
+    };
+    (partial) => {
+        Support::Partial
     };
     (false) => {
+        Support::No
+    };
+    (note true) => {
+        " (supported, on by default)."
+    };
+    (note partial) => {
+        " (partly supported, off by default: see below)."
+    };
+    (note false) => {
         " (not supported yet: on is an error)."
+    };
+    (default true) => {
+        "true"
+    };
+    (default $other:tt) => {
+        "false"
+    };
+    (accepted false) => {
+        "false"
+    };
+    (accepted $other:tt) => {
+        "true"
     };
 }
 
 /// The `wasm_*` switches, from one list: each becomes a setter and a row of
 /// [`PROPOSALS`], which [`Config::validate`] checks.
 macro_rules! proposals {
-    ($($setter:ident => $($flag:ident)|+, $name:literal, supported: $supported:tt;)*) => {
+    ($($(#[$doc:meta])* $setter:ident => $($flag:ident)|+, $name:literal, supported: $supported:tt;)*) => {
         const PROPOSALS: &[Proposal] = &[$(Proposal {
             flag: WasmFeatures::empty()$(.union(WasmFeatures::$flag))+,
             name: $name,
             setter: stringify!($setter),
-            supported: $supported,
+            support: support!($supported),
         }),*];
 
         /// Wasm proposals, under wasmtime's names. The WebAssembly 2.0
@@ -498,10 +573,11 @@ macro_rules! proposals {
         /// [`Engine::new`](crate::Engine::new) fail naming it.
         impl Config {$(
             #[doc = concat!("Turns the ", $name, " proposal on or off",
-                support_note!($supported),
+                support!(note $supported),
                 "\n\n```\nuse tandem_store::{Config, Engine};\nlet mut config = Config::new();\nconfig.",
-                stringify!($setter), "(", stringify!($supported), ");\nassert!(Engine::new(&config).is_ok());\nconfig.",
-                stringify!($setter), "(true);\nassert_eq!(Engine::new(&config).is_ok(), ", stringify!($supported), ");\n```")]
+                stringify!($setter), "(", support!(default $supported), ");\nassert!(Engine::new(&config).is_ok());\nconfig.",
+                stringify!($setter), "(true);\nassert_eq!(Engine::new(&config).is_ok(), ", support!(accepted $supported), ");\n```")]
+            $(#[$doc])*
             pub fn $setter(&mut self, enable: bool) -> &mut Self {
                 let flag = WasmFeatures::empty()$(.union(WasmFeatures::$flag))+;
                 self.features.set(flag, enable);
@@ -520,10 +596,18 @@ proposals! {
     wasm_threads => THREADS, "threads", supported: false;
     wasm_multi_memory => MULTI_MEMORY, "multi-memory", supported: false;
     wasm_memory64 => MEMORY64, "memory64", supported: false;
-    wasm_tail_call => TAIL_CALL, "tail calls", supported: false;
-    wasm_extended_const => EXTENDED_CONST, "extended constant expressions", supported: false;
-    wasm_function_references => FUNCTION_REFERENCES, "typed function references", supported: false;
-    wasm_gc => GC, "garbage collection", supported: false;
+    wasm_tail_call => TAIL_CALL, "tail calls", supported: true;
+    wasm_extended_const => EXTENDED_CONST, "extended constant expressions", supported: true;
+    wasm_function_references => FUNCTION_REFERENCES, "typed function references", supported: true;
+    /// Of Wasm GC, Tandem implements the type system that typed function
+    /// references use in Wasm 3.0: recursion groups, final and non-final
+    /// types, struct and array type definitions (they take part in type
+    /// identity), and constant expressions reading any earlier global.
+    /// Declared supertypes, the GC heap types (`anyref`, `eqref`,
+    /// `i31ref`, `structref`, `arrayref`, `nullref`) and the struct, array,
+    /// i31 and cast instructions are a
+    /// [`CompileError::Unsupported`](crate::CompileError) naming them.
+    wasm_gc => GC, "garbage collection", supported: partial;
     wasm_exceptions => EXCEPTIONS, "exception handling", supported: false;
     wasm_wide_arithmetic => WIDE_ARITHMETIC, "wide arithmetic", supported: false;
     wasm_custom_page_sizes => CUSTOM_PAGE_SIZES, "custom page sizes", supported: false;
@@ -537,7 +621,12 @@ mod tests {
     fn supported_proposals_are_exactly_the_defaults() {
         let defaults = tandem_environ::default_features();
         for p in PROPOSALS {
-            assert_eq!(defaults.contains(p.flag), p.supported, "{}", p.setter);
+            assert_eq!(
+                defaults.contains(p.flag),
+                p.support == Support::Full,
+                "{}",
+                p.setter
+            );
         }
     }
 

@@ -8,7 +8,7 @@ use crate::{Result, format_err};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tandem_codegen_api::Backend;
-use tandem_environ::{FuncType, HeapType, ModuleInfo, SharedTypeIndex, ValType};
+use tandem_environ::{FuncType, ModuleInfo, SharedTypeIndex, ValType};
 
 /// Shared, thread-safe compilation context: the backends and the engine-wide
 /// type registry. Cheap to clone.
@@ -184,11 +184,7 @@ impl EngineInner {
     /// Whether a value of engine-form type `sub` is of engine-form type
     /// `sup`.
     pub(crate) fn val_subtype(&self, sub: ValType, sup: ValType) -> bool {
-        sub.is_subtype_of(sup, |a, b| match (a, b) {
-            (HeapType::Registered(a), HeapType::Registered(b)) => {
-                self.is_subtype(a.as_u32(), b.as_u32())
-            }
-            _ => false,
-        })
+        let types = self.types.read().expect("registry lock");
+        sub.is_subtype_of(sup, |a, b| types.heap_subtype(a, b))
     }
 }

@@ -101,6 +101,7 @@ pub use module::Module;
 pub use store::Store;
 /// The same type as [`Trap`], under the name the internal crates use.
 pub use tandem_environ::TrapCode;
+pub use tandem_environ::WasmFeatures;
 pub use tandem_environ::{
     GlobalType, HeapType, MemoryType, Mutability, RefType, SharedTypeIndex, TableType, ValType,
 };

@@ -15,22 +15,28 @@
 //! [`HeapType::Registered`]. That is how the embedding API names them.
 
 use std::collections::HashMap;
-use tandem_environ::{FuncType, HeapType, ModuleInfo, SharedTypeIndex, TypeIndex};
+use tandem_environ::{
+    CompositeKind, FuncType, HeapType, ModuleInfo, SharedTypeIndex, TypeDef, TypeIndex,
+};
+
+/// One type as registered: what it is, and its signature (empty for a
+/// struct or array type).
+type Entry = (TypeDef, FuncType);
 
 /// Every type an engine knows. Never shrinks: modules come and go, ids stay.
 #[derive(Default)]
 pub(crate) struct TypeRegistry {
     /// Canonical form of each registered group -> id of its first type.
-    groups: HashMap<Box<[FuncType]>, SharedTypeIndex>,
+    groups: HashMap<Box<[Entry]>, SharedTypeIndex>,
     /// Every registered type, by id, in engine form.
-    types: Vec<FuncType>,
+    types: Vec<Entry>,
 }
 
 impl TypeRegistry {
     /// The id of the host signature `ty` (a group of its own), if it is
     /// registered already. Its references are in engine form.
     pub(crate) fn lookup_func_type(&self, ty: &FuncType) -> Option<SharedTypeIndex> {
-        self.groups.get(std::slice::from_ref(ty)).copied()
+        self.groups.get(&[(TypeDef::FUNC, ty.clone())][..]).copied()
     }
 
     /// Registers the host signature `ty` (a group of its own) and returns
@@ -48,7 +54,7 @@ impl TypeRegistry {
                 .any(|t| matches!(t, tandem_environ::ValType::Ref(r) if matches!(r.heap, HeapType::Concrete(_)))),
             "a signature outside a module names concrete types by HeapType::Registered: {ty}"
         );
-        self.intern(Box::new([ty.clone()]))
+        self.intern(Box::new([(TypeDef::FUNC, ty.clone())]))
     }
 
     /// Registers every recursion group of `module`, in order; returns the
@@ -58,18 +64,21 @@ impl TypeRegistry {
         for group in &module.rec_groups {
             let start = group.start.index();
             let end = start + group.len as usize;
-            let canonical: Box<[FuncType]> = module.types[start..end]
-                .iter()
-                .map(|ty| {
-                    ty.map_concrete(|t| {
-                        if group.contains(t) {
-                            HeapType::Concrete(TypeIndex::new(t.index() - start))
-                        } else {
-                            // Validation: a type refers only to its own
-                            // group and earlier ones.
-                            HeapType::Registered(ids[t.index()])
-                        }
-                    })
+            let relative = |t: TypeIndex| {
+                if group.contains(t) {
+                    HeapType::Concrete(TypeIndex::new(t.index() - start))
+                } else {
+                    // Validation: a type refers only to its own group and
+                    // earlier ones.
+                    HeapType::Registered(ids[t.index()])
+                }
+            };
+            let canonical: Box<[Entry]> = (start..end)
+                .map(|i| {
+                    (
+                        module.type_defs[i].map_concrete(relative),
+                        module.types[i].map_concrete(relative),
+                    )
                 })
                 .collect();
             let first = self.intern(canonical);
@@ -81,32 +90,48 @@ impl TypeRegistry {
 
     /// The id of the first type of the group with this canonical form,
     /// registering it when it is new.
-    fn intern(&mut self, canonical: Box<[FuncType]>) -> SharedTypeIndex {
+    fn intern(&mut self, canonical: Box<[Entry]>) -> SharedTypeIndex {
         if let Some(&first) = self.groups.get(&canonical) {
             return first;
         }
         let first = SharedTypeIndex::new(self.types.len());
-        for ty in canonical.iter() {
-            let engine_form = ty.map_concrete(|relative| {
-                HeapType::Registered(SharedTypeIndex::from_u32(
-                    first.as_u32() + relative.as_u32(),
-                ))
-            });
-            self.types.push(engine_form);
+        let registered = |relative: TypeIndex| {
+            HeapType::Registered(SharedTypeIndex::from_u32(
+                first.as_u32() + relative.as_u32(),
+            ))
+        };
+        for (def, ty) in canonical.iter() {
+            self.types
+                .push((def.map_concrete(registered), ty.map_concrete(registered)));
         }
         self.groups.insert(canonical, first);
         first
     }
 
-    /// The type with id `id`, in engine form.
+    /// The signature of the type with id `id`, in engine form (empty for a
+    /// struct or array type).
     pub(crate) fn get(&self, id: SharedTypeIndex) -> &FuncType {
-        &self.types[id.index()]
+        &self.types[id.index()].1
     }
 
-    /// Whether type `sub` is a subtype of type `sup`. Without Wasm GC no
-    /// type declares a supertype, so that is equality.
+    /// Whether type `sub` is a subtype of type `sup`. No registered type
+    /// declares a supertype (environ refuses them until `call_indirect`
+    /// and import matching check subtypes), so that is equality.
     pub(crate) fn is_subtype(&self, sub: SharedTypeIndex, sup: SharedTypeIndex) -> bool {
         sub == sup
+    }
+
+    /// Whether heap type `sub` is a subtype of `sup` where one of them is
+    /// a registered type: a function type lies between `nofunc` and
+    /// `func`; a struct or array type below no abstract type Tandem knows.
+    pub(crate) fn heap_subtype(&self, sub: HeapType, sup: HeapType) -> bool {
+        let is_func = |id: SharedTypeIndex| self.types[id.index()].0.kind == CompositeKind::Func;
+        match (sub, sup) {
+            (HeapType::Registered(a), HeapType::Registered(b)) => self.is_subtype(a, b),
+            (HeapType::Registered(a), HeapType::Func) => is_func(a),
+            (HeapType::NoFunc, HeapType::Registered(b)) => is_func(b),
+            _ => false,
+        }
     }
 }
 

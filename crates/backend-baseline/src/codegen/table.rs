@@ -190,4 +190,15 @@ impl LowerTable for CodeGen<'_, '_> {
         self.push_reg(Ty::I64, dst);
         Ok(())
     }
+
+    /// `ref.as_non_null`.
+    fn ref_as_non_null(&mut self) -> Result<(), CompileError> {
+        let (ty, v) = self.pop()?;
+        let r = self.owned_reg(ty, v)?;
+        self.masm.test(Size::S64, r, r);
+        let null = self.trap_label(TrapCode::NullReference);
+        self.masm.jcc(Cond::Eq, null);
+        self.push_reg(ty, r);
+        Ok(())
+    }
 }

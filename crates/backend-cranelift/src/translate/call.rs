@@ -1,16 +1,23 @@
-//! `call` and `call_indirect`, with the Wasm call of
-//! `tandem_codegen_api::abi`: `(callee_vmctx, caller_vmctx, args...)`.
+//! Calls with the Wasm call of `tandem_codegen_api::abi`:
+//! `(callee_vmctx, caller_vmctx, args...)`: `call`, `call_indirect`,
+//! `call_ref`, and their tail-call forms `return_call*`.
 //!
 //! A defined callee is called directly (relocation `RelocTarget::Func`)
 //! with this function's VMContext as both vmctx arguments. An imported
-//! callee, and every `call_indirect`, goes through a `VMFuncRef`: its
-//! `wasm_call` with its `vmctx`.
+//! callee, and every `call_indirect` and `call_ref`, goes through a
+//! `VMFuncRef`: its `wasm_call` with its `vmctx`.
+//!
+//! Tail calls are Cranelift's `return_call` / `return_call_indirect`: both
+//! sides use the `tail` convention, so Cranelift grows this function's
+//! incoming argument area in its prologue when a tail callee needs more
+//! stack arguments, and shrinks it at the jump (the contract the baseline
+//! matches, see `tandem_codegen_api::abi`).
 
 use super::Translator;
 use crate::env::{POINTER, constant_field, mutable_field};
 use crate::isa::ir_trap;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{Inst, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{FuncRef, InstBuilder, MemFlagsData, SigRef, Value, types};
 use tandem_codegen_api::CompileError;
 use tandem_codegen_api::lower::LowerCall;
 use tandem_environ::{FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets};
@@ -19,6 +26,15 @@ use tandem_environ::{FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets};
 /// it never changes, but the load must stay after the check.
 fn func_ref_field() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly()
+}
+
+/// What a call jumps to.
+#[derive(Clone, Copy)]
+enum Callee {
+    /// A defined function of this module, by relocation.
+    Direct(FuncRef),
+    /// Code at a run-time address, with signature `SigRef`.
+    Indirect(SigRef, Value),
 }
 
 impl Translator<'_, '_> {
@@ -34,25 +50,57 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// Pushes the results of `call`.
-    fn push_results(&mut self, call: Inst) {
+    /// The number of parameters of type `ty`.
+    fn param_count(&self, ty: TypeIndex) -> Result<usize, CompileError> {
+        Ok(self
+            .env
+            .module
+            .types
+            .get(ty.index())
+            .ok_or_else(|| crate::codegen_error("type index out of range"))?
+            .params
+            .len())
+    }
+
+    /// Calls (or, with `tail`, tail-calls) `callee` with the `params` top
+    /// operands; a call pushes its results.
+    fn emit_call(
+        &mut self,
+        callee: Callee,
+        callee_vmctx: Value,
+        params: usize,
+        tail: bool,
+    ) -> Result<(), CompileError> {
+        self.call_args(callee_vmctx, params)?;
+        let args = &self.bufs.values;
+        let ins = self.b.ins();
+        if tail {
+            match callee {
+                Callee::Direct(f) => ins.return_call(f, args),
+                Callee::Indirect(sig, code) => ins.return_call_indirect(sig, code, args),
+            };
+            self.reachable = false;
+            return Ok(());
+        }
+        let call = match callee {
+            Callee::Direct(f) => ins.call(f, args),
+            Callee::Indirect(sig, code) => ins.call_indirect(sig, code, args),
+        };
         let results = self.b.inst_results(call);
         self.bufs.stack.extend_from_slice(results);
+        Ok(())
     }
-}
 
-impl LowerCall for Translator<'_, '_> {
-    /// `call`.
-    fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+    /// `call` or `return_call` of `func`.
+    fn call_func(&mut self, func: FuncIndex, tail: bool) -> Result<(), CompileError> {
         let module = self.env.module;
         let ty = (module.func_type_index(func))
             .ok_or_else(|| crate::codegen_error("function index out of range"))?;
         let params = module.types[ty.index()].params.len();
-        let call = match module.defined_func_index(func) {
+        match module.defined_func_index(func) {
             Some(defined) => {
                 let callee = self.env.defined_func_ref(&mut self.b, defined)?;
-                self.call_args(self.env.vmctx, params)?;
-                self.b.ins().call(callee, &self.bufs.values)
+                self.emit_call(Callee::Direct(callee), self.env.vmctx, params, tail)
             }
             None => {
                 let sig = self.env.sig_ref(&mut self.b, ty)?;
@@ -63,25 +111,38 @@ impl LowerCall for Translator<'_, '_> {
                 let callee_vmctx = self
                     .env
                     .load_vmctx_ptr(&mut self.b, at + VMOffsets::FUNC_REF_VMCTX);
-                self.call_args(callee_vmctx, params)?;
-                self.b.ins().call_indirect(sig, code, &self.bufs.values)
+                self.emit_call(Callee::Indirect(sig, code), callee_vmctx, params, tail)
             }
-        };
-        self.push_results(call);
-        Ok(())
+        }
     }
 
-    /// `call_indirect`: bounds, null and signature checks, then a call
-    /// through the element's `VMFuncRef`.
-    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
-        let params = self
-            .env
-            .module
-            .types
-            .get(ty.index())
-            .ok_or_else(|| crate::codegen_error("type index out of range"))?
-            .params
-            .len();
+    /// The code and VMContext of the (checked, non-null) `VMFuncRef` at
+    /// `func_ref`.
+    fn func_ref_target(&mut self, func_ref: Value) -> (Value, Value) {
+        let code = self.b.ins().load(
+            POINTER,
+            func_ref_field(),
+            func_ref,
+            VMOffsets::FUNC_REF_WASM_CALL as i32,
+        );
+        let vmctx = self.b.ins().load(
+            POINTER,
+            func_ref_field(),
+            func_ref,
+            VMOffsets::FUNC_REF_VMCTX as i32,
+        );
+        (code, vmctx)
+    }
+
+    /// `call_indirect` or `return_call_indirect`: bounds, null and
+    /// signature checks, then a call through the element's `VMFuncRef`.
+    fn call_table(
+        &mut self,
+        ty: TypeIndex,
+        table: TableIndex,
+        tail: bool,
+    ) -> Result<(), CompileError> {
+        let params = self.param_count(ty)?;
         let sig = self.env.sig_ref(&mut self.b, ty)?;
         let index = self.pop()?;
         let addr = self.table_elem_addr(table, index, TrapCode::IndirectCallOutOfBounds);
@@ -109,22 +170,50 @@ impl LowerCall for Translator<'_, '_> {
         self.b
             .ins()
             .trapnz(mismatch, ir_trap(TrapCode::BadSignature));
+        let (code, callee_vmctx) = self.func_ref_target(func_ref);
+        self.emit_call(Callee::Indirect(sig, code), callee_vmctx, params, tail)
+    }
 
-        let code = self.b.ins().load(
-            POINTER,
-            func_ref_field(),
-            func_ref,
-            VMOffsets::FUNC_REF_WASM_CALL as i32,
-        );
-        let callee_vmctx = self.b.ins().load(
-            POINTER,
-            func_ref_field(),
-            func_ref,
-            VMOffsets::FUNC_REF_VMCTX as i32,
-        );
-        self.call_args(callee_vmctx, params)?;
-        let call = self.b.ins().call_indirect(sig, code, &self.bufs.values);
-        self.push_results(call);
-        Ok(())
+    /// `call_ref` or `return_call_ref`: the reference on top is of type
+    /// `ty` by validation, so only null is checked.
+    fn call_through_ref(&mut self, ty: TypeIndex, tail: bool) -> Result<(), CompileError> {
+        let params = self.param_count(ty)?;
+        let sig = self.env.sig_ref(&mut self.b, ty)?;
+        let func_ref = self.pop()?;
+        self.b
+            .ins()
+            .trapz(func_ref, ir_trap(TrapCode::NullFunctionReference));
+        let (code, callee_vmctx) = self.func_ref_target(func_ref);
+        self.emit_call(Callee::Indirect(sig, code), callee_vmctx, params, tail)
+    }
+}
+
+impl LowerCall for Translator<'_, '_> {
+    fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+        self.call_func(func, false)
+    }
+
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
+        self.call_table(ty, table, false)
+    }
+
+    fn call_ref(&mut self, ty: TypeIndex) -> Result<(), CompileError> {
+        self.call_through_ref(ty, false)
+    }
+
+    fn return_call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+        self.call_func(func, true)
+    }
+
+    fn return_call_indirect(
+        &mut self,
+        ty: TypeIndex,
+        table: TableIndex,
+    ) -> Result<(), CompileError> {
+        self.call_table(ty, table, true)
+    }
+
+    fn return_call_ref(&mut self, ty: TypeIndex) -> Result<(), CompileError> {
+        self.call_through_ref(ty, true)
     }
 }

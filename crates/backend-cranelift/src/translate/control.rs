@@ -1,5 +1,6 @@
-//! Structured control flow: `block`, `loop`, `if`/`else`/`end`, the branches,
-//! `return`, `unreachable`, `drop` and `select`.
+//! Structured control flow: `block`, `loop`, `if`/`else`/`end`, the branches
+//! (`br_on_null` and `br_on_non_null` too), `return`, `unreachable`, `drop`
+//! and `select`.
 //!
 //! Every frame owns a continuation block (`next`) whose parameters are the
 //! frame's results. Branches to a loop go to its header, whose parameters
@@ -386,6 +387,50 @@ impl LowerControl for Translator<'_, '_> {
         let (x, y, cond) = self.pop3()?;
         let v = self.b.ins().select(cond, x, y);
         self.push(v);
+        Ok(())
+    }
+
+    /// `br_on_null`: null branches (without the reference), anything else
+    /// falls through with it.
+    fn br_on_null(&mut self, depth: u32) -> Result<(), CompileError> {
+        let reference = self.pop()?;
+        let (target, n) = self.branch_target(depth)?;
+        let at = self.top(n)?;
+        self.bufs.args.clear();
+        self.bufs
+            .args
+            .extend(self.bufs.stack[at..].iter().map(|&v| BlockArg::Value(v)));
+        let fallthrough = self.b.create_block();
+        self.b
+            .ins()
+            .brif(reference, fallthrough, &[], target, &self.bufs.args);
+        self.b.switch_to_block(fallthrough);
+        self.b.seal_block(fallthrough);
+        self.push(reference);
+        Ok(())
+    }
+
+    /// `br_on_non_null`: a non-null reference branches with it (the last
+    /// of the target's values), null falls through without it.
+    fn br_on_non_null(&mut self, depth: u32) -> Result<(), CompileError> {
+        let reference = *self
+            .bufs
+            .stack
+            .last()
+            .ok_or_else(|| crate::codegen_error("operand stack underflow"))?;
+        let (target, n) = self.branch_target(depth)?;
+        let at = self.top(n)?;
+        self.bufs.args.clear();
+        self.bufs
+            .args
+            .extend(self.bufs.stack[at..].iter().map(|&v| BlockArg::Value(v)));
+        let fallthrough = self.b.create_block();
+        self.b
+            .ins()
+            .brif(reference, target, &self.bufs.args, fallthrough, &[]);
+        self.b.switch_to_block(fallthrough);
+        self.b.seal_block(fallthrough);
+        self.pop()?;
         Ok(())
     }
 }

@@ -186,8 +186,16 @@ impl Translator<'_, '_> {
     }
 }
 
-/// `call` or `call_indirect`: the callee charges its own operators in the
-/// store, so fuel is saved before and reloaded after.
+/// A call or tail call: the callee charges its own operators in the store,
+/// so fuel is saved before and (after a call) reloaded after.
 fn is_call(op: &Operator<'_>) -> bool {
-    matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. })
+    matches!(
+        op,
+        Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. }
+    )
 }

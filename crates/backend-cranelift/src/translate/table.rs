@@ -122,6 +122,17 @@ impl LowerTable for Translator<'_, '_> {
         Ok(())
     }
 
+    /// `ref.as_non_null`.
+    fn ref_as_non_null(&mut self) -> Result<(), CompileError> {
+        let r = *self
+            .bufs
+            .stack
+            .last()
+            .ok_or_else(|| crate::codegen_error("operand stack underflow"))?;
+        self.b.ins().trapz(r, ir_trap(TrapCode::NullReference));
+        Ok(())
+    }
+
     /// `ref.func`: the address of the function's `VMFuncRef`.
     fn ref_func(&mut self, func: FuncIndex) -> Result<(), CompileError> {
         let v = self.env.func_ref_addr(&mut self.b, func);

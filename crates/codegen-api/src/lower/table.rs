@@ -50,6 +50,8 @@ pub(super) fn lower_one<'a, L: LowerFunction<'a>>(
         O::Return => l.return_(),
         O::Drop => l.drop_(),
         O::Select | O::TypedSelect { .. } => l.select(),
+        O::BrOnNull { relative_depth } => l.br_on_null(relative_depth),
+        O::BrOnNonNull { relative_depth } => l.br_on_non_null(relative_depth),
 
         // Calls.
         O::Call { function_index } => l.call(FuncIndex::from_u32(function_index)),
@@ -60,6 +62,16 @@ pub(super) fn lower_one<'a, L: LowerFunction<'a>>(
             TypeIndex::from_u32(type_index),
             TableIndex::from_u32(table_index),
         ),
+        O::CallRef { type_index } => l.call_ref(TypeIndex::from_u32(type_index)),
+        O::ReturnCall { function_index } => l.return_call(FuncIndex::from_u32(function_index)),
+        O::ReturnCallIndirect {
+            type_index,
+            table_index,
+        } => l.return_call_indirect(
+            TypeIndex::from_u32(type_index),
+            TableIndex::from_u32(table_index),
+        ),
+        O::ReturnCallRef { type_index } => l.return_call_ref(TypeIndex::from_u32(type_index)),
 
         // Variables.
         O::LocalGet { local_index } => l.local_get(local_index),
@@ -124,6 +136,7 @@ pub(super) fn lower_one<'a, L: LowerFunction<'a>>(
         O::RefNull { hty } => l.ref_null(hty),
         O::RefIsNull => l.ref_is_null(),
         O::RefFunc { function_index } => l.ref_func(FuncIndex::from_u32(function_index)),
+        O::RefAsNonNull => l.ref_as_non_null(),
 
         // Constants.
         O::I32Const { value } => l.constant(Const::I32(value)),

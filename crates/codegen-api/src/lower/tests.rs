@@ -102,6 +102,12 @@ impl LowerControl for Recorder<'_> {
     fn select(&mut self) -> LowerResult {
         self.log("Select")
     }
+    fn br_on_null(&mut self, _: u32) -> LowerResult {
+        self.log("BrOnNull")
+    }
+    fn br_on_non_null(&mut self, _: u32) -> LowerResult {
+        self.log("BrOnNonNull")
+    }
 }
 
 impl LowerCall for Recorder<'_> {
@@ -110,6 +116,18 @@ impl LowerCall for Recorder<'_> {
     }
     fn call_indirect(&mut self, _: TypeIndex, _: TableIndex) -> LowerResult {
         self.log("CallIndirect")
+    }
+    fn call_ref(&mut self, _: TypeIndex) -> LowerResult {
+        self.log("CallRef")
+    }
+    fn return_call(&mut self, _: FuncIndex) -> LowerResult {
+        self.log_jump("ReturnCall")
+    }
+    fn return_call_indirect(&mut self, _: TypeIndex, _: TableIndex) -> LowerResult {
+        self.log_jump("ReturnCallIndirect")
+    }
+    fn return_call_ref(&mut self, _: TypeIndex) -> LowerResult {
+        self.log_jump("ReturnCallRef")
     }
 }
 
@@ -201,6 +219,9 @@ impl LowerTable for Recorder<'_> {
     }
     fn ref_func(&mut self, _: FuncIndex) -> LowerResult {
         self.log("RefFunc")
+    }
+    fn ref_as_non_null(&mut self) -> LowerResult {
+        self.log("RefAsNonNull")
     }
 }
 
@@ -318,7 +339,8 @@ fn names_in(body: &[u8], features: WasmFeatures) -> Vec<String> {
     names
 }
 
-/// Every Wasm 2.0 operator but SIMD, each once, in an order the recorder
+/// Every Wasm 2.0 operator but SIMD, and those of tail calls and typed
+/// function references, each once, in an order the recorder
 /// keeps reachable (each jump is followed by the `end` it leaves through).
 const EVERY_OPERATOR: &str = r#"
 (module
@@ -335,7 +357,9 @@ const EVERY_OPERATOR: &str = r#"
     (block (br_table 0 0))
     (block return)
     drop select (select (result i32))
-    call 0 (call_indirect (type 0))
+    (block br_on_null 0) (block (result funcref) br_on_non_null 0)
+    call 0 (call_indirect (type 0)) (call_ref 0)
+    (block return_call 0) (block (return_call_indirect (type 0))) (block (return_call_ref 0))
     local.get 0 local.set 0 local.tee 0 global.get 0 global.set 0
     i32.load i64.load f32.load f64.load
     i32.load8_s i32.load8_u i32.load16_s i32.load16_u
@@ -345,7 +369,7 @@ const EVERY_OPERATOR: &str = r#"
     memory.size memory.grow memory.fill memory.copy (memory.init 0) (data.drop 0)
     table.get 0 table.set 0 table.size 0 table.grow 0 table.fill 0
     (table.copy 0 0) (table.init 0 0) (elem.drop 0)
-    ref.null func ref.is_null ref.func 0
+    ref.null func ref.is_null ref.func 0 ref.as_non_null
     i32.const 1 i64.const 1 f32.const 1 f64.const 1
     i32.eqz i32.eq i32.ne i32.lt_s i32.lt_u i32.gt_s i32.gt_u
     i32.le_s i32.le_u i32.ge_s i32.ge_u
@@ -382,7 +406,7 @@ fn every_row_lowers_the_family_member_its_operator_names() {
     let body = body_of(EVERY_OPERATOR);
     let features = tandem_environ::default_features();
     let mut r = Recorder::new(&body, features);
-    lower_body(&mut r).expect("every Wasm 2.0 operator has a row");
+    lower_body(&mut r).expect("every operator has a row");
     let names = names_in(&body, features);
     // `nop` needs no lowering, and `TypedSelect` is lowered as `select`.
     let expected: Vec<String> = names

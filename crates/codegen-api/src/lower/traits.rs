@@ -46,14 +46,35 @@ pub trait LowerControl {
     fn drop_(&mut self) -> LowerResult;
     /// `select`, typed or not.
     fn select(&mut self) -> LowerResult;
+    /// `br_on_null`: branches when the reference on top is null (dropping
+    /// it), else leaves it, now known non-null.
+    fn br_on_null(&mut self, depth: u32) -> LowerResult;
+    /// `br_on_non_null`: branches with the reference when it is not null,
+    /// else drops it.
+    fn br_on_non_null(&mut self, depth: u32) -> LowerResult;
 }
 
-/// Direct and indirect calls.
+/// Calls: direct, through a table, through a typed function reference,
+/// and their tail-call forms.
+///
+/// A tail call (`return_call*`) leaves the function: the callee returns
+/// straight to this function's caller, and the callee's stack arguments may
+/// need more room than this function's own (see
+/// `tandem_codegen_api::abi`, "Tail calls"). What follows it is
+/// unreachable.
 pub trait LowerCall {
     /// `call`.
     fn call(&mut self, func: FuncIndex) -> LowerResult;
     /// `call_indirect`.
     fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> LowerResult;
+    /// `call_ref` of a function of type `ty` (traps on null).
+    fn call_ref(&mut self, ty: TypeIndex) -> LowerResult;
+    /// `return_call`.
+    fn return_call(&mut self, func: FuncIndex) -> LowerResult;
+    /// `return_call_indirect`.
+    fn return_call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> LowerResult;
+    /// `return_call_ref` of a function of type `ty` (traps on null).
+    fn return_call_ref(&mut self, ty: TypeIndex) -> LowerResult;
 }
 
 /// Locals and globals.
@@ -114,6 +135,8 @@ pub trait LowerTable {
     fn ref_is_null(&mut self) -> LowerResult;
     /// `ref.func`.
     fn ref_func(&mut self, func: FuncIndex) -> LowerResult;
+    /// `ref.as_non_null`: traps with `NullReference` on null.
+    fn ref_as_non_null(&mut self) -> LowerResult;
 }
 
 /// Constants, arithmetic and comparisons of scalar numbers.

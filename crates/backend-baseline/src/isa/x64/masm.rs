@@ -398,6 +398,15 @@ impl MacroAssembler for X64Masm {
         self.asm.call_r(reg);
     }
 
+    fn jmp_rel32(&mut self) -> u32 {
+        self.asm.bytes(&[0xe9, 0, 0, 0, 0]);
+        self.asm.offset() - 4
+    }
+
+    fn jmp_reg(&mut self, reg: Reg) {
+        self.asm.jmp_r(reg);
+    }
+
     fn call_mem(&mut self, addr: Address) {
         self.asm.call_m(addr);
     }
