@@ -52,7 +52,9 @@
 //! |---|---|
 //! | MVP, mutable globals, sign extension, saturating float-to-int | yes |
 //! | multi-value, bulk memory, reference types (several tables) | yes |
-//! | SIMD, memory64, shared memories, tail calls | no: [`CompileError::Unsupported`] when validation lets them through (`tandem_environ::default_features` does not) |
+//! | tail calls, typed function references, extended constant expressions | yes (a tail call moves the frame top itself, see `codegen/call`) |
+//! | Wasm GC's type system (recursion groups, struct and array types as types) | yes; GC heap types and instructions: [`CompileError::Unsupported`] |
+//! | SIMD, memory64, shared memories | no: [`CompileError::Unsupported`] when validation lets them through (`tandem_environ::default_features` does not) |
 //! | multi-memory | no: a validation error with `tandem_environ::default_features`; with the feature on, loads and stores of a memory other than 0 are [`CompileError::Unsupported`] |
 //! | fuel and epoch interruption | yes (see `codegen/interrupt`) |
 //!

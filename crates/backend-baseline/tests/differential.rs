@@ -1,9 +1,11 @@
 //! Differential property test: random programs (expression trees over
 //! i32/i64/f32/f64 with arithmetic, conversions, memory, control flow,
-//! locals, loops, direct and indirect calls, and traps) run on both
-//! backends must give identical results or identical traps; with fuel on,
-//! they must also use exactly the same fuel and run out at the same check
-//! points.
+//! locals, loops, direct, indirect and typed-reference calls
+//! (`call_ref`, `br_on_null`, `br_on_non_null`, `ref.as_non_null`), tail
+//! calls of every kind, and traps) run on both backends must give
+//! identical results or identical traps; with fuel on, they must also use
+//! exactly the same fuel and run out at the same check points.
+//! `differential_smith.rs` adds wasm-smith's modules.
 //!
 //! proptest draws the program seed and the arguments; the seed drives a
 //! small generator that emits WAT.
@@ -367,12 +369,50 @@ impl Gen {
             T::F32 => "(local.set 8) (local.set 7) (drop) (drop) (local.get 7)",
             T::F64 => "(local.set 8) (drop) (drop) (drop) (local.get 8)",
         };
-        let how = if self.below(2) == 0 {
-            format!("(call {callee} {args})")
-        } else {
-            format!("(call_indirect (type $h) {args} (i32.const {callee}))")
+        let n = t.name();
+        let how = match self.below(8) {
+            0..=2 => format!("(call {callee} {args})"),
+            3 | 4 => format!("(call_indirect (type $h) {args} (i32.const {callee}))"),
+            5 => format!("(call_ref $h {args} (table.get $typed (i32.const {callee})))"),
+            6 => {
+                // A reference that may be null: called when it is not.
+                let cond = self.cond(d);
+                let other = self.expr(t, d);
+                let call = format!("(call_ref $h {args} (ref.as_non_null (local.get 9)))");
+                return format!(
+                    "(block (result {n}) \
+                       (local.set 9 (select (result (ref null $h)) (ref.func {callee}) (ref.null $h) {cond})) \
+                       (block $null (br_on_null $null (local.get 9)) (drop) \
+                         (br 1 (block (result {n}) {call} {tmp}))) \
+                       {other})"
+                );
+            }
+            _ => {
+                // The same through `br_on_non_null`.
+                let cond = self.cond(d);
+                let other = self.expr(t, d);
+                return format!(
+                    "(block (result {n}) \
+                       (block $some (result (ref $h)) \
+                         (br_on_non_null $some (select (result (ref null $h)) (ref.func {callee}) (ref.null $h) {cond})) \
+                         (br 1 {other})) \
+                       (local.set 9) \
+                       (block (result {n}) (call_ref $h {args} (ref.as_non_null (local.get 9))) {tmp}))"
+                );
+            }
         };
-        format!("(block (result {}) {how} {tmp})", t.name())
+        if self.below(4) == 0 {
+            // A tail call when a condition holds: this function returns
+            // what the callee returns.
+            let tail = match self.below(3) {
+                0 => format!("(return_call {callee} {args})"),
+                1 => format!("(return_call_indirect (type $h) {args} (i32.const {callee}))"),
+                _ => format!("(return_call_ref $h {args} (ref.func {callee}))"),
+            };
+            let cond = self.cond(d);
+            return format!("(block (result {n}) (if {cond} (then {tail})) {how} {tmp})");
+        }
+        format!("(block (result {n}) {how} {tmp})")
     }
 }
 
@@ -412,7 +452,8 @@ fn fmt_f64(v: f64) -> String {
 
 /// A module of `funcs` functions `(param i32 i64 f32 f64) (result i32 i64
 /// f32 f64)`; function 0 is exported as `f`. Locals: 4 = loop counter,
-/// 5..8 = one accumulator per type.
+/// 5..8 = one accumulator per type, 9 = a `(ref null $h)`. Every function
+/// is in the funcref table and in the typed table `$typed`.
 fn module(seed: u64) -> String {
     let funcs = 1 + (seed % 3) as usize;
     let mut g = Gen {
@@ -423,10 +464,15 @@ fn module(seed: u64) -> String {
     let mut out = String::from(
         "(module (type $h (func (param i32 i64 f32 f64) (result i32 i64 f32 f64)))\n(memory 1)\n(data (i32.const 0) \"\\01\\02\\03\\04\\fe\\ff\\80\\7f\\00\\10\\20\\30\")\n",
     );
+    let all = (0..funcs)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    out += &format!("(table {funcs} funcref) (elem (i32.const 0) {all})\n");
     out += &format!(
-        "(table {funcs} funcref) (elem (i32.const 0) {})\n",
+        "(table $typed {funcs} (ref null $h)) (elem (table $typed) (i32.const 0) (ref null $h) {})\n",
         (0..funcs)
-            .map(|i| i.to_string())
+            .map(|i| format!("(ref.func {i})"))
             .collect::<Vec<_>>()
             .join(" ")
     );
@@ -435,7 +481,7 @@ fn module(seed: u64) -> String {
         let depth = 2 + g.below(3) as u32;
         let body: Vec<String> = TYPES.iter().map(|&t| g.expr(t, depth)).collect();
         out += &format!(
-            "(func (type $h) (local i32 i32 i64 f32 f64)\n {}\n {}\n {}\n {})\n",
+            "(func (type $h) (local i32 i32 i64 f32 f64 (ref null $h))\n {}\n {}\n {}\n {})\n",
             body[0], body[1], body[2], body[3]
         );
     }

@@ -44,3 +44,42 @@ fn simd_is_unsupported_when_validation_lets_it_through() {
         Some(Err(CompileError::Unsupported { .. }))
     ));
 }
+
+#[test]
+fn tail_calls_typed_references_and_extended_constants_compile_by_default() {
+    let wat = r#"(module
+        (type $t (func (param i32) (result i32)))
+        (import "m" "base" (global $base i32))
+        (global i32 (i32.add (global.get $base) (i32.mul (i32.const 2) (i32.const 3))))
+        (table 1 (ref null $t))
+        (func $f (type $t) (return_call $f (local.get 0)))
+        (func (param (ref null $t)) (result i32)
+          (block $null (br_on_null $null (local.get 0)) (drop))
+          (call_ref $t (i32.const 1) (ref.as_non_null (local.get 0)))))"#;
+    assert!(matches!(compile(wat, default_features()), Some(Ok(()))));
+}
+
+#[test]
+fn gc_types_are_types_but_gc_instructions_are_unsupported() {
+    let types = r#"(module (rec (type $s (struct (field (ref null $f)))) (type $f (func))))"#;
+    assert!(
+        compile(types, default_features()).is_none(),
+        "needs the GC switch"
+    );
+    let gc = default_features() | WasmFeatures::GC;
+    assert!(matches!(compile(types, gc), Some(Ok(()))));
+    let instruction = r#"(module (type $s (struct)) (func (drop (struct.new $s))))"#;
+    assert!(matches!(
+        compile(instruction, gc),
+        Some(Err(CompileError::Unsupported { .. }))
+    ));
+    // Environ refuses what call_indirect could not check.
+    let subtype = r#"(module (type $a (sub (func))) (type $b (sub $a (func))))"#;
+    let wasm = wat::parse_str(subtype).unwrap();
+    match translate(&wasm, gc).err() {
+        Some(tandem_environ::EnvironError::Unsupported { message, .. }) => {
+            assert!(message.contains("supertypes"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -16,7 +16,7 @@
 //! | `translate/numeric` | constants, integer and float arithmetic, comparisons, conversions |
 //! | `translate/memory` | loads, stores and the bulk-memory operators |
 //! | `translate/table` | tables and reference operators |
-//! | `translate/call` | `call` and `call_indirect` |
+//! | `translate/call` | `call`, `call_indirect`, `call_ref` and their tail-call forms |
 //! | `translate/variable` | locals and globals |
 //! | `translate/interrupt` | fuel metering and epoch checks at function entry and loop headers |
 //! | `trampolines` | array-to-Wasm, Wasm-to-array and Wasm-to-libcall trampolines |
@@ -43,7 +43,9 @@
 //! |---|---|
 //! | MVP, mutable globals, sign extension, saturating float-to-int | yes |
 //! | multi-value, bulk memory, reference types (several tables) | yes |
-//! | SIMD, memory64, shared memories, tail calls | no: [`CompileError::Unsupported`] |
+//! | tail calls, typed function references, extended constant expressions | yes (Cranelift's `return_call`) |
+//! | Wasm GC's type system (recursion groups, struct and array types as types) | yes; GC heap types and instructions: [`CompileError::Unsupported`] |
+//! | SIMD, memory64, shared memories | no: [`CompileError::Unsupported`] |
 //! | fuel and epoch interruption ([`Tunables`]) | yes: checks at function entry and loop headers |
 
 #![deny(unsafe_op_in_unsafe_fn)]
