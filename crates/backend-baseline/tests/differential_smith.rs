@@ -25,33 +25,34 @@ use tandem_store::{
 /// `disallow_traps` it guards every trapping operator, so functions run
 /// long instead of stopping at the first `unreachable`.
 fn smith_config(disallow_traps: bool) -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.disallow_traps = disallow_traps;
-    c.max_imports = 0;
-    c.min_funcs = 1;
-    c.max_funcs = 8;
-    c.max_memories = 1;
-    c.max_memory32_bytes = 1 << 20;
-    c.max_tables = 2;
-    c.max_table_elements = 100;
-    c.export_everything = true;
-    c.tail_call_enabled = true;
-    c.extended_const_enabled = true;
-    c.reference_types_enabled = true;
-    c.bulk_memory_enabled = true;
-    c.multi_value_enabled = true;
-    c.saturating_float_to_int_enabled = true;
-    c.sign_extension_ops_enabled = true;
-    c.gc_enabled = false;
-    c.simd_enabled = false;
-    c.relaxed_simd_enabled = false;
-    c.threads_enabled = false;
-    c.memory64_enabled = false;
-    c.exceptions_enabled = false;
-    c.wide_arithmetic_enabled = false;
-    c.custom_page_sizes_enabled = false;
-    c.compact_imports_enabled = false;
-    c
+    wasm_smith::Config {
+        disallow_traps,
+        max_imports: 0,
+        min_funcs: 1,
+        max_funcs: 8,
+        max_memories: 1,
+        max_memory32_bytes: 1 << 20,
+        max_tables: 2,
+        max_table_elements: 100,
+        export_everything: true,
+        tail_call_enabled: true,
+        extended_const_enabled: true,
+        reference_types_enabled: true,
+        bulk_memory_enabled: true,
+        multi_value_enabled: true,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        gc_enabled: false,
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        threads_enabled: false,
+        memory64_enabled: false,
+        exceptions_enabled: false,
+        wide_arithmetic_enabled: false,
+        custom_page_sizes_enabled: false,
+        compact_imports_enabled: false,
+        ..wasm_smith::Config::default()
+    }
 }
 
 /// What one step of a run produced, comparable across backends.

@@ -390,3 +390,59 @@ fn a_trap_after_a_tail_call_has_no_frame_for_the_replaced_caller() {
         assert_eq!(names, ["inner", "outer"]);
     });
 }
+
+/// 40 i64 parameters: 36 on the stack, more than the baseline copies
+/// without a loop.
+fn rotate_wat() -> String {
+    let params = "i64 ".repeat(40);
+    let rotated = (2..40)
+        .map(|i| format!("(local.get {i}) "))
+        .collect::<String>()
+        + "(local.get 1)";
+    let sum = (1..40).fold(String::from("(i64.const 0)"), |acc, i| {
+        format!("(i64.add {acc} (local.get {i}))")
+    });
+    let start_args = (1..40)
+        .map(|i| format!("(i64.const {i}) "))
+        .collect::<String>();
+    format!(
+        r#"(module
+  (type $big (func (param {params}) (result i64)))
+  (import "other" "rotate" (func $other (type $big)))
+  (func $rotate (export "rotate") (type $big)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (return_call $double {sum}))
+      (else (return_call $rotate (i64.sub (local.get 0) (i64.const 1)) {rotated}))))
+  (func $double (param i64) (result i64) (i64.mul (local.get 0) (i64.const 2)))
+  (func (export "local") (param i64) (result i64) (return_call $rotate (local.get 0) {start_args}))
+  (func (export "import") (param i64) (result i64) (return_call $other (local.get 0) {start_args})))"#
+    )
+}
+
+#[test]
+fn hundreds_of_bytes_of_stack_arguments_move_with_a_tail_call() {
+    let engine = Engine::default();
+    for &first in BackendKind::available() {
+        for &second in BackendKind::available() {
+            println!("{first} -> {second}");
+            let mut store = Store::new(&engine, ());
+            let ty = FuncType::new(&engine, [ValType::I64; 40], [ValType::I64]);
+            let dummy = Func::new(&mut store, ty, |_, _, _| unreachable!("not called"));
+            let m2 = Module::with_backend(&engine, rotate_wat(), second).unwrap();
+            let i2 = Instance::new(&mut store, &m2, &[dummy.into()]).unwrap();
+            let rotate = i2.get_func(&mut store, "rotate").unwrap();
+            let m1 = Module::with_backend(&engine, rotate_wat(), first).unwrap();
+            let i1 = Instance::new(&mut store, &m1, &[rotate.into()]).unwrap();
+            for name in ["local", "import"] {
+                for n in [0, 1, 39, 1000] {
+                    // Rotations keep the sum 1 + ... + 39 = 780.
+                    assert_eq!(
+                        call_i64(&mut store, i1, name, &[Val::I64(n)]),
+                        1560,
+                        "{name}({n})"
+                    );
+                }
+            }
+        }
+    }
+}

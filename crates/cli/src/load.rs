@@ -13,13 +13,17 @@ pub fn engine(backend: BackendKind) -> Result<Engine, CliError> {
     engine_with(backend, |_| {})
 }
 
-/// An engine compiling with `backend`, with more settings from `configure`.
+/// An engine compiling with `backend` and accepting every Wasm feature
+/// Tandem supports (see the crate docs), with more settings from
+/// `configure`.
 pub fn engine_with(
     backend: BackendKind,
     configure: impl FnOnce(&mut Config),
 ) -> Result<Engine, CliError> {
     let mut config = Config::new();
-    config.backend(backend);
+    config
+        .backend(backend)
+        .wasm_features(Config::supported_wasm_features(), true);
     configure(&mut config);
     Engine::new(&config)
         .map_err(|e| CliError::store(format!("cannot use the {backend} backend"), e))

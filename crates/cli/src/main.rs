@@ -10,6 +10,11 @@
 //! Every failure ends the process with status 1 after one line
 //! `error: ...` on stderr; a trap adds its Wasm backtrace below that line.
 //!
+//! Modules may use every Wasm feature Tandem supports, the partly supported
+//! ones included (`Config::supported_wasm_features`: Wasm 2.0, tail calls,
+//! typed function references, extended constants, Wasm GC's type system);
+//! what a backend cannot compile yet is an error naming it.
+//!
 //! | module | what it holds |
 //! |---|---|
 //! | [`error`] | [`CliError`]: every way a command can fail |

@@ -20,7 +20,9 @@ pub fn run_wast(files: &[PathBuf], backend: BackendKind) -> Result<(), CliError>
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
     let mut config = Config::new();
-    config.backend(backend);
+    config
+        .backend(backend)
+        .wasm_features(Config::supported_wasm_features(), true);
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let reports = tandem_wast::run_scripts(&config, &scripts, jobs)
         .map_err(|e| CliError::store(format!("cannot use the {backend} backend"), e))?;

@@ -391,3 +391,38 @@ fn fuel_and_timeout_stop_a_runaway_loop() {
         assert_error(&out, &["--timeout takes a positive number of seconds"]);
     }
 }
+
+#[test]
+fn wasm_3_modules_run_on_both_backends() {
+    // A recursion group, a typed function reference called with
+    // `call_ref`, and a tail-recursive loop of 10^6 calls.
+    let path = temp_file(
+        "wasm3.wat",
+        br#"(module
+              (rec (type $step (func (param i64 i64) (result i64)))
+                   (type $unused (func (param (ref $step)))))
+              (global $base i64 (i64.const 1))
+              (global $start i64 (i64.add (global.get $base) (i64.const 2)))
+              (func $sum (type $step)
+                (if (result i64) (i64.eqz (local.get 0))
+                  (then (local.get 1))
+                  (else (return_call $sum (i64.sub (local.get 0) (i64.const 1))
+                                          (i64.add (local.get 1) (local.get 0))))))
+              (elem declare func $sum)
+              (func (export "run") (param i64) (result i64)
+                (call_ref $step (local.get 0) (global.get $start) (ref.func $sum))))"#,
+    );
+    for backend in ["cranelift", "baseline"] {
+        let out = tandem(&[
+            "run",
+            path.to_str().expect("utf-8"),
+            "--invoke",
+            "run",
+            "1000000",
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(out.status, Some(0), "{backend}: {}", out.stderr);
+        assert_eq!(out.stdout, "500000500003\n", "{backend}");
+    }
+}
