@@ -74,6 +74,8 @@ const CARGO_STEPS: &[&[&str]] = &[
     ],
     &["run", "-q", "-p", "tandem-store", "--example", "linking"],
     &["run", "-q", "-p", "tandem-store", "--example", "epochs"],
+    &["run", "-q", "-p", "tandem-store", "--example", "metering"],
+    &["run", "-q", "-p", "tandem-store", "--example", "externref"],
 ];
 
 fn main() -> ExitCode {

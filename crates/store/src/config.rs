@@ -141,6 +141,7 @@ pub struct Config {
     coredump_on_trap: bool,
     pub(crate) cranelift_opt_level: OptLevel,
     pub(crate) cranelift_flags: Vec<(String, String)>,
+    pub(crate) cache: Option<crate::Cache>,
 }
 
 /// 4 GiB: a 32-bit memory's whole index space.
@@ -163,6 +164,7 @@ impl Default for Config {
             coredump_on_trap: false,
             cranelift_opt_level: OptLevel::Speed,
             cranelift_flags: Vec::new(),
+            cache: None,
         };
         config.update_memory_tunables();
         config
@@ -211,6 +213,14 @@ impl Config {
     /// The configured Wasm stack size in bytes.
     pub fn max_wasm_stack_size(&self) -> usize {
         self.max_wasm_stack
+    }
+
+    /// Reuse compiled code through `cache` (default none): compiling bytes
+    /// the cache has seen, with the same backend and settings, takes the
+    /// linked code from it. See [`Cache`](crate::Cache).
+    pub fn cache(&mut self, cache: Option<crate::Cache>) -> &mut Self {
+        self.cache = cache;
+        self
     }
 
     /// Compile functions on all cores (default) or on the calling thread.

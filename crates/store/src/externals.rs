@@ -2,8 +2,8 @@
 //! [`Global`]. Each is a handle (store id + index) into its store.
 
 use crate::{
-    AsContext, AsContextMut, ExternType, Func, Result, Store, StoreContext, StoreContextMut, Val,
-    bail, format_err,
+    AsContext, AsContextMut, ExternType, Func, Ref, Result, Store, StoreContext, StoreContextMut,
+    Val, bail, format_err,
 };
 use tandem_environ::{GlobalType, MemoryType, RefType, TableType, ValType};
 use tandem_vm::VMGlobalDefinition;
@@ -31,15 +31,17 @@ pub enum Extern {
     /// A table.
     ///
     /// ```
-    /// use tandem_store::{Engine, Func, RefType, Store, Table, TableType, Val};
+    /// use tandem_store::{Engine, Func, Ref, RefType, Store, Table, TableType};
     /// let mut store = Store::new(&Engine::default(), ());
     /// let ty = TableType::new(RefType::FUNCREF, 2, None);
-    /// let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
+    /// let table = Table::new(&mut store, ty, Ref::Func(None)).unwrap();
     /// let f = Func::wrap(&mut store, || 1i32);
     /// table.set(&mut store, 1, f.into()).unwrap();
-    /// assert!(matches!(table.get(&mut store, 1), Some(Val::FuncRef(Some(_)))));
-    /// assert_eq!(table.grow(&mut store, 3, Val::FuncRef(None)).unwrap(), 2);
+    /// assert_eq!(table.get(&mut store, 1).unwrap().unwrap_func(), Some(&f));
+    /// assert_eq!(table.grow(&mut store, 3, Ref::Func(None)).unwrap(), 2);
     /// assert_eq!(table.size(&store), 5);
+    /// table.fill(&mut store, 2, f.into(), 3).unwrap();
+    /// assert!(table.get(&mut store, 4).unwrap().unwrap_func().is_some());
     /// ```
     Table(Table),
     /// A global.
@@ -362,7 +364,7 @@ impl Table {
     /// [`ResourceLimiter`](crate::ResourceLimiter) refuses the initial size
     /// or the store already holds as many tables as it allows, or the table
     /// is too large.
-    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
         let store = store.as_context_mut().0;
         let init = ref_raw(&store.opaque, ty.element, &init)?;
         let data = store.data_ptr();
@@ -405,7 +407,7 @@ impl Table {
     }
 
     /// Element `index`, or `None` when out of bounds.
-    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Ref> {
         let store = store.as_context_mut().0;
         let ptr = self.expect(store);
         let index = u32::try_from(index).ok()?;
@@ -413,7 +415,7 @@ impl Table {
         let (raw, element) = unsafe { ((*ptr).get(index).ok()?, (*ptr).element()) };
         let raw = tandem_vm::ValRaw::ptr(raw);
         // SAFETY: table elements are null or live references of this store.
-        Some(unsafe { Val::from_raw(&mut store.opaque, raw, ValType::Ref(element)) })
+        unsafe { Val::from_raw(&mut store.opaque, raw, ValType::Ref(element)) }.ref_()
     }
 
     /// Sets element `index`.
@@ -421,7 +423,7 @@ impl Table {
     /// # Errors
     ///
     /// If `index` is out of bounds or the value does not fit.
-    pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<()> {
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Ref) -> Result<()> {
         let store = store.as_context_mut().0;
         let ptr = self.ptr(store)?;
         // SAFETY: the store owns the table.
@@ -441,7 +443,7 @@ impl Table {
     ///
     /// If `init` does not fit, or the maximum or the store's
     /// [`ResourceLimiter`](crate::ResourceLimiter) forbids the growth.
-    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
         let store = store.as_context_mut().0;
         let ptr = self.ptr(store)?;
         // SAFETY: the store owns the table.
@@ -458,17 +460,36 @@ impl Table {
             .map(u64::from)
             .ok_or_else(|| format_err!("failed to grow table by {delta}"))
     }
+
+    /// Sets elements `dst..dst + len` to `value`.
+    ///
+    /// # Errors
+    ///
+    /// If the range is out of bounds or the value does not fit.
+    pub fn fill(&self, mut store: impl AsContextMut, dst: u64, value: Ref, len: u64) -> Result<()> {
+        let store = store.as_context_mut().0;
+        let ptr = self.ptr(store)?;
+        // SAFETY: the store owns the table.
+        let element = unsafe { (*ptr).element() };
+        let raw = ref_raw(&store.opaque, element, &value)?;
+        let (Ok(dst32), Ok(len32)) = (u32::try_from(dst), u32::try_from(len)) else {
+            bail!("table range {dst}+{len} out of bounds");
+        };
+        // SAFETY: exclusive borrow of the owning store.
+        unsafe { (*ptr).fill(dst32, raw, len32) }
+            .map_err(|_| format_err!("table range {dst}+{len} out of bounds"))
+    }
 }
 
-fn ref_raw(store: &crate::store::StoreOpaque, element: RefType, value: &Val) -> Result<*mut u8> {
-    if !value.fits(store, ValType::Ref(element))? {
+fn ref_raw(store: &crate::store::StoreOpaque, element: RefType, value: &Ref) -> Result<*mut u8> {
+    if !Val::from(*value).fits(store, ValType::Ref(element))? {
         bail!(
             "value of type {} does not fit a table of {}",
-            value.ty(),
+            ValType::Ref(value.ref_type()),
             ValType::Ref(element)
         );
     }
-    Ok(value.to_raw(store)?.get_ptr())
+    Ok(Val::from(*value).to_raw(store)?.get_ptr())
 }
 
 /// A global.

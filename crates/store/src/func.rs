@@ -188,6 +188,16 @@ impl<'a, T: 'static> Caller<'a, T> {
     pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
         self.store.set_epoch_deadline(ticks_beyond_current)
     }
+
+    /// [`Store::gc`] — which fails here: a collection cannot run while Wasm
+    /// of the store is on the stack, as it is during a host call from Wasm.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::gc`].
+    pub fn gc(&mut self, why: Option<&crate::GcHeapOutOfMemory<()>>) -> Result<usize> {
+        self.store.gc(why)
+    }
 }
 
 /// Builds a host function's context with a hole for `wasm_call`.
@@ -722,7 +732,13 @@ unsafe fn enter_host<T: 'static, S: 'static>(
             let store = &mut *(*context).store.get().cast::<Store<T>>();
             (host, store, std::slice::from_raw_parts_mut(values, len))
         };
-        f(host, store, CallerVmctx(caller_vmctx), values)
+        // A host call is a root scope: the roots it makes (its arguments
+        // included) are released when it returns, its results being raw
+        // values by then.
+        let scope = store.opaque.externrefs.lifo.len();
+        let result = f(host, &mut *store, CallerVmctx(caller_vmctx), values);
+        store.opaque.externrefs.lifo.exit_scope(scope);
+        result
     }));
     match outcome {
         Ok(Ok(())) => true,

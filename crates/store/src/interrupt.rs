@@ -192,7 +192,10 @@ impl<T> Store<T> {
         let mut callback = slot(&mut self.interrupts)
             .take()
             .ok_or(LibcallError::Trap(trap))?;
+        // A root scope, as for a host call.
+        let scope = self.opaque.externrefs.lifo.len();
         let outcome = catch_unwind(AssertUnwindSafe(|| callback(self)));
+        self.opaque.externrefs.lifo.exit_scope(scope);
         if self.interrupts.generation == generation {
             *slot(&mut self.interrupts) = Some(callback);
         }

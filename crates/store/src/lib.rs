@@ -7,12 +7,13 @@
 //! | type | what it is |
 //! |---|---|
 //! | [`Config`], [`Strategy`], [`Engine`] | settings, and what the stores of one configuration share (`config.rs`, `engine.rs`) |
-//! | [`Module`] | compiled code, cheap to clone, `Send + Sync` |
+//! | [`Module`], [`Cache`] | compiled code, cheap to clone, `Send + Sync`; a compilation cache engines can share |
 //! | [`Store`], [`StoreContext`], [`StoreContextMut`], [`AsContext`], [`AsContextMut`] | owns instances, host functions, func-refs and externrefs; anything that gives access to one |
 //! | [`Instance`], [`Linker`], [`InstancePre`] | instantiation, by position or by name |
 //! | [`Func`], [`TypedFunc`], [`Caller`] | calling Wasm and being called from it |
 //! | [`Memory`], [`Table`], [`Global`], [`Extern`] | other exports |
-//! | [`Val`], [`ValRaw`], [`ExternRef`] | values crossing the boundary |
+//! | [`Val`], [`Ref`], [`ValRaw`] | values crossing the boundary |
+//! | [`ExternRef`], [`Rooted`], [`OwnedRooted`], [`RootScope`] | host values Wasm can hold, and how the host keeps them alive (`externref.rs`, `rooting.rs`) |
 //! | [`FuncType`], [`ExternType`], [`ImportType`], [`ExportType`] | types (the others come from `tandem_environ`) |
 //! | [`Error`], [`Result`], [`Trap`], [`WasmBacktrace`], [`LinkError`] | what can go wrong (`error.rs` lists what an `Error` downcasts to) |
 //! | [`ResourceLimiter`], [`StoreLimits`] | caps on memory, tables and instances |
@@ -61,6 +62,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod cache;
 mod config;
 mod context;
 mod engine;
@@ -74,6 +76,7 @@ mod interrupt;
 mod limits;
 mod linker;
 mod module;
+mod rooting;
 mod store;
 mod trap;
 mod type_registry;
@@ -81,6 +84,7 @@ mod types;
 mod values;
 
 pub use anyhow;
+pub use cache::{Cache, CacheConfig};
 pub use config::{BackendKind, Config, OptLevel, Strategy};
 pub use context::{AsContext, AsContextMut, StoreContext, StoreContextMut};
 pub use engine::Engine;
@@ -88,7 +92,7 @@ pub use error::{
     CompileError, Context, Error, LinkError, Result, VmError, bail, ensure, format_err,
 };
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
-pub use externref::ExternRef;
+pub use externref::{ExternRef, GcHeapOutOfMemory};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use instance::{Export, Instance};
 pub use interrupt::UpdateDeadline;
@@ -98,6 +102,7 @@ pub use limits::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::Module;
+pub use rooting::{GcRef, OwnedRooted, RootScope, Rooted, RootedGcRef};
 pub use store::Store;
 /// The same type as [`Trap`], under the name the internal crates use.
 pub use tandem_environ::TrapCode;
@@ -108,7 +113,7 @@ pub use tandem_environ::{
 pub use tandem_vm::ValRaw;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{ExportType, ExternType, FuncType, ImportType};
-pub use values::Val;
+pub use values::{Ref, Val};
 
 #[cfg(test)]
 mod tests {

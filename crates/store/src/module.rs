@@ -1,6 +1,7 @@
 //! [`Module`]: validated, compiled and linked code, ready to instantiate in
 //! any store of its engine.
 
+use crate::cache::{Compiled, Settings};
 use crate::config::BackendKind;
 use crate::types::{ExportType, ExternType, FuncType, ImportType};
 use crate::{Context, Engine, Result, format_err};
@@ -122,21 +123,13 @@ impl Module {
 
     fn compile(engine: &Engine, bytes: &[u8], backend: BackendKind) -> Result<Module> {
         let inner = &engine.inner;
-        let compiler = inner.backend(backend)?;
-        let translation = tandem_environ::translate(bytes, inner.config.features)
-            .map_err(tandem_codegen_api::CompileError::from)?;
-        let tunables = &inner.config.tunables;
-        let compiled = if inner.config.parallel_compilation {
-            compiler.compile_module(&translation, tunables)?
-        } else {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(1)
-                .build()
-                .map_err(|e| format_err!("cannot start the compile thread: {e}"))?
-                .install(|| compiler.compile_module(&translation, tunables))?
+        let config = &inner.config;
+        let Compiled { info, code } = match &config.cache {
+            Some(cache) => cache.get_or_compile(bytes, Settings::new(config, backend), || {
+                compile_fresh(engine, bytes, backend)
+            })?,
+            None => compile_fresh(engine, bytes, backend)?,
         };
-        let info = Arc::new(translation.module);
-        let code = LinkedCode::link(&compiled, info.clone())?;
         let type_ids = inner.register_module_types(&info).into();
         Ok(Module {
             inner: Arc::new(ModuleInner {
@@ -235,6 +228,27 @@ impl Module {
             (self.inner.type_ids[i], self.inner.code.wasm_to_array(index))
         })
     }
+}
+
+/// Validates, compiles and links `bytes` with `backend`.
+fn compile_fresh(engine: &Engine, bytes: &[u8], backend: BackendKind) -> Result<Compiled> {
+    let inner = &engine.inner;
+    let compiler = inner.backend(backend)?;
+    let translation = tandem_environ::translate(bytes, inner.config.features)
+        .map_err(tandem_codegen_api::CompileError::from)?;
+    let tunables = &inner.config.tunables;
+    let compiled = if inner.config.parallel_compilation {
+        compiler.compile_module(&translation, tunables)?
+    } else {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .map_err(|e| format_err!("cannot start the compile thread: {e}"))?
+            .install(|| compiler.compile_module(&translation, tunables))?
+    };
+    let info = Arc::new(translation.module);
+    let code = LinkedCode::link(&compiled, info.clone())?;
+    Ok(Compiled { info, code })
 }
 
 impl Module {

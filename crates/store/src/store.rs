@@ -207,24 +207,39 @@ impl<T> Store<T> {
     ///
     /// Roots are every element of the store's externref tables (defined by
     /// its instances or created by the host), every externref global (the
-    /// same), and every handle the host holds (an `ExternRef`, alone or in a
-    /// [`Val`](crate::Val)). Wasm locals and operand stacks are *not*
-    /// scanned, which is why this only runs while no Wasm of the store is
-    /// on the stack.
+    /// same), and every root the host holds: the live
+    /// [`Rooted`](crate::Rooted) handles (until their
+    /// [`RootScope`](crate::RootScope) ends) and every
+    /// [`OwnedRooted`](crate::OwnedRooted). Wasm locals and operand stacks
+    /// are *not* scanned, which is why this only runs while no Wasm of the
+    /// store is on the stack. `why`, the error of an allocation that failed,
+    /// is only a hint (wasmtime's signature): everything unreachable is
+    /// freed either way.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, ExternRef, RootScope, Store};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let kept = ExternRef::new(&mut store, "kept").unwrap();
+    /// {
+    ///     let mut scope = RootScope::new(&mut store);
+    ///     ExternRef::new(&mut scope, "garbage").unwrap();
+    /// }
+    /// assert_eq!(store.gc(None).unwrap(), 1);
+    /// assert!(kept.data(&store).is_ok());
+    /// ```
     ///
     /// # The invariant libcalls rely on
     ///
     /// Because a collection never runs while Wasm is on the stack, a raw
     /// externref that Wasm passes to a libcall (`table.grow`, `table.fill`)
     /// or to a host function cannot be freed before the call returns; the
-    /// store turns raw values it reads into owning handles
-    /// (`ExternRef::clone_from_raw`) at once, so they stay alive after.
+    /// store roots raw values it reads at once, so they stay alive after.
     ///
     /// # Errors
     ///
     /// When called while Wasm of this store is running (from a host
     /// function it called).
-    pub fn gc(&mut self) -> crate::Result<usize> {
+    pub fn gc(&mut self, _why: Option<&crate::GcHeapOutOfMemory<()>>) -> crate::Result<usize> {
         crate::externref::gc(&mut self.opaque)
     }
 

@@ -3,7 +3,7 @@
 
 use crate::externref::ExternData;
 use crate::store::StoreOpaque;
-use crate::{ExternRef, Func, Result};
+use crate::{ExternRef, Func, Result, Rooted};
 use std::ptr::NonNull;
 use tandem_environ::{HeapType, RefType, SharedTypeIndex, ValType};
 use tandem_vm::{VMFuncRef, ValRaw};
@@ -17,7 +17,7 @@ use tandem_vm::{VMFuncRef, ValRaw};
 /// assert_eq!(v.f32(), Some(1.5));
 /// assert_eq!(Val::default_for(ValType::I64).i64(), Some(0));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Val {
     /// i32
     I32(i32),
@@ -32,7 +32,7 @@ pub enum Val {
     /// funcref (`None` is null)
     FuncRef(Option<Func>),
     /// externref (`None` is null)
-    ExternRef(Option<ExternRef>),
+    ExternRef(Option<Rooted<ExternRef>>),
 }
 
 impl Val {
@@ -168,7 +168,7 @@ impl Val {
     }
 
     /// The `externref` (`Some(None)` for null), if this is one.
-    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+    pub fn externref(&self) -> Option<Option<&Rooted<ExternRef>>> {
         if let Val::ExternRef(e) = self {
             Some(e.as_ref())
         } else {
@@ -218,18 +218,18 @@ impl Val {
     }
 
     /// The `externref` (`None` for null); panics if this is another type.
-    pub fn unwrap_externref(&self) -> Option<&ExternRef> {
+    pub fn unwrap_externref(&self) -> Option<&Rooted<ExternRef>> {
         self.externref()
             .expect("Val::unwrap_externref on a non-externref")
     }
 
     /// The raw form, after checking the value belongs to `store`.
-    pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<ValRaw> {
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
         Ok(match self {
-            Val::I32(v) => ValRaw::i32(*v),
-            Val::I64(v) => ValRaw::i64(*v),
-            Val::F32(v) => ValRaw::f32(*v),
-            Val::F64(v) => ValRaw::f64(*v),
+            Val::I32(v) => ValRaw::i32(v),
+            Val::I64(v) => ValRaw::i64(v),
+            Val::F32(v) => ValRaw::f32(v),
+            Val::F64(v) => ValRaw::f64(v),
             Val::V128(v) => ValRaw::from_bytes(v.to_le_bytes()),
             Val::FuncRef(None) | Val::ExternRef(None) => ValRaw::ptr(std::ptr::null_mut()),
             Val::FuncRef(Some(f)) => ValRaw::ptr(f.func_ref(store)?.as_ptr().cast()),
@@ -256,14 +256,17 @@ impl Val {
                 NonNull::new(raw.get_ptr().cast::<VMFuncRef>())
                     .map(|p| Func::from_func_ref(store, p)),
             ),
-            // Turn the raw pointer into an owning handle right away (the
-            // libcall rule): from here on a collection cannot free it.
-            // SAFETY: the pointer is a live externref of `store` (the
-            // caller's contract).
-            ValType::Ref(_) => Val::ExternRef(
-                NonNull::new(raw.get_ptr().cast::<ExternData>())
-                    .map(|ptr| unsafe { ExternRef::clone_from_raw(store, ptr) }),
-            ),
+            // Root the raw pointer right away (the libcall rule): from
+            // here on a collection cannot free it.
+            ValType::Ref(_) => {
+                let id = store.id;
+                Val::ExternRef(
+                    NonNull::new(raw.get_ptr().cast::<ExternData>())
+                        // SAFETY: the pointer is a live externref of `store`
+                        // (the caller's contract).
+                        .map(|ptr| unsafe { store.externrefs.root_raw(id, ptr) }),
+                )
+            }
         }
     }
 }
@@ -284,7 +287,7 @@ val_from! {
     f32 => F32 via to_bits;
     f64 => F64 via to_bits;
     Option<Func> => FuncRef;
-    Option<ExternRef> => ExternRef;
+    Option<Rooted<ExternRef>> => ExternRef;
 }
 
 impl From<Func> for Val {
@@ -293,8 +296,132 @@ impl From<Func> for Val {
     }
 }
 
-impl From<ExternRef> for Val {
-    fn from(e: ExternRef) -> Val {
+impl From<Rooted<ExternRef>> for Val {
+    fn from(e: Rooted<ExternRef>) -> Val {
         Val::ExternRef(Some(e))
+    }
+}
+
+impl From<Ref> for Val {
+    fn from(r: Ref) -> Val {
+        match r {
+            Ref::Func(f) => Val::FuncRef(f),
+            Ref::Extern(e) => Val::ExternRef(e),
+        }
+    }
+}
+
+/// A reference value: what tables hold.
+///
+/// ```
+/// use tandem_store::{Engine, ExternRef, Func, Ref, Store, Val};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let f = Func::wrap(&mut store, || {});
+/// let r = Ref::from(f);
+/// assert_eq!(r.unwrap_func(), Some(&f));
+/// assert!(Ref::Extern(None).is_null() && Ref::Extern(None).is_extern());
+/// let e = ExternRef::new(&mut store, 3u8).unwrap();
+/// assert!(Ref::from(Some(e)).unwrap_extern().is_some());
+/// assert!(matches!(Val::from(r), Val::FuncRef(Some(_))));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub enum Ref {
+    /// A `funcref` (`None` is null).
+    Func(Option<Func>),
+    /// An `externref` (`None` is null).
+    Extern(Option<Rooted<ExternRef>>),
+}
+
+impl Ref {
+    /// Whether this is a null reference.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Ref::Func(None) | Ref::Extern(None))
+    }
+
+    /// Whether this is a `funcref`.
+    pub fn is_func(&self) -> bool {
+        matches!(self, Ref::Func(_))
+    }
+
+    /// Whether this is an `externref`.
+    pub fn is_extern(&self) -> bool {
+        matches!(self, Ref::Extern(_))
+    }
+
+    /// The `funcref` (`Some(None)` for null), if this is one.
+    pub fn as_func(&self) -> Option<Option<&Func>> {
+        if let Ref::Func(f) = self {
+            Some(f.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The `externref` (`Some(None)` for null), if this is one.
+    pub fn as_extern(&self) -> Option<Option<&Rooted<ExternRef>>> {
+        if let Ref::Extern(e) = self {
+            Some(e.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The `funcref` (`None` for null); panics if this is an `externref`.
+    pub fn unwrap_func(&self) -> Option<&Func> {
+        self.as_func().expect("Ref::unwrap_func on an externref")
+    }
+
+    /// The `externref` (`None` for null); panics if this is a `funcref`.
+    pub fn unwrap_extern(&self) -> Option<&Rooted<ExternRef>> {
+        self.as_extern().expect("Ref::unwrap_extern on a funcref")
+    }
+
+    /// The reference type.
+    pub(crate) fn ref_type(&self) -> RefType {
+        match self {
+            Ref::Func(_) => RefType::FUNCREF,
+            Ref::Extern(_) => RefType::EXTERNREF,
+        }
+    }
+}
+
+impl From<Func> for Ref {
+    fn from(f: Func) -> Ref {
+        Ref::Func(Some(f))
+    }
+}
+
+impl From<Option<Func>> for Ref {
+    fn from(f: Option<Func>) -> Ref {
+        Ref::Func(f)
+    }
+}
+
+impl From<Rooted<ExternRef>> for Ref {
+    fn from(e: Rooted<ExternRef>) -> Ref {
+        Ref::Extern(Some(e))
+    }
+}
+
+impl From<Option<Rooted<ExternRef>>> for Ref {
+    fn from(e: Option<Rooted<ExternRef>>) -> Ref {
+        Ref::Extern(e)
+    }
+}
+
+impl Val {
+    /// The reference, if this is one.
+    ///
+    /// ```
+    /// use tandem_store::Val;
+    /// assert!(Val::FuncRef(None).ref_().unwrap().is_null());
+    /// assert!(Val::I32(0).ref_().is_none());
+    /// ```
+    pub fn ref_(&self) -> Option<Ref> {
+        match *self {
+            Val::FuncRef(f) => Some(Ref::Func(f)),
+            Val::ExternRef(e) => Some(Ref::Extern(e)),
+            _ => None,
+        }
     }
 }

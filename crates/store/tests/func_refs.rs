@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tandem_store::{
-    BackendKind, Config, Engine, Func, Instance, Linker, Module, RefType, Store, Table, TableType,
-    Val,
+    BackendKind, Config, Engine, Func, Instance, Linker, Module, Ref, RefType, Store, Table,
+    TableType,
 };
 
 fn engines() -> Vec<Engine> {
@@ -23,7 +23,7 @@ fn funcref_table(store: &mut Store<()>, size: u64) -> Table {
         minimum: size,
         maximum: None,
     };
-    Table::new(store, ty, Val::FuncRef(None)).unwrap()
+    Table::new(store, ty, Ref::Func(None)).unwrap()
 }
 
 /// Calls table slot `index` (type `() -> i32` or `(i32) -> i32`) from Wasm.

@@ -5,8 +5,8 @@
 
 use std::sync::{Arc, Mutex};
 use tandem_store::{
-    BackendKind, Config, Engine, Error, Instance, Memory, MemoryType, Module, RefType,
-    ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Table, TableType, Val, VmError,
+    BackendKind, Config, Engine, Error, Instance, Memory, MemoryType, Module, Ref, RefType,
+    ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Table, TableType, VmError,
 };
 
 const PAGE: usize = 64 << 10;
@@ -130,7 +130,7 @@ fn table_elements_caps_table_grow_and_host_growth() {
         assert_eq!(size(&mut store, instance, "table_size"), 4, "{kind}");
         let table = instance.get_table(&mut store, "table").unwrap();
         assert!(
-            table.grow(&mut store, 1, Val::FuncRef(None)).is_err(),
+            table.grow(&mut store, 1, Ref::Func(None)).is_err(),
             "{kind}"
         );
         assert_eq!(table.size(&store), 4, "{kind}");
@@ -171,7 +171,7 @@ fn initial_sizes_past_the_limits_fail_instantiation() {
         let err = Memory::new(&mut store, ty).unwrap_err();
         assert!(is_limit_error(&err), "{kind}: {err}");
         let ty = TableType::new(RefType::FUNCREF, 6, None);
-        let err = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap_err();
+        let err = Table::new(&mut store, ty, Ref::Func(None)).unwrap_err();
         assert!(is_limit_error(&err), "{kind}: {err}");
     }
 }
@@ -207,8 +207,8 @@ fn count_caps_fail_creation_with_a_clear_error() {
         );
         // One more table is fine, the one after is not.
         let table_ty = TableType::new(RefType::EXTERNREF, 0, None);
-        Table::new(&mut store, table_ty, Val::ExternRef(None)).expect("second table");
-        let err = Table::new(&mut store, table_ty, Val::ExternRef(None)).unwrap_err();
+        Table::new(&mut store, table_ty, Ref::Extern(None)).expect("second table");
+        let err = Table::new(&mut store, table_ty, Ref::Extern(None)).unwrap_err();
         assert!(
             err.to_string().contains("at most 2 tables"),
             "{kind}: {err}"

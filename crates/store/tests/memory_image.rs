@@ -6,7 +6,7 @@
 //! and most with images on and off.
 
 use tandem_store::{
-    BackendKind, Config, Engine, Error, Extern, Func, Instance, Memory, MemoryType, Module,
+    BackendKind, Config, Engine, Error, Extern, Func, Instance, Memory, MemoryType, Module, Ref,
     RefType, Store, StoreLimitsBuilder, Table, TableType, Trap as TrapCode, Val,
 };
 
@@ -254,7 +254,7 @@ fn an_element_trap_leaves_the_memory_without_its_image() {
         let table = Table::new(
             &mut store,
             TableType::new(RefType::FUNCREF, 2, None),
-            Val::FuncRef(None),
+            Ref::Func(None),
         )
         .unwrap();
         let err = Instance::new(&mut store, &module, &[Extern::Table(table)]).unwrap_err();
@@ -263,7 +263,7 @@ fn an_element_trap_leaves_the_memory_without_its_image() {
             TrapCode::TableOutOfBounds,
             "{kind} cow={cow}"
         );
-        let Some(Val::FuncRef(Some(peek))) = table.get(&mut store, 0) else {
+        let Some(Ref::Func(Some(peek))) = table.get(&mut store, 0) else {
             panic!("{kind} cow={cow}: the first segment was applied");
         };
         let peek: Func = peek;

@@ -329,7 +329,7 @@ impl LinkedCode {
     }
 
     /// The address range of the code.
-    pub(crate) fn text_range(&self) -> Range<usize> {
+    pub fn text_range(&self) -> Range<usize> {
         self.mmap.range()
     }
 

@@ -13,8 +13,8 @@
 //! | `memory` | memory | 1 to 2 pages |
 
 use tandem_store::{
-    Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType, Store, Table, TableType,
-    Val, ValType,
+    Global, GlobalType, Linker, Memory, MemoryType, Mutability, Ref, RefType, Store, Table,
+    TableType, Val, ValType,
 };
 
 /// The module name the definitions are registered under.
@@ -80,7 +80,7 @@ pub fn define_spectest<T: 'static>(
     }
 
     let table_ty = TableType::new(RefType::FUNCREF, 10, Some(20));
-    let table = Table::new(&mut *store, table_ty, Val::FuncRef(None))?;
+    let table = Table::new(&mut *store, table_ty, Ref::Func(None))?;
     linker.define(&*store, SPECTEST, "table", table)?;
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;

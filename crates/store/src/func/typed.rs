@@ -3,7 +3,7 @@
 //! that become host functions ([`IntoFunc`]) and [`TypedFunc`].
 
 use super::{Caller, CallerVmctx, Func};
-use crate::{AsContextMut, Error, ExternRef, Result, Store, Val, format_err};
+use crate::{AsContextMut, Error, ExternRef, Result, Rooted, Store, Val, format_err};
 use std::marker::PhantomData;
 use tandem_environ::{FuncType, ValType};
 use tandem_vm::ValRaw;
@@ -88,7 +88,7 @@ wasm_ty! {
     f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w),
         raw |r| r.to_bits(), get_f64 |u| f64::from_bits(u);
     Option<Func> => ValType::FUNCREF, FuncRef, |v| v, |w| *w;
-    Option<ExternRef> => ValType::EXTERNREF, ExternRef, |v| v, |w| w.clone();
+    Option<Rooted<ExternRef>> => ValType::EXTERNREF, ExternRef, |v| v, |w| *w;
 }
 
 /// A list of Wasm values as a Rust tuple (or a single value).
@@ -427,7 +427,8 @@ mod tests {
     //! host functions whose arguments and results never become [`Val`]s.
 
     use crate::{
-        Caller, Engine, Extern, ExternRef, Func, Instance, Module, Store, Trap, WasmBacktrace,
+        Caller, Engine, Extern, ExternRef, Func, Instance, Module, Rooted, Store, Trap,
+        WasmBacktrace,
     };
 
     fn instance(store: &mut Store<()>, wat: &str, imports: &[Extern]) -> Instance {
@@ -481,7 +482,9 @@ mod tests {
         let mut store = Store::new(&Engine::default(), ());
         let pass = Func::wrap(
             &mut store,
-            |f: Option<Func>, e: Option<ExternRef>| -> (Option<ExternRef>, Option<Func>) { (e, f) },
+            |f: Option<Func>,
+             e: Option<Rooted<ExternRef>>|
+             -> (Option<Rooted<ExternRef>>, Option<Func>) { (e, f) },
         );
         let inst = instance(
             &mut store,
@@ -491,16 +494,20 @@ mod tests {
             &[pass.into()],
         );
         let run = inst
-            .get_typed_func::<(Option<Func>, Option<ExternRef>), (Option<ExternRef>, Option<Func>)>(
-                &mut store, "run",
-            )
+            .get_typed_func::<
+                (Option<Func>, Option<Rooted<ExternRef>>),
+                (Option<Rooted<ExternRef>>, Option<Func>),
+            >(&mut store, "run")
             .unwrap();
-        let data = ExternRef::new(&mut store, 42u32);
+        let data = ExternRef::new(&mut store, 42u32).unwrap();
         let (e, f) = run.call(&mut store, (Some(pass), Some(data))).unwrap();
         assert_eq!(f, Some(pass));
         let e = e.unwrap();
-        assert_eq!(e.data(&store).unwrap().downcast_ref::<u32>(), Some(&42));
-        assert_eq!(run.call(&mut store, (None, None)).unwrap(), (None, None));
+        assert!(Rooted::ref_eq(&store, &e, &data).unwrap());
+        let value = e.data(&store).unwrap().unwrap();
+        assert_eq!(value.downcast_ref::<u32>(), Some(&42));
+        let (e, f) = run.call(&mut store, (None, None)).unwrap();
+        assert!(e.is_none() && f.is_none());
     }
 
     #[test]
