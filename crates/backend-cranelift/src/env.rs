@@ -234,20 +234,36 @@ impl<'a> FuncEnv<'a> {
     }
 
     /// Loads table `index`'s base and current element count.
+    ///
+    /// A table whose type's maximum is its minimum never grows (an
+    /// imported one too: the table given must fit that type), so its
+    /// storage never moves and its size is a constant (as toolchains emit
+    /// their function tables).
     pub fn table_bounds(&self, b: &mut FunctionBuilder, index: TableIndex) -> (Value, Value) {
         let def = self.table_def(b, index);
-        let base = b.ins().load(
-            POINTER,
-            mutable_field(),
-            def.base,
-            def.field(VMOffsets::TABLE_BASE),
-        );
-        let len = b.ins().load(
-            POINTER,
-            mutable_field(),
-            def.base,
-            def.field(VMOffsets::TABLE_CURRENT_ELEMENTS),
-        );
+        let fixed = self
+            .module
+            .tables
+            .get(index.index())
+            .filter(|t| t.maximum == Some(t.minimum))
+            .map(|t| t.minimum);
+        let flags = if fixed.is_some() {
+            constant_field()
+        } else {
+            mutable_field()
+        };
+        let base = b
+            .ins()
+            .load(POINTER, flags, def.base, def.field(VMOffsets::TABLE_BASE));
+        let len = match fixed.and_then(|n| i64::try_from(n).ok()) {
+            Some(n) => b.ins().iconst(POINTER, n),
+            None => b.ins().load(
+                POINTER,
+                mutable_field(),
+                def.base,
+                def.field(VMOffsets::TABLE_CURRENT_ELEMENTS),
+            ),
+        };
         (base, len)
     }
 

@@ -31,6 +31,35 @@
 //!   is below `VMStoreContext::stack_limit`, reached through
 //!   `callee_vmctx + VMCTX_STORE_CONTEXT`.
 //!
+//! # Tail calls
+//!
+//! `return_call*` jumps to the callee with the Wasm call, leaving the
+//! caller's frame: the callee returns straight to the caller's caller. The
+//! contract both backends keep, whatever the two functions' stack-argument
+//! sizes `N0` (the caller's own, popped by its caller's expectation) and
+//! `N1` (the callee's):
+//!
+//! - At the jump, `rsp` points at the return address into the caller's
+//!   caller, the callee's stack arguments lie above it, and they end where
+//!   the caller's own ended (`entry rsp + 8 + N0`). The callee's `ret N1`
+//!   then leaves `rsp` exactly where the caller's caller expects it. When
+//!   `N1 > N0` the arguments reach below the caller's frame top: the caller
+//!   moves the return address down by `N1 - N0`.
+//! - Callee-saved registers hold the caller's caller's values again, `rbp`
+//!   is the caller's caller's frame pointer, and the VMContext arguments
+//!   are the callee's (its own, and the tail-calling function's as
+//!   `caller_vmctx`).
+//! - Results are the caller's (validation makes them equal), so a return
+//!   area is passed on: `rdi` is the pointer the caller received.
+//!
+//! Cranelift meets it with its `return_call` (its prologue grows a
+//! function's incoming area to the largest tail callee's, see
+//! `shared/notes/cranelift-tail-abi.md` section 5); the baseline moves its
+//! frame top at each tail call instead (`backend-baseline`'s
+//! `codegen/call`). A host function reached by a tail call goes through
+//! its Wasm-to-array trampoline like any callee: the trampoline's `ret`
+//! returns the host's results to the original caller.
+//!
 //! # Array call ([`ARRAY_CALL`])
 //!
 //! The one host-facing convention, System V:

@@ -7,8 +7,8 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`translate`](mod@translate) | [`translate()`]: bytes -> validated [`Translation`] |
-//! | [`module`] | [`ModuleInfo`]: types, imports, exports, segments, names |
-//! | [`types`] | index newtypes ([`FuncIndex`], [`DefinedFuncIndex`], ...) and value types |
+//! | [`module`] | [`ModuleInfo`]: types and their recursion groups ([`RecGroup`]), imports, exports, segments, names |
+//! | [`types`] | index newtypes ([`FuncIndex`], [`DefinedFuncIndex`], [`SharedTypeIndex`]...), value and reference types ([`ValType`], [`RefType`], [`HeapType`] with subtyping), type definitions ([`TypeDef`]) |
 //! | [`vmoffsets`] | [`VMOffsets`]: the byte layout of every structure compiled code reads; [`foreach_vm_struct!`]: the one list of their fields |
 //! | [`builtin`] | [`foreach_libcall!`]: the one list of runtime library calls |
 //! | [`trap`] | [`TrapCode`]: why Wasm stopped |

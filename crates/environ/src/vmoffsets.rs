@@ -8,17 +8,21 @@
 //!   +0   magic: u32 (VMCONTEXT_MAGIC)
 //!   +8   store_context: *mut VMStoreContext
 //!   +16  builtins: *const [fn; Libcall::COUNT]
-//!   +24  type_ids: *const u32               engine-wide id of each TypeIndex
-//!   +32  epoch_counter: *const u64          the engine's epoch
-//!   +40  instance: *mut ()                  the runtime's back pointer
-//!   +48  imported tables:   *mut VMTableDefinition     x num_imported_tables
+//!   +24  epoch_counter: *const u64          the engine's epoch
+//!   +32  instance: *mut ()                  the runtime's back pointer
+//!   +40  imported tables:   *mut VMTableDefinition     x num_imported_tables
 //!        imported memories: *mut VMMemoryDefinition    x num_imported_memories
 //!        imported globals:  *mut VMGlobalDefinition    x num_imported_globals
 //!        defined tables:    VMTableDefinition          x num_defined_tables
 //!        defined memories:  VMMemoryDefinition         x num_defined_memories
 //!        defined globals:   VMGlobalDefinition (16 B)  x num_defined_globals (16-aligned)
 //!        func refs:         VMFuncRef (32 B)           x num_funcs (imports first)
+//!        type ids:          u32                        x num_types
 //! ```
+//!
+//! The type ids are the engine-wide id ([`SharedTypeIndex`]) of each of the
+//! module's types, inline so `call_indirect` compares a func-ref's id with
+//! one load from the VMContext.
 //!
 //! Calls to any function, imported or defined, can go through its func-ref:
 //! an import's func-ref is a copy of the one it was given, with `wasm_call`
@@ -143,6 +147,7 @@ pub struct VMOffsets {
     num_defined_memories: u32,
     num_defined_globals: u32,
     num_funcs: u32,
+    num_types: u32,
     imported_tables: u32,
     imported_memories: u32,
     imported_globals: u32,
@@ -150,6 +155,7 @@ pub struct VMOffsets {
     defined_memories: u32,
     defined_globals: u32,
     func_refs: u32,
+    type_ids: u32,
     size: u32,
 }
 
@@ -161,14 +167,12 @@ impl VMOffsets {
     pub const VMCTX_STORE_CONTEXT: u32 = 8;
     /// `VMContext::builtins`
     pub const VMCTX_BUILTINS: u32 = 16;
-    /// `VMContext::type_ids`
-    pub const VMCTX_TYPE_IDS: u32 = 24;
     /// `VMContext::epoch_counter`
-    pub const VMCTX_EPOCH_COUNTER: u32 = 32;
+    pub const VMCTX_EPOCH_COUNTER: u32 = 24;
     /// `VMContext::instance`
-    pub const VMCTX_INSTANCE: u32 = 40;
+    pub const VMCTX_INSTANCE: u32 = 32;
     /// Size of the fixed header.
-    pub const VMCTX_HEADER_SIZE: u32 = 48;
+    pub const VMCTX_HEADER_SIZE: u32 = 40;
 
     /// Size of one table element (a pointer, for funcref and externref).
     pub const TABLE_ELEMENT_SIZE: u32 = PTR;
@@ -184,6 +188,7 @@ impl VMOffsets {
             num_defined_memories: n(module.num_defined_memories()),
             num_defined_globals: n(module.num_defined_globals()),
             num_funcs: n(module.functions.len()),
+            num_types: n(module.types.len()),
             imported_tables: 0,
             imported_memories: 0,
             imported_globals: 0,
@@ -191,6 +196,7 @@ impl VMOffsets {
             defined_memories: 0,
             defined_globals: 0,
             func_refs: 0,
+            type_ids: 0,
             size: 0,
         };
         let mut at = Self::VMCTX_HEADER_SIZE;
@@ -207,6 +213,7 @@ impl VMOffsets {
         o.defined_memories = field(o.num_defined_memories, Self::MEMORY_SIZE, PTR);
         o.defined_globals = field(o.num_defined_globals, Self::GLOBAL_SIZE, 16);
         o.func_refs = field(o.num_funcs, Self::FUNC_REF_SIZE, 16);
+        o.type_ids = field(o.num_types, 4, 4);
         o.size = field(0, 0, 16);
         o
     }
@@ -257,6 +264,12 @@ impl VMOffsets {
         debug_assert!(index.as_u32() < self.num_funcs);
         self.func_refs + index.as_u32() * Self::FUNC_REF_SIZE
     }
+
+    /// Offset of type `index`'s engine-wide id (a `u32`).
+    pub fn type_id(&self, index: TypeIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_types);
+        self.type_ids + index.as_u32() * 4
+    }
 }
 
 #[cfg(test)]
@@ -283,11 +296,13 @@ mod tests {
             mutable: true,
         });
         m.functions = vec![TypeIndex::from_u32(0); 3];
+        m.types = vec![FuncType::default(); 2];
         let o = VMOffsets::new(&m);
-        assert_eq!(o.imported_table(TableIndex::from_u32(0)), 48);
-        assert_eq!(o.defined_memory(DefinedMemoryIndex::from_u32(0)), 56);
-        assert_eq!(o.defined_global(DefinedGlobalIndex::from_u32(0)), 80);
-        assert_eq!(o.func_ref(FuncIndex::from_u32(0)), 96);
-        assert_eq!(o.size(), 96 + 3 * 32);
+        assert_eq!(o.imported_table(TableIndex::from_u32(0)), 40);
+        assert_eq!(o.defined_memory(DefinedMemoryIndex::from_u32(0)), 48);
+        assert_eq!(o.defined_global(DefinedGlobalIndex::from_u32(0)), 64);
+        assert_eq!(o.func_ref(FuncIndex::from_u32(0)), 80);
+        assert_eq!(o.type_id(TypeIndex::from_u32(1)), 80 + 3 * 32 + 4);
+        assert_eq!(o.size(), 80 + 3 * 32 + 16);
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! | type | what it is |
 //! |---|---|
-//! | [`Config`], [`Strategy`], [`Engine`] | settings, and what the stores of one configuration share (`config.rs`, `engine.rs`) |
+//! | [`Config`], [`Strategy`], [`Engine`] | settings, and what the stores of one configuration share (`config.rs`, `engine.rs`; the engine-wide type registry that gives equal types one [`SharedTypeIndex`]: `type_registry.rs`) |
 //! | [`Module`], [`Cache`] | compiled code, cheap to clone, `Send + Sync`; a compilation cache engines can share |
 //! | [`Store`], [`StoreContext`], [`StoreContextMut`], [`AsContext`], [`AsContextMut`] | owns instances, host functions, func-refs and externrefs; anything that gives access to one |
 //! | [`Instance`], [`Linker`], [`InstancePre`] | instantiation, by position or by name |
@@ -14,7 +14,7 @@
 //! | [`Memory`], [`Table`], [`Global`], [`Extern`] | other exports |
 //! | [`Val`], [`Ref`], [`ValRaw`] | values crossing the boundary |
 //! | [`ExternRef`], [`Rooted`], [`OwnedRooted`], [`RootScope`] | host values Wasm can hold, and how the host keeps them alive (`externref.rs`, `rooting.rs`) |
-//! | [`FuncType`], [`ExternType`], [`ImportType`], [`ExportType`] | types (the others come from `tandem_environ`) |
+//! | [`FuncType`], [`ExternType`], [`ImportType`], [`ExportType`] | types (the others come from `tandem_environ`; concrete reference types are named by engine-wide id, [`HeapType::Registered`]) |
 //! | [`Error`], [`Result`], [`Trap`], [`WasmBacktrace`], [`LinkError`] | what can go wrong (`error.rs` lists what an `Error` downcasts to) |
 //! | [`ResourceLimiter`], [`StoreLimits`] | caps on memory, tables and instances |
 //! | [`UpdateDeadline`] | what an epoch-deadline callback tells Wasm (fuel and epochs: `interrupt.rs`) |

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tandem_environ::{
     ConstExpr, ConstOp, DataIndex, DefinedMemoryIndex, DefinedTableIndex, ElemIndex, ElemItems,
     FuncIndex, GlobalIndex, HeapType, MemoryIndex, ModuleInfo, SegmentMode, SharedTypeIndex,
-    TableIndex, TrapCode, Tunables, VMCONTEXT_MAGIC, VMOffsets,
+    TableIndex, TrapCode, Tunables, TypeIndex, VMCONTEXT_MAGIC, VMOffsets,
 };
 
 /// What an instance imports, in the module's import order per kind.
@@ -146,8 +146,11 @@ impl Instance {
         instance.write(VMOffsets::VMCTX_MAGIC, VMCONTEXT_MAGIC);
         instance.write(VMOffsets::VMCTX_STORE_CONTEXT, store_ctx);
         instance.write(VMOffsets::VMCTX_BUILTINS, BUILTINS.as_ptr());
-        let type_ids_ptr = instance.type_ids.as_ptr();
-        instance.write(VMOffsets::VMCTX_TYPE_IDS, type_ids_ptr);
+        debug_assert_eq!(instance.type_ids.len(), instance.module.types.len());
+        for i in 0..instance.type_ids.len() {
+            let id = instance.type_ids[i];
+            instance.write(instance.offsets.type_id(TypeIndex::new(i)), id);
+        }
         instance.write(VMOffsets::VMCTX_EPOCH_COUNTER, epoch_counter);
         instance.write(VMOffsets::VMCTX_INSTANCE, this);
         let module = instance.module.clone();

@@ -450,10 +450,20 @@ impl CodeGen<'_, '_> {
         }
     }
 
-    /// Loads the code and VMContext of the non-null `VMFuncRef` in
-    /// `func_ref` (which then holds the VMContext).
-    fn func_ref_target(&mut self, func_ref: Reg) -> Result<Callee, CompileError> {
+    /// Loads the code and VMContext of the `VMFuncRef` in `func_ref`
+    /// (which then holds the VMContext). When `null` is a trap code the
+    /// pointer may be null: the first load is then the null check (the
+    /// first page is never mapped), a trap site with that code.
+    fn func_ref_target(
+        &mut self,
+        func_ref: Reg,
+        null: Option<TrapCode>,
+    ) -> Result<Callee, CompileError> {
         let code = self.alloc(false)?;
+        let at = self.masm.offset();
+        if let Some(trap) = null {
+            self.trap_site(at, trap);
+        }
         self.masm.mov(
             Size::S64,
             code,
@@ -486,33 +496,29 @@ impl CodeGen<'_, '_> {
         }
         let (_, index) = self.pop()?;
         let func_ref = self.table_element(table, index, TrapCode::IndirectCallOutOfBounds)?;
-        // func_ref now holds the element's value.
-        self.masm.test(Size::S64, func_ref, func_ref);
-        let null = self.trap_label(TrapCode::IndirectCallToNull);
-        self.masm.jcc(Cond::Eq, null);
-        let expected = self.alloc(false)?;
-        self.masm.mov(
-            Size::S64,
-            expected,
-            Operand::Mem(Address::base_disp(VMCTX, VMOffsets::VMCTX_TYPE_IDS as i32)),
-        );
+        // func_ref now holds the element's value. Loading its type index
+        // is the null check (a trap site: the first page is never mapped).
+        let actual = self.alloc(false)?;
+        let at = self.masm.offset();
+        self.trap_site(at, TrapCode::IndirectCallToNull);
         self.masm.mov(
             Size::S32,
-            expected,
-            Operand::Mem(Address::base_disp(expected, (ty.as_u32() * 4) as i32)),
-        );
-        self.masm.cmp(
-            Size::S32,
-            Operand::Reg(expected),
+            actual,
             Operand::Mem(Address::base_disp(
                 func_ref,
                 VMOffsets::FUNC_REF_TYPE_INDEX as i32,
             )),
         );
+        let expected = self.env.offsets.type_id(ty) as i32;
+        self.masm.cmp(
+            Size::S32,
+            Operand::Reg(actual),
+            Operand::Mem(Address::base_disp(VMCTX, expected)),
+        );
         let bad = self.trap_label(TrapCode::BadSignature);
         self.masm.jcc(Cond::Ne, bad);
-        self.regs.free(expected);
-        let callee = self.func_ref_target(func_ref)?;
+        self.regs.free(actual);
+        let callee = self.func_ref_target(func_ref, None)?;
         self.call_or_tail(ty, callee, tail)
     }
 
@@ -524,10 +530,7 @@ impl CodeGen<'_, '_> {
         }
         let (t, v) = self.pop()?;
         let func_ref = self.owned_reg(t, v)?;
-        self.masm.test(Size::S64, func_ref, func_ref);
-        let null = self.trap_label(TrapCode::NullFunctionReference);
-        self.masm.jcc(Cond::Eq, null);
-        let callee = self.func_ref_target(func_ref)?;
+        let callee = self.func_ref_target(func_ref, Some(TrapCode::NullFunctionReference))?;
         self.call_or_tail(ty, callee, tail)
     }
 }

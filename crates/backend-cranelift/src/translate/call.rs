@@ -28,6 +28,16 @@ fn func_ref_field() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly()
 }
 
+/// Flags for the first load through a `VMFuncRef` pointer that may be
+/// null: the load is the null check (the first page is never mapped, and
+/// the trap table maps the fault to `code`).
+fn func_ref_field_or_trap(code: TrapCode) -> MemFlagsData {
+    MemFlagsData::new()
+        .with_aligned()
+        .with_readonly()
+        .with_trap_code(Some(ir_trap(code)))
+}
+
 /// What a call jumps to.
 #[derive(Clone, Copy)]
 enum Callee {
@@ -116,12 +126,17 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// The code and VMContext of the (checked, non-null) `VMFuncRef` at
-    /// `func_ref`.
-    fn func_ref_target(&mut self, func_ref: Value) -> (Value, Value) {
+    /// The code and VMContext of the `VMFuncRef` at `func_ref`: when
+    /// `null` is a trap code, the pointer may be null and the first load
+    /// traps with it then.
+    fn func_ref_target(&mut self, func_ref: Value, null: Option<TrapCode>) -> (Value, Value) {
+        let flags = match null {
+            Some(code) => func_ref_field_or_trap(code),
+            None => func_ref_field(),
+        };
         let code = self.b.ins().load(
             POINTER,
-            func_ref_field(),
+            flags,
             func_ref,
             VMOffsets::FUNC_REF_WASM_CALL as i32,
         );
@@ -147,30 +162,25 @@ impl Translator<'_, '_> {
         let index = self.pop()?;
         let addr = self.table_elem_addr(table, index, TrapCode::IndirectCallOutOfBounds);
         let func_ref = self.b.ins().load(POINTER, mutable_field(), addr, 0);
-        self.b
-            .ins()
-            .trapz(func_ref, ir_trap(TrapCode::IndirectCallToNull));
-
+        // The null check is this load: a null element faults on it, and
+        // its trap code says why.
         let actual = self.b.ins().load(
             types::I32,
-            func_ref_field(),
+            func_ref_field_or_trap(TrapCode::IndirectCallToNull),
             func_ref,
             VMOffsets::FUNC_REF_TYPE_INDEX as i32,
         );
-        let type_ids = self
-            .env
-            .load_vmctx_ptr(&mut self.b, VMOffsets::VMCTX_TYPE_IDS);
         let expected = self.b.ins().load(
             types::I32,
             constant_field(),
-            type_ids,
-            (ty.as_u32() * 4) as i32,
+            self.env.vmctx,
+            self.env.offsets.type_id(ty) as i32,
         );
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.b
             .ins()
             .trapnz(mismatch, ir_trap(TrapCode::BadSignature));
-        let (code, callee_vmctx) = self.func_ref_target(func_ref);
+        let (code, callee_vmctx) = self.func_ref_target(func_ref, None);
         self.emit_call(Callee::Indirect(sig, code), callee_vmctx, params, tail)
     }
 
@@ -180,10 +190,8 @@ impl Translator<'_, '_> {
         let params = self.param_count(ty)?;
         let sig = self.env.sig_ref(&mut self.b, ty)?;
         let func_ref = self.pop()?;
-        self.b
-            .ins()
-            .trapz(func_ref, ir_trap(TrapCode::NullFunctionReference));
-        let (code, callee_vmctx) = self.func_ref_target(func_ref);
+        let (code, callee_vmctx) =
+            self.func_ref_target(func_ref, Some(TrapCode::NullFunctionReference));
         self.emit_call(Callee::Indirect(sig, code), callee_vmctx, params, tail)
     }
 }
