@@ -140,20 +140,19 @@ impl Diff {
             Oracle::Wasmi2 => Oracle::Wasmi031,
             Oracle::Wasmi031 => Oracle::Wasmi2,
         };
-        if let Ok(second) = other.run(&counted, &case.plan) {
-            if compare(
+        if let Ok(second) = other.run(&counted, &case.plan)
+            && compare(
                 (first_name, first),
                 (other.name(), &second),
                 Strictness::Portable,
             )
             .is_none()
-            {
-                counters.add(&format!("{} overruled", oracle.name()), 1);
-                return Ok(Verdict {
-                    divergence: None,
-                    counters,
-                });
-            }
+        {
+            counters.add(&format!("{} overruled", oracle.name()), 1);
+            return Ok(Verdict {
+                divergence: None,
+                counters,
+            });
         }
         Ok(Verdict {
             divergence: Some(describe(&d, &case.plan)),

@@ -113,6 +113,29 @@ pub fn run(target: Target, time: Duration, seed: u64, jobs: usize) -> Result<Sum
     campaign::run(&exe, &["fuzz-worker"], &options)
 }
 
+/// The seeded campaigns of `cargo xtask test`: [`TEST_SECONDS`] of each
+/// target from [`TEST_SEED`]; any finding fails the run.
+pub fn test_campaigns() -> Result<(), String> {
+    let mut findings = 0;
+    for (target, seconds) in TEST_SECONDS {
+        let summary = run(
+            target,
+            Duration::from_secs(seconds),
+            TEST_SEED,
+            crate::jobs(),
+        )?;
+        println!("{summary}");
+        findings += summary.findings.len();
+    }
+    if findings > 0 {
+        return Err(format!(
+            "the fuzz campaigns found {findings} problem(s); repros in {}",
+            findings_dir().display()
+        ));
+    }
+    Ok(())
+}
+
 fn repro_one(targets: &[Target], seed: u64) -> Result<(), String> {
     let [target] = targets else {
         return Err("`--repro` needs exactly one `--target`".into());

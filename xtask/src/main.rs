@@ -115,7 +115,8 @@ fn main() -> ExitCode {
 /// The commands and options.
 const USAGE: &str = "\
 usage:
-cargo xtask test             fmt check, clippy, cargo test, then the spec suite on every backend
+cargo xtask test             fmt check, clippy, cargo test, a short seeded fuzz campaign of each
+                             target, then the spec suite on every backend
 cargo xtask spec [OPTIONS]   the spec suite alone
     --backend B    only backend B (repeatable; default: every backend that exists)
     --set S        only set S (repeatable; default: every set, today `v2`)
@@ -162,6 +163,7 @@ fn test() -> Result<(), String> {
             return Err(format!("`{shown}` failed ({status})"));
         }
     }
+    fuzz::test_campaigns()?;
     spec(&SpecOptions::default())
 }
 
