@@ -50,8 +50,11 @@ impl CliError {
     /// Wraps a store error: traps keep their backtrace, anything else is cut
     /// to its first line and prefixed with `context`.
     pub fn store(context: impl Into<String>, err: tandem_store::Error) -> CliError {
-        if let Some(trap) = err.as_trap() {
-            return CliError::Trap(format_trap(trap));
+        if let Some(trap) = err.downcast_ref::<tandem_store::Trap>() {
+            let frames = err
+                .downcast_ref::<tandem_store::WasmBacktrace>()
+                .map_or(&[][..], |bt| bt.frames());
+            return CliError::Trap(format_trap(*trap, frames));
         }
         let text = err.to_string();
         CliError::Store {
@@ -64,12 +67,12 @@ impl CliError {
 /// Most backtrace lines printed; the rest are counted, not shown.
 const MAX_FRAME_LINES: usize = 40;
 
-/// The trap's first line (`wasm trap: ...`), then its backtrace with runs of
-/// identical frames (deep recursion) folded into one line each.
-pub fn format_trap(trap: &tandem_store::Trap) -> String {
-    let text = trap.to_string();
-    let mut out = text.lines().next().unwrap_or("wasm trap").to_string();
-    let frames: Vec<String> = trap.trace().iter().map(|f| f.to_string()).collect();
+/// The trap's line (`wasm trap: ...`), then its backtrace (`frames`,
+/// innermost first) with runs of identical frames (deep recursion) folded
+/// into one line each.
+pub fn format_trap(trap: tandem_store::Trap, frames: &[tandem_store::FrameInfo]) -> String {
+    let mut out = trap.to_string();
+    let frames: Vec<String> = frames.iter().map(|f| f.to_string()).collect();
     if frames.is_empty() {
         return out;
     }

@@ -67,8 +67,8 @@ pub fn run(
     let module = load::compile(&engine, file, &bytes)?;
     let exported: Vec<String> = module
         .exports()
-        .filter(|(_, ty)| matches!(ty, ExternType::Func(_)))
-        .map(|(name, _)| name.to_string())
+        .filter(|export| matches!(export.ty(), ExternType::Func(_)))
+        .map(|export| export.name().to_string())
         .collect();
     let target = pick_function(file, invoke, &exported)?;
     if target.is_none() && !args.is_empty() {
@@ -96,30 +96,26 @@ pub fn run(
         ))
     })?;
     let ty = func.ty(&store);
-    if ty.params.len() != args.len() {
-        let params: Vec<_> = ty.params.iter().map(|t| t.to_string()).collect();
+    if ty.params().len() != args.len() {
+        let params: Vec<_> = ty.params().map(|t| t.to_string()).collect();
         return Err(CliError::Usage(format!(
             "`{name}` takes {} argument(s) ({}), got {}",
-            ty.params.len(),
+            ty.params().len(),
             params.join(", "),
             args.len()
         )));
     }
     let params = args
         .iter()
-        .zip(ty.params.iter())
+        .zip(ty.params())
         .enumerate()
-        .map(|(i, (text, &ty))| {
+        .map(|(i, (text, ty))| {
             parse_arg(text, ty).map_err(|why| {
                 CliError::Usage(format!("argument {} `{text}` of `{name}`: {why}", i + 1))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut results: Vec<Val> = ty
-        .results
-        .iter()
-        .map(|&ty| tandem_wast::values::default_val(ty))
-        .collect();
+    let mut results: Vec<Val> = ty.results().map(tandem_wast::values::default_val).collect();
     func.call(&mut store, &params, &mut results)
         .map_err(|e| CliError::store(format!("calling `{name}` failed"), e))?;
     for result in &results {

@@ -51,7 +51,7 @@ pub use tunables::{BoundsChecks, Tunables};
 pub use types::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
     ElemIndex, EntityIndex, FuncIndex, FuncType, GlobalIndex, GlobalType, MemoryIndex, MemoryType,
-    RefType, TableIndex, TableType, TypeIndex, ValType,
+    Mutability, RefType, TableIndex, TableType, TypeIndex, ValType,
 };
 pub use vmoffsets::{PTR, VALRAW_SIZE, VMCONTEXT_MAGIC, VMHOST_MAGIC, VMOffsets};
 

@@ -62,6 +62,22 @@ impl Val {
         }
     }
 
+    /// A null `funcref`.
+    ///
+    /// ```
+    /// use tandem_store::{Val, ValType};
+    /// assert_eq!(Val::null_func_ref().ty(), ValType::FUNCREF);
+    /// assert_eq!(Val::null_extern_ref().ty(), ValType::EXTERNREF);
+    /// ```
+    pub fn null_func_ref() -> Val {
+        Val::FuncRef(None)
+    }
+
+    /// A null `externref`.
+    pub fn null_extern_ref() -> Val {
+        Val::ExternRef(None)
+    }
+
     /// The i32, if this is one.
     pub fn i32(&self) -> Option<i32> {
         if let Val::I32(v) = self {
@@ -96,6 +112,77 @@ impl Val {
         } else {
             None
         }
+    }
+
+    /// The `funcref` (`Some(None)` for null), if this is one.
+    ///
+    /// ```
+    /// use tandem_store::Val;
+    /// assert_eq!(Val::FuncRef(None).funcref(), Some(None));
+    /// assert_eq!(Val::I32(1).funcref(), None);
+    /// ```
+    pub fn funcref(&self) -> Option<Option<&Func>> {
+        if let Val::FuncRef(f) = self {
+            Some(f.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The `externref` (`Some(None)` for null), if this is one.
+    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+        if let Val::ExternRef(e) = self {
+            Some(e.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The i32; panics if this is another type.
+    ///
+    /// ```
+    /// use tandem_store::Val;
+    /// assert_eq!(Val::I32(7).unwrap_i32(), 7);
+    /// assert_eq!(Val::from(1.5f64).unwrap_f64(), 1.5);
+    /// assert!(Val::FuncRef(None).unwrap_funcref().is_none());
+    /// ```
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().expect("Val::unwrap_i32 on a non-i32")
+    }
+
+    /// The i64; panics if this is another type.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().expect("Val::unwrap_i64 on a non-i64")
+    }
+
+    /// The f32; panics if this is another type.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().expect("Val::unwrap_f32 on a non-f32")
+    }
+
+    /// The f64; panics if this is another type.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().expect("Val::unwrap_f64 on a non-f64")
+    }
+
+    /// The v128; panics if this is another type.
+    pub fn unwrap_v128(&self) -> u128 {
+        match self {
+            Val::V128(v) => *v,
+            _ => panic!("Val::unwrap_v128 on a non-v128"),
+        }
+    }
+
+    /// The `funcref` (`None` for null); panics if this is another type.
+    pub fn unwrap_funcref(&self) -> Option<&Func> {
+        self.funcref()
+            .expect("Val::unwrap_funcref on a non-funcref")
+    }
+
+    /// The `externref` (`None` for null); panics if this is another type.
+    pub fn unwrap_externref(&self) -> Option<&ExternRef> {
+        self.externref()
+            .expect("Val::unwrap_externref on a non-externref")
     }
 
     /// The raw form, after checking the value belongs to `store`.

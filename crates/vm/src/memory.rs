@@ -85,6 +85,14 @@ impl LinearMemory {
     fn set_pages(&mut self, pages: u64) -> Result<(), VmError> {
         let old_bytes = (self.pages * WASM_PAGE_SIZE) as usize;
         let new_bytes = (pages * WASM_PAGE_SIZE) as usize;
+        if new_bytes > self.mmap.len() {
+            // A reservation below 4 GiB (`Tunables::memory_reservation`)
+            // caps the memory: it never moves.
+            return Err(VmError::Limit(format!(
+                "memory of {pages} pages exceeds its reservation of {} bytes",
+                self.mmap.len()
+            )));
+        }
         if new_bytes > old_bytes {
             self.mmap
                 .make_accessible(old_bytes, new_bytes - old_bytes)?;
@@ -205,6 +213,24 @@ mod tests {
             memory64: false,
             shared: false,
         }
+    }
+
+    #[test]
+    fn never_grows_past_its_reservation() {
+        let tunables = Tunables {
+            bounds_checks: tandem_environ::BoundsChecks::Explicit,
+            memory_reservation: 2 * WASM_PAGE_SIZE,
+            ..Tunables::default()
+        };
+        // SAFETY: a null definition makes the memory own it.
+        let mut m =
+            unsafe { LinearMemory::new(ty(1, None), &tunables, std::ptr::null_mut()) }.unwrap();
+        assert_eq!(m.grow(1, None), Some(1));
+        assert_eq!(m.grow(1, None), None);
+        assert_eq!(m.pages(), 2);
+        // SAFETY: as above.
+        let too_big = unsafe { LinearMemory::new(ty(3, None), &tunables, std::ptr::null_mut()) };
+        assert!(too_big.is_err());
     }
 
     #[test]

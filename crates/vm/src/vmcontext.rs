@@ -136,6 +136,106 @@ impl ValRaw {
     pub fn from_bytes(bytes: [u8; 16]) -> ValRaw {
         ValRaw { v128: bytes }
     }
+
+    /// A slot holding the low `bits` zero-extended to 16 bytes, as every
+    /// numeric value is written.
+    fn from_u128(bits: u128) -> ValRaw {
+        ValRaw::from_bytes(bits.to_le_bytes())
+    }
+
+    /// The slot's 16 bytes as one little-endian number.
+    fn bits(self) -> u128 {
+        u128::from_le_bytes(self.to_bytes())
+    }
+
+    /// A slot holding an `i32`.
+    ///
+    /// ```
+    /// use tandem_vm::ValRaw;
+    /// assert_eq!(ValRaw::i32(-2).get_i32(), -2);
+    /// assert_eq!(ValRaw::i32(-2).get_u32(), u32::MAX - 1);
+    /// assert_eq!(ValRaw::i64(-3).get_i64(), -3);
+    /// assert_eq!(ValRaw::f32(1.5f32.to_bits()).get_f32(), 1.5f32.to_bits());
+    /// assert_eq!(ValRaw::f64(2.5f64.to_bits()).get_f64(), 2.5f64.to_bits());
+    /// assert_eq!(ValRaw::v128(u128::MAX).get_v128(), u128::MAX);
+    /// ```
+    pub fn i32(value: i32) -> ValRaw {
+        ValRaw::from_u128(u128::from(value as u32))
+    }
+
+    /// A slot holding an `i64`.
+    pub fn i64(value: i64) -> ValRaw {
+        ValRaw::from_u128(u128::from(value as u64))
+    }
+
+    /// A slot holding an `f32`, given as its bits.
+    pub fn f32(bits: u32) -> ValRaw {
+        ValRaw::from_u128(u128::from(bits))
+    }
+
+    /// A slot holding an `f64`, given as its bits.
+    pub fn f64(bits: u64) -> ValRaw {
+        ValRaw::from_u128(u128::from(bits))
+    }
+
+    /// A slot holding a `v128`.
+    pub fn v128(bits: u128) -> ValRaw {
+        ValRaw::from_u128(bits)
+    }
+
+    /// A slot holding a `funcref` (a `*mut VMFuncRef`, null for null).
+    ///
+    /// ```
+    /// use tandem_vm::ValRaw;
+    /// assert!(ValRaw::funcref(std::ptr::null_mut()).get_funcref().is_null());
+    /// ```
+    pub fn funcref(ptr: *mut std::ffi::c_void) -> ValRaw {
+        let mut raw = ValRaw::default();
+        raw.ptr = ptr.cast();
+        raw
+    }
+
+    /// The `i32` in the slot.
+    pub fn get_i32(self) -> i32 {
+        self.bits() as u32 as i32
+    }
+
+    /// The `i32` in the slot, unsigned.
+    pub fn get_u32(self) -> u32 {
+        self.bits() as u32
+    }
+
+    /// The `i64` in the slot.
+    pub fn get_i64(self) -> i64 {
+        self.bits() as u64 as i64
+    }
+
+    /// The `i64` in the slot, unsigned.
+    pub fn get_u64(self) -> u64 {
+        self.bits() as u64
+    }
+
+    /// The bits of the `f32` in the slot.
+    pub fn get_f32(self) -> u32 {
+        self.bits() as u32
+    }
+
+    /// The bits of the `f64` in the slot.
+    pub fn get_f64(self) -> u64 {
+        self.bits() as u64
+    }
+
+    /// The `v128` in the slot.
+    pub fn get_v128(self) -> u128 {
+        self.bits()
+    }
+
+    /// The `funcref` in the slot (see [`ValRaw::funcref`]).
+    pub fn get_funcref(self) -> *mut std::ffi::c_void {
+        // SAFETY: every slot has all 16 bytes initialised (see `to_bytes`),
+        // and every bit pattern is a valid pointer value.
+        unsafe { self.ptr.cast() }
+    }
 }
 
 impl Default for ValRaw {
