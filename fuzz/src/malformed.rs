@@ -130,16 +130,16 @@ fn exercise(engine: &Engine, module: &Module) -> Result<Counters, String> {
         let Ok(instance) = Instance::new(&mut store, module, &[]) else {
             return;
         };
-        for (name, export) in instance.exports(&mut store) {
-            let Some(func) = export.into_func() else {
-                continue;
-            };
+        let funcs: Vec<_> = instance
+            .exports(&mut store)
+            .filter_map(|export| export.into_func())
+            .collect();
+        for func in funcs {
             let ty = func.ty(&store);
-            let args: Vec<Val> = ty.params.iter().map(|&t| Val::default_for(t)).collect();
-            let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
+            let args: Vec<Val> = ty.params().map(Val::default_for).collect();
+            let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
             let _ = store.set_fuel(FUEL);
             let _ = func.call(&mut store, &args, &mut results);
-            let _ = name;
             counters.add("calls", 1);
         }
     };

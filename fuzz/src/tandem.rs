@@ -34,7 +34,7 @@ pub fn engine(backend: BackendKind, setup: Setup) -> Result<Engine, String> {
 
 /// The trap kind of a failed call, or `None` when it is not a trap.
 pub fn trap_kind(error: &Error) -> Option<TrapKind> {
-    let code = error.as_trap()?.code();
+    let code = *error.downcast_ref::<TrapCode>()?;
     Some(match code {
         TrapCode::StackOverflow => TrapKind::StackOverflow,
         TrapCode::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
@@ -141,7 +141,12 @@ impl Run {
 
     fn exports(&mut self) -> Vec<(String, Extern)> {
         match self.instance {
-            Some(instance) => sorted(instance.exports(&mut self.store)),
+            Some(instance) => sorted(
+                instance
+                    .exports(&mut self.store)
+                    .map(|e| (e.name().to_string(), e.into_extern()))
+                    .collect(),
+            ),
             None => Vec::new(),
         }
     }
@@ -211,7 +216,7 @@ impl Run {
         };
         let args: Vec<Val> = call.args.iter().map(|a| self.val(a)).collect();
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results.iter().map(|&t| default(t)).collect();
+        let mut results: Vec<Val> = ty.results().map(default).collect();
         match func.call(&mut self.store, &args, &mut results) {
             Ok(()) => Outcome::Returned(results.into_iter().map(|v| self.value(v)).collect()),
             Err(e) => outcome_of_error(&e),

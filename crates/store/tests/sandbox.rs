@@ -10,7 +10,7 @@
 use std::process::Command;
 use tandem_store::{
     BackendKind, Caller, Config, Engine, Error, Extern, Func, Instance, Linker, Memory, MemoryType,
-    Module, Store, TrapCode,
+    Module, Store, TrapCode, WasmBacktrace,
 };
 
 /// One engine per backend this build has.
@@ -24,7 +24,23 @@ fn engines() -> Vec<(BackendKind, Engine)> {
 /// The trap code of an error, if it is a trap (one place for the shape of
 /// the store's error type).
 fn trap_code(error: &Error) -> Option<TrapCode> {
-    error.as_trap().map(|t| t.code())
+    error.downcast_ref::<TrapCode>().copied()
+}
+
+/// The name of the innermost Wasm frame of a failure.
+fn innermost(error: &Error) -> Option<&str> {
+    error
+        .downcast_ref::<WasmBacktrace>()?
+        .frames()
+        .first()?
+        .func_name()
+}
+
+/// The number of Wasm frames of a failure.
+fn depth(error: &Error) -> usize {
+    error
+        .downcast_ref::<WasmBacktrace>()
+        .map_or(0, |bt| bt.frames().len())
 }
 
 /// Loads and stores of each width, at each static offset.
@@ -98,11 +114,11 @@ fn pattern(i: usize) -> u8 {
 /// against the spec's rule: in bounds iff `address + offset + width <=
 /// size`, otherwise a `MemoryOutOfBounds` trap that changes nothing.
 fn check_boundaries(kind: BackendKind, store: &mut Store<()>, instance: Instance, memory: Memory) {
-    let size = memory.data(store).len() as u64;
-    for (i, byte) in memory.data_mut(store).iter_mut().enumerate() {
+    let size = memory.data(&*store).len() as u64;
+    for (i, byte) in memory.data_mut(&mut *store).iter_mut().enumerate() {
         *byte = pattern(i);
     }
-    let before: Vec<u8> = memory.data(store).to_vec();
+    let before: Vec<u8> = memory.data(&*store).to_vec();
     for (_, _, width) in ACCESSES {
         for offset in OFFSETS {
             let load = instance
@@ -134,7 +150,7 @@ fn check_boundaries(kind: BackendKind, store: &mut Store<()>, instance: Instance
                 match store_fn.call(&mut *store, address) {
                     Ok(()) => {
                         assert!(in_bounds, "{what}: store did not trap");
-                        let data = memory.data_mut(store);
+                        let data = memory.data_mut(&mut *store);
                         let range = ea as usize..(ea + width) as usize;
                         assert_ne!(
                             data[range.clone()],
@@ -150,7 +166,10 @@ fn check_boundaries(kind: BackendKind, store: &mut Store<()>, instance: Instance
                 }
                 // A trapping store writes nothing, not even the part of a
                 // straddling access that would fit.
-                assert!(memory.data(store) == &before[..], "{what}: memory changed");
+                assert!(
+                    memory.data(&*store) == &before[..],
+                    "{what}: memory changed"
+                );
             }
         }
     }
@@ -386,8 +405,7 @@ fn a_trap_inside_a_host_call_reaches_the_host_function_then_its_caller() {
             Ok(v) => Ok(v),
             Err(e) => {
                 assert_eq!(trap_code(&e), Some(TrapCode::UnreachableCodeReached));
-                let trace = e.as_trap().unwrap().trace();
-                assert_eq!(trace[0].func_name.as_deref(), Some("inner"));
+                assert_eq!(innermost(&e), Some("inner"));
                 Ok(100)
             }
         });
@@ -408,11 +426,7 @@ fn a_trap_inside_a_host_call_reaches_the_host_function_then_its_caller() {
             Some(TrapCode::UnreachableCodeReached),
             "{kind}: {err}"
         );
-        assert_eq!(
-            err.as_trap().unwrap().trace()[0].func_name.as_deref(),
-            Some("inner"),
-            "{kind}"
-        );
+        assert_eq!(innermost(&err), Some("inner"), "{kind}");
         assert_eq!(
             outer.call(&mut store, 0).unwrap(),
             11,
@@ -478,7 +492,7 @@ fn a_panic_in_a_nested_host_function_reaches_the_outermost_caller() {
             Some(TrapCode::IntegerDivisionByZero),
             "{kind}"
         );
-        assert_eq!(err.as_trap().unwrap().trace().len(), 1, "{kind}: {err}");
+        assert_eq!(depth(&err), 1, "{kind}: {err}");
     }
 }
 
