@@ -21,6 +21,7 @@
 //! | [`trace`] | engine-neutral values, outcomes, exported state, and comparing two runs |
 //! | [`tandem`] | running a case on a Tandem engine |
 //! | [`oracle`] | running a case on wasmi 2 and wasmi 0.31 |
+//! | [`api`] | the embedding-call sequences and their model |
 //! | [`smith`] | generating a diff case from a seed |
 //! | [`rewrite`] | exporting the termination budget, counting operators |
 //! | [`repro`] | writing a finding as a `.wat` file |
@@ -34,6 +35,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod api;
 pub mod campaign;
 pub mod diff;
 pub mod malformed;
@@ -138,6 +140,7 @@ pub struct Finding {
 pub struct Worker {
     diff: diff::Diff,
     malformed: malformed::Malformed,
+    api: api::Api,
 }
 
 impl Worker {
@@ -146,7 +149,7 @@ impl Worker {
         match target {
             Target::Diff => self.diff.run(seed),
             Target::Malformed => self.malformed.run(seed),
-            Target::Api => Ok(Counters::default()),
+            Target::Api => self.api.run(seed),
         }
     }
 }
@@ -159,7 +162,7 @@ pub fn module_of(target: Target, seed: u64) -> Option<Vec<u8>> {
             .ok()
             .map(|case| case.wasm),
         Target::Malformed => Some(malformed::mutant(seed).wasm),
-        Target::Api => None,
+        Target::Api => wat::parse_str(api::WAT).ok(),
     };
     // The crash may have been in making the module.
     std::panic::catch_unwind(make).ok().flatten()
