@@ -9,9 +9,6 @@
 //! with zero arguments under fuel, so a mutation that survives validation
 //! also reaches the run time.
 //!
-//! Tandem is deliberately stricter than wasmparser in one place, which this
-//! target knows: Wasm 2.0 memory limits are `u32` LEBs of at most 5 bytes,
-//! and wasmparser accepts longer ones (see `tandem_environ::translate`).
 
 use crate::{Counters, Finding, Target, smith};
 use arbitrary::{Arbitrary, Unstructured};
@@ -67,8 +64,7 @@ impl Malformed {
         let valid = wasmparser::Validator::new_with_features(features)
             .validate_all(&mutant.wasm)
             .is_ok();
-        let stricter = valid && has_long_memory_limit(&mutant.wasm);
-        let expect_accept = valid && !stricter;
+        let expect_accept = valid;
         let mut counters = Counters::one("modules");
         counters.add(if expect_accept { "valid" } else { "invalid" }, 1);
         for (backend, engine) in self.engines().to_vec() {
@@ -85,12 +81,7 @@ impl Malformed {
                 Ok(module) => {
                     if !expect_accept {
                         return Err(finding(format!(
-                            "{backend} accepted a module the validator {}",
-                            if valid {
-                                "accepts only with a memory limit LEB over 5 bytes"
-                            } else {
-                                "rejects"
-                            }
+                            "{backend} accepted a module the validator rejects"
                         )));
                     }
                     counters.merge(
@@ -150,29 +141,6 @@ fn exercise(engine: &Engine, module: &Module) -> Result<Counters, String> {
         )
     })?;
     Ok(counters)
-}
-
-/// Whether a memory's limits use a LEB longer than Wasm 2.0's 5 bytes.
-pub fn has_long_memory_limit(wasm: &[u8]) -> bool {
-    for payload in Parser::new(0).parse_all(wasm) {
-        let Ok(Payload::MemorySection(reader)) = payload else {
-            continue;
-        };
-        for entry in reader.into_iter_with_offsets() {
-            let Ok((offset, ty)) = entry else {
-                return false;
-            };
-            let mut at = offset as usize + 1;
-            for _ in 0..1 + usize::from(ty.maximum.is_some()) {
-                let len = leb_len(&wasm[at.min(wasm.len())..]);
-                if len > 5 {
-                    return true;
-                }
-                at += len;
-            }
-        }
-    }
-    false
 }
 
 /// Bytes of the LEB at the start of `bytes` (all of them if unterminated).
@@ -555,27 +523,18 @@ mod tests {
             let mut rng = SmallRng::seed_from_u64(seed);
             let mut copy = wasm.clone();
             let what = lengthen_leb(&mut rng, &mut copy);
-            // Up to 5 bytes a u32/i32 LEB stays valid, except that memory
-            // limits are where Tandem follows the spec and wasmparser not.
+            // Up to 5 bytes a u32/i32 LEB stays valid (with Wasm 2.0's
+            // features memory limits are u32 LEBs too).
             let longest = copy.len() - wasm.len() + 1;
-            if longest <= 5 && !has_long_memory_limit(&copy) {
-                wasmparser::validate(&copy).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let check = wasmparser::Validator::new_with_features(features()).validate_all(&copy);
+            if longest <= 5 {
+                check.unwrap_or_else(|e| panic!("{what}: {e}"));
                 lengthened += 1;
+            } else {
+                assert!(check.is_err(), "{what}");
             }
         }
         assert!(lengthened > 10);
-    }
-
-    #[test]
-    fn a_long_memory_limit_is_seen() {
-        let mut wasm = wat::parse_str("(module (memory 1))").unwrap();
-        assert!(!has_long_memory_limit(&wasm));
-        // The memory section: id 5, size 3, count 1, flags 0, min 1.
-        let at = wasm.len() - 1;
-        wasm.splice(at..at + 1, padded_uleb(1, 6));
-        let size_at = wasm.len() - 9;
-        wasm[size_at] += 5;
-        assert!(has_long_memory_limit(&wasm));
     }
 
     #[test]
