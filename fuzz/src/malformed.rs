@@ -50,61 +50,116 @@ impl Malformed {
         &self.engines
     }
 
-    /// Runs case `seed`.
+    /// Runs case `seed`; a finding carries the module cut down to the
+    /// bytes it needs ([`minimise`]).
     pub fn run(&mut self, seed: u64) -> Result<Counters, Finding> {
         let mutant = mutant(seed);
-        let finding = |summary: String| Finding {
+        let summary = match self.check(&mutant.wasm) {
+            Ok(counters) => return Ok(counters),
+            Err(summary) => summary,
+        };
+        let wanted = kind(&summary).to_string();
+        let small = minimise(mutant.wasm.clone(), |candidate| {
+            self.check(candidate)
+                .err()
+                .is_some_and(|s| kind(&s) == wanted)
+        });
+        let mut details = mutant.steps.join("\n");
+        details.push_str(&format!(
+            "\nminimised from {} to {} bytes",
+            mutant.wasm.len(),
+            small.len()
+        ));
+        Err(Finding {
             target: Target::Malformed,
             seed,
             summary,
-            details: mutant.steps.join("\n"),
-            module: Some(mutant.wasm.clone()),
-        };
+            details,
+            module: Some(small),
+        })
+    }
+
+    /// Compiles `wasm` on every backend against the validator; `Err` is
+    /// the finding's summary.
+    pub fn check(&mut self, wasm: &[u8]) -> Result<Counters, String> {
         let features = tandem_environ::default_features();
         let valid = wasmparser::Validator::new_with_features(features)
-            .validate_all(&mutant.wasm)
+            .validate_all(wasm)
             .is_ok();
-        let expect_accept = valid;
         let mut counters = Counters::one("modules");
-        counters.add(if expect_accept { "valid" } else { "invalid" }, 1);
+        counters.add(if valid { "valid" } else { "invalid" }, 1);
         for (backend, engine) in self.engines().to_vec() {
             let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                Module::from_binary(&engine, &mutant.wasm)
+                Module::from_binary(&engine, wasm)
             }))
             .map_err(|p| {
-                finding(format!(
+                format!(
                     "{backend} panicked compiling: {}",
                     crate::panic_message(&*p)
-                ))
+                )
             })?;
             match compiled {
-                Ok(module) => {
-                    if !expect_accept {
-                        return Err(finding(format!(
-                            "{backend} accepted a module the validator rejects"
-                        )));
-                    }
-                    counters.merge(
-                        &exercise(&engine, &module)
-                            .map_err(|e| finding(format!("{backend} {e}")))?,
-                    );
+                Ok(module) if valid => {
+                    counters
+                        .merge(&exercise(&engine, &module).map_err(|e| format!("{backend} {e}"))?);
                 }
+                Ok(_) => return Err(format!("{backend} accepted a module the validator rejects")),
                 Err(e) => {
                     let message = e.to_string();
-                    if expect_accept {
-                        return Err(finding(format!(
-                            "{backend} rejected a valid module: {message}"
-                        )));
+                    if valid {
+                        return Err(format!("{backend} rejected a valid module: {message}"));
                     }
                     if !message.contains("offset") {
-                        return Err(finding(format!(
-                            "{backend}'s error names no offset: {message}"
-                        )));
+                        return Err(format!("{backend}'s error names no offset: {message}"));
                     }
                 }
             }
         }
         Ok(counters)
+    }
+}
+
+/// What kind of finding a summary describes: its text before any `:`.
+fn kind(summary: &str) -> &str {
+    summary.split(':').next().unwrap_or(summary)
+}
+
+/// Removes ever smaller runs of bytes from `wasm` while `still` holds of
+/// what is left (delta debugging), within a bounded number of tries.
+pub fn minimise(mut wasm: Vec<u8>, mut still: impl FnMut(&[u8]) -> bool) -> Vec<u8> {
+    // Whole sections first: byte runs rarely line up with them.
+    let mut i = sections(&wasm).len();
+    while i > 0 {
+        i -= 1;
+        if let Some(s) = sections(&wasm).get(i) {
+            let candidate = [&wasm[..s.header], &wasm[s.end..]].concat();
+            if still(&candidate) {
+                wasm = candidate;
+            }
+        }
+    }
+    let mut tries = 4000;
+    let mut chunk = wasm.len().div_ceil(2).max(1);
+    loop {
+        let mut at = 0;
+        let mut removed = false;
+        while at < wasm.len() && tries > 0 {
+            tries -= 1;
+            let end = (at + chunk).min(wasm.len());
+            let candidate = [&wasm[..at], &wasm[end..]].concat();
+            if still(&candidate) {
+                wasm = candidate;
+                removed = true;
+            } else {
+                at += chunk;
+            }
+        }
+        if tries == 0 || (chunk == 1 && !removed) {
+            return wasm;
+        }
+        if !removed {
+            chunk = chunk.div_ceil(2);
+        }
     }
 }
 
@@ -535,6 +590,15 @@ mod tests {
             }
         }
         assert!(lengthened > 10);
+    }
+
+    #[test]
+    fn minimising_keeps_what_the_finding_needs() {
+        // "Findings" are modules containing the bytes 0xde 0xad in order.
+        let needs = |w: &[u8]| w.windows(2).any(|p| p == [0xde, 0xad]);
+        let mut wasm: Vec<u8> = (0..200u8).collect();
+        wasm.splice(77..77, [0xde, 0xad]);
+        assert_eq!(minimise(wasm, needs), [0xde, 0xad]);
     }
 
     #[test]
