@@ -3,7 +3,10 @@
 //!
 //! Every case is a pure function of its seed, so a seed reproduces a
 //! finding (`cargo xtask fuzz --target T --repro SEED`), and a finding is
-//! written as a minimised `.wat` file whose first line says what went wrong.
+//! written as a `.wat` file ([`repro`]) whose first line says what went
+//! wrong. It is minimised first: a `diff` finding keeps only the calls (and
+//! engine settings) it needs, a `malformed` one only the bytes; an `api`
+//! finding lists the steps that led to it.
 //!
 //! # Targets
 //!
