@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's one test command, the spec-suite driver and
-//! the benchmarks ([`bench`](mod@bench)); [`USAGE`] lists the commands.
+//! the benchmarks ([`bench`](mod@bench)) and the fuzz campaigns ([`fuzz`]);
+//! [`USAGE`] lists the commands.
 //!
 //! The suite runs in this binary (built with the workspace's dev profile),
 //! one child process per file so a crash fails only its file (see
@@ -13,6 +14,7 @@ mod bench_results;
 mod bench_runner;
 mod bench_stats;
 mod expected;
+mod fuzz;
 mod isolate;
 mod report;
 
@@ -93,6 +95,8 @@ fn main() -> ExitCode {
         }),
         Some("bless-failures") => Err("`bless-failures` takes no options".to_string()),
         Some("spec-worker") => isolate::worker(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("fuzz-worker") => tandem_fuzz::campaign::worker(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("bench-programs") => bench::build_programs(),
         None | Some("help" | "--help" | "-h") => {
@@ -113,7 +117,8 @@ fn main() -> ExitCode {
 /// The commands and options.
 const USAGE: &str = "\
 usage:
-cargo xtask test             fmt check, clippy, cargo test, then the spec suite on every backend
+cargo xtask test             fmt check, clippy, cargo test, a short seeded fuzz campaign of each
+                             target, then the spec suite on every backend
 cargo xtask spec [OPTIONS]   the spec suite alone
     --backend B    only backend B (repeatable; default: every backend that exists)
     --set S        only set S (repeatable; default: every set, today `v2`)
@@ -122,6 +127,12 @@ cargo xtask spec [OPTIONS]   the spec suite alone
     --verbose      print every failure of every failing file
     --bless        rewrite tests/spec-expected-failures.txt from this run
 cargo xtask bless-failures   the whole suite, then rewrite tests/spec-expected-failures.txt
+cargo xtask fuzz [OPTIONS]   fuzz campaigns (tandem-fuzz); findings in target/fuzz/findings/
+    --target T     diff, malformed or api (repeatable; default: all three)
+    --time S       seconds per target (default 60)
+    --seed N       first seed (default: from the clock, printed)
+    --jobs N       worker processes (default: one per core)
+    --repro SEED   run the one case SEED of the target and write its repro
 cargo xtask bench [OPTIONS]  benchmarks in a release build (benches/; results in target/bench/)
     --dir DIR      modules to measure (default: benches/programs); those exporting `run`
                    are timed (checked against DIR/expected.txt), the others compiled
@@ -154,6 +165,7 @@ fn test() -> Result<(), String> {
             return Err(format!("`{shown}` failed ({status})"));
         }
     }
+    fuzz::test_campaigns()?;
     spec(&SpecOptions::default())
 }
 
