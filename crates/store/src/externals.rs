@@ -184,6 +184,42 @@ impl Memory {
         }
     }
 
+    /// The memory's bytes and the store's data, both mutably and at once:
+    /// what a host function needs to move bytes between guest memory and
+    /// its own state (WASI's file table, for example) without copying.
+    /// A memory of another store gives an empty slice.
+    ///
+    /// ```
+    /// use tandem_store::{Caller, Engine, Extern, Linker, Module, Store};
+    /// let engine = Engine::default();
+    /// let module = Module::new(&engine, r#"(module (import "env" "save" (func $save (param i32 i32)))
+    ///     (memory (export "memory") 1) (data (i32.const 8) "hello")
+    ///     (func (export "run") i32.const 8 i32.const 5 call $save))"#).unwrap();
+    /// let mut linker = Linker::<Vec<u8>>::new(&engine);
+    /// linker.func_wrap("env", "save", |mut caller: Caller<'_, Vec<u8>>, ptr: i32, len: i32| {
+    ///     let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return };
+    ///     let (bytes, saved) = memory.data_and_store_mut(caller.store());
+    ///     saved.extend_from_slice(&bytes[ptr as usize..][..len as usize]);
+    /// }).unwrap();
+    /// let mut store = Store::new(&engine, Vec::new());
+    /// let instance = linker.instantiate(&mut store, &module).unwrap();
+    /// instance.get_typed_func::<(), ()>(&mut store, "run").unwrap().call(&mut store, ()).unwrap();
+    /// assert_eq!(store.data(), b"hello");
+    /// ```
+    pub fn data_and_store_mut<'a, T: 'static>(
+        &self,
+        store: &'a mut Store<T>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let bytes = match self.ptr(store) {
+            // SAFETY: the store owns the memory; its bytes live in their own
+            // mapping, disjoint from the store's data, and the exclusive
+            // borrow of the store covers both for `'a`.
+            Ok(ptr) => unsafe { (*ptr).data_mut() },
+            Err(_) => &mut [],
+        };
+        (bytes, store.data_mut())
+    }
+
     /// Grows by `delta` pages, returning the old size.
     ///
     /// # Errors
