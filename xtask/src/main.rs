@@ -15,6 +15,7 @@ mod bench_stats;
 mod expected;
 mod isolate;
 mod report;
+mod wasi_programs;
 
 use expected::ExpectedFailures;
 use std::collections::BTreeSet;
@@ -93,6 +94,7 @@ fn main() -> ExitCode {
         Some("spec-worker") => isolate::worker(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("bench-programs") => bench::build_programs(),
+        Some("wasi-programs") => wasi_programs::build(),
         None | Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -128,6 +130,7 @@ cargo xtask bench [OPTIONS]  benchmarks in a release build (benches/; results in
     --compare      also measure wasmtime (Cranelift and Winch) in the same run
     --quick        one repetition, smaller counts: a smoke run
 cargo xtask bench-programs   rebuild benches/programs/*.wasm from their .wat sources
+cargo xtask wasi-programs    rebuild crates/wasi/tests/programs/*.wasm from their C sources (needs clang)
 ";
 
 /// The workspace root (this crate sits one level below it).

@@ -33,6 +33,12 @@ pub enum CliError {
     /// Wasm trapped; the text is the trap's line and its backtrace.
     #[error("{0}")]
     Trap(String),
+    /// A host function (a WASI call) failed and ended the call; the text is
+    /// its message and the Wasm backtrace. Not a trap of the program's
+    /// making, so it ends the process as other errors do (`wasmtime run`
+    /// tells them apart the same way).
+    #[error("{0}")]
+    HostError(String),
     /// The command line asks for something the module cannot give.
     #[error("{0}")]
     Usage(String),
@@ -51,7 +57,10 @@ impl CliError {
     /// to its first line and prefixed with `context`.
     pub fn store(context: impl Into<String>, err: tandem_store::Error) -> CliError {
         if let Some(trap) = err.as_trap() {
-            return CliError::Trap(format_trap(trap));
+            return match trap.host_error() {
+                Some(_) => CliError::HostError(format_trap(trap)),
+                None => CliError::Trap(format_trap(trap)),
+            };
         }
         let text = err.to_string();
         CliError::Store {
@@ -64,10 +73,14 @@ impl CliError {
 /// Most backtrace lines printed; the rest are counted, not shown.
 const MAX_FRAME_LINES: usize = 40;
 
-/// The trap's first line (`wasm trap: ...`), then its backtrace with runs of
-/// identical frames (deep recursion) folded into one line each.
+/// The trap's first line (`wasm trap: ...`, or a host function's own
+/// message), then its backtrace with runs of identical frames (deep
+/// recursion) folded into one line each.
 pub fn format_trap(trap: &tandem_store::Trap) -> String {
-    let text = trap.to_string();
+    let text = match trap.host_error() {
+        Some(host) => host.to_string(),
+        None => trap.to_string(),
+    };
     let mut out = text.lines().next().unwrap_or("wasm trap").to_string();
     let frames: Vec<String> = trap.trace().iter().map(|f| f.to_string()).collect();
     if frames.is_empty() {

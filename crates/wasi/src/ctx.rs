@@ -257,7 +257,7 @@ impl WasiCtxBuilder {
         let mut inner = wasi_common::WasiCtx::new(
             random,
             clocks,
-            wasi_common::sync::sched_ctx(),
+            Box::new(crate::sched::Sched),
             wasi_common::Table::new(),
         );
         let too_big = |what: &str, e: wasi_common::StringArrayError| {

@@ -16,7 +16,7 @@
 //!
 //! Modules: `ctx.rs` (the context and its builder), `functions.rs` (the
 //! list of functions and how each is defined), `fds.rs` (descriptor
-//! numbering), `pipe.rs` (in-memory stdio).
+//! numbering), `pipe.rs` (in-memory stdio), `sched.rs` (`poll_oneoff`).
 //!
 //! # Example
 //!
@@ -67,11 +67,13 @@
 //! running the (never pending) futures in place, [`I32Exit`], and the few
 //! places where `wasmtime run` behaves differently from wasi-common and
 //! programs can tell: descriptor numbers are reused the way wasmtime reuses
-//! them, and `proc_raise` is `ENOTSUP` rather than a trap.
+//! them, `proc_raise` is `ENOTSUP` rather than a trap, and `poll_oneoff`
+//! reports in-memory pipes ready instead of failing.
 //!
 //! Dependencies: `wasi-common` and `wiggle` (above), `cap-std` (directories,
 //! files and sockets the builder opens), `async-trait` (the in-memory pipes
-//! implement wasi-common's `WasiFile`).
+//! and the scheduler implement wasi-common's traits), `rand_core` (the
+//! random-source trait the builder takes), `rustix` (`poll(2)`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -79,6 +81,7 @@ mod ctx;
 mod fds;
 mod functions;
 mod pipe;
+mod sched;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder, host_file};
 pub use functions::{PREVIEW1_FUNCTIONS, add_to_linker};
