@@ -98,6 +98,9 @@ pub(crate) async fn path_open(
     fdflags: i32,
     fd_out: i32,
 ) -> WiggleResult<i32> {
+    // Checked first: a bad result pointer found after the open would leave
+    // a descriptor the program cannot know of.
+    memory.read(GuestPtr::<u32>::new(fd_out as u32))?;
     let errno = wiggle_p1::path_open(
         &mut ctx.inner,
         memory,
@@ -126,6 +129,7 @@ pub(crate) async fn sock_accept(
     flags: i32,
     fd_out: i32,
 ) -> WiggleResult<i32> {
+    memory.read(GuestPtr::<u32>::new(fd_out as u32))?;
     let errno = wiggle_p1::sock_accept(&mut ctx.inner, memory, fd, flags, fd_out).await?;
     if errno == 0 {
         renumber_new(ctx, memory, fd_out)?;
@@ -205,7 +209,9 @@ mod tests {
         /// Whatever the sequence of opens and closes, a new number is never
         /// one that is open.
         #[test]
-        fn never_hands_out_an_open_number(ops in proptest::collection::vec((any::<bool>(), 0u32..12), 0..64)) {
+        fn never_hands_out_an_open_number(
+            ops in proptest::collection::vec((any::<bool>(), 0u32..12), 0..64)
+        ) {
             let mut fds = numbers(&[0, 1, 2]);
             for (open, pick) in ops {
                 if open {

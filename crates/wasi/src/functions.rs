@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 use tandem_store::{Caller, Error, Extern, Linker, Result};
 use wasi_common::snapshots::preview_1::types::Errno;
 use wasi_common::snapshots::preview_1::wasi_snapshot_preview1 as wiggle_p1;
-use wiggle::GuestMemory;
+use wiggle::{GuestError, GuestMemory};
 
 /// Calls `$mac!` with every function of `wasi_snapshot_preview1`, in the
 /// witx's order, one row each:
@@ -44,17 +44,20 @@ macro_rules! foreach_preview1_function {
             fd_filestat_get(fd: i32, stat_out: i32);
             fd_filestat_set_size(fd: i32, size: i64);
             fd_filestat_set_times(fd: i32, atim: i64, mtim: i64, fst_flags: i32);
-            fd_pread(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nread_out: i32);
+            fd_pread(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nread_out: i32)
+                via crate::arrays::fd_pread;
             fd_prestat_get(fd: i32, prestat_out: i32);
             fd_prestat_dir_name(fd: i32, path: i32, path_len: i32);
-            fd_pwrite(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nwritten_out: i32);
-            fd_read(fd: i32, iovs: i32, iovs_len: i32, nread_out: i32);
+            fd_pwrite(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nwritten_out: i32)
+                via crate::arrays::fd_pwrite;
+            fd_read(fd: i32, iovs: i32, iovs_len: i32, nread_out: i32) via crate::arrays::fd_read;
             fd_readdir(fd: i32, buf: i32, buf_len: i32, cookie: i64, size_out: i32);
             fd_renumber(fd: i32, to: i32) via crate::fds::fd_renumber;
             fd_seek(fd: i32, offset: i64, whence: i32, offset_out: i32);
             fd_sync(fd: i32);
             fd_tell(fd: i32, offset_out: i32);
-            fd_write(fd: i32, iovs: i32, iovs_len: i32, nwritten_out: i32);
+            fd_write(fd: i32, iovs: i32, iovs_len: i32, nwritten_out: i32)
+                via crate::arrays::fd_write;
             path_create_directory(fd: i32, path: i32, path_len: i32);
             path_filestat_get(fd: i32, flags: i32, path: i32, path_len: i32, stat_out: i32);
             path_filestat_set_times(
@@ -77,7 +80,8 @@ macro_rules! foreach_preview1_function {
             );
             path_symlink(old_path: i32, old_path_len: i32, fd: i32, new_path: i32, new_path_len: i32);
             path_unlink_file(fd: i32, path: i32, path_len: i32);
-            poll_oneoff(subscriptions: i32, events_out: i32, count: i32, nevents_out: i32);
+            poll_oneoff(subscriptions: i32, events_out: i32, count: i32, nevents_out: i32)
+                via crate::arrays::poll_oneoff;
             proc_exit(status: i32);
             proc_raise(signal: i32) via proc_raise;
             sched_yield();
@@ -85,8 +89,9 @@ macro_rules! foreach_preview1_function {
             sock_accept(fd: i32, flags: i32, fd_out: i32) via crate::fds::sock_accept;
             sock_recv(
                 fd: i32, iovs: i32, iovs_len: i32, ri_flags: i32, size_out: i32, ro_flags_out: i32
-            );
-            sock_send(fd: i32, iovs: i32, iovs_len: i32, si_flags: i32, size_out: i32);
+            ) via crate::arrays::sock_recv;
+            sock_send(fd: i32, iovs: i32, iovs_len: i32, si_flags: i32, size_out: i32)
+                via crate::arrays::sock_send;
             sock_shutdown(fd: i32, how: i32);
         }
     };
@@ -159,12 +164,55 @@ fn guest_memory<'a, T: 'static>(
 pub(crate) type WiggleResult<T> = wiggle::error::Result<T>;
 
 /// The call's result for the guest, or the error that ends the call:
-/// [`I32Exit`] for `proc_exit`, else wasi-common's message.
-fn finish<R>(result: Result<WiggleResult<R>>) -> Result<R> {
-    result?.map_err(|err| match err.downcast::<wasi_common::I32Exit>() {
-        Ok(exit) => Error::Host(Box::new(I32Exit(exit.0))),
-        Err(err) => Error::Host(err.into()),
+/// [`I32Exit`] for `proc_exit`, else wasi-common's message. A bad pointer
+/// or argument value (a [`GuestError`]) is the guest's errno, not a trap:
+/// the WASI docs and wasmtime trap there, but Tandem promises errnos for
+/// whatever a program passes.
+fn finish<R: FromErrno>(result: Result<WiggleResult<R>>) -> Result<R> {
+    result?.or_else(|err| {
+        if let Some(exit) = err.downcast_ref::<wasi_common::I32Exit>() {
+            return Err(Error::Host(Box::new(I32Exit(exit.0))));
+        }
+        let errno = err.downcast_ref::<GuestError>().map(guest_errno);
+        match errno.and_then(R::from_errno) {
+            Some(result) => Ok(result),
+            None => Err(Error::Host(err.into())),
+        }
     })
+}
+
+/// The errno of a bad pointer or value: `EFAULT` out of bounds, `EINVAL`
+/// misaligned or not a value of its type, `EILSEQ` not UTF-8.
+fn guest_errno(err: &GuestError) -> Errno {
+    match err {
+        GuestError::PtrOverflow
+        | GuestError::PtrOutOfBounds(_)
+        | GuestError::SliceLengthsDiffer => Errno::Fault,
+        GuestError::PtrNotAligned(..)
+        | GuestError::InvalidFlagValue(_)
+        | GuestError::InvalidEnumValue(_) => Errno::Inval,
+        GuestError::InvalidUtf8(_) => Errno::Ilseq,
+        GuestError::TryFromIntError(_) => Errno::Overflow,
+        GuestError::InFunc { err, .. } => guest_errno(err),
+    }
+}
+
+/// A function's result type, which an errno may stand for (`i32`), or
+/// not (`proc_exit`'s, which has none).
+trait FromErrno: Sized {
+    fn from_errno(errno: Errno) -> Option<Self>;
+}
+
+impl FromErrno for i32 {
+    fn from_errno(errno: Errno) -> Option<i32> {
+        Some(errno as i32)
+    }
+}
+
+impl FromErrno for () {
+    fn from_errno(_: Errno) -> Option<()> {
+        None
+    }
 }
 
 /// Runs a wasi-common future to completion in place. The `sync`

@@ -7,16 +7,17 @@
 //!
 //! | item | what it is |
 //! |---|---|
-//! | [`WasiCtxBuilder`], [`WasiCtx`] | what the program sees: args, env, stdio, preopened directories and sockets, clocks, randomness |
-//! | [`add_to_linker`] | defines every `wasi_snapshot_preview1` function on a [`Linker`](tandem_store::Linker) |
-//! | [`I32Exit`] | the error a `proc_exit` call ends the Wasm call with; carries the exit status |
+//! | [`WasiCtxBuilder`], [`WasiCtx`] | what the program sees: args, env, stdio, directories, sockets, clocks, randomness |
+//! | [`add_to_linker`] | defines every `wasi_snapshot_preview1` function on a linker |
+//! | [`I32Exit`] | how `proc_exit` ends the Wasm call: the error, with the exit status |
 //! | [`MemoryInputPipe`], [`MemoryOutputPipe`] | stdio from and to memory |
 //! | [`host_file`] | stdio from and to a host file |
 //! | [`preview1`] | the same names the way `wasmtime_wasi::preview1` spells them |
 //!
 //! Modules: `ctx.rs` (the context and its builder), `functions.rs` (the
 //! list of functions and how each is defined), `fds.rs` (descriptor
-//! numbering), `pipe.rs` (in-memory stdio), `sched.rs` (`poll_oneoff`).
+//! numbering), `arrays.rs` (the calls that take arrays), `pipe.rs`
+//! (in-memory stdio), `sched.rs` (`poll_oneoff`'s waiting).
 //!
 //! # Example
 //!
@@ -28,7 +29,8 @@
 //!
 //! let engine = Engine::default();
 //! let module = Module::new(&engine, r#"(module
-//!     (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+//!     (import "wasi_snapshot_preview1" "fd_write"
+//!         (func $write (param i32 i32 i32 i32) (result i32)))
 //!     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
 //!     (memory (export "memory") 1)
 //!     (data (i32.const 16) "hi\n")
@@ -77,6 +79,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod arrays;
 mod ctx;
 mod fds;
 mod functions;

@@ -70,6 +70,8 @@ pub struct Outcome {
     pub trap: Option<(TrapCode, String)>,
     pub stdout: String,
     pub stderr: String,
+    /// Stdout as written, for binary output.
+    pub stdout_bytes: Vec<u8>,
 }
 
 impl Outcome {
@@ -116,6 +118,7 @@ pub fn run(
         trap,
         stdout: text(&stdout),
         stderr: text(&stderr),
+        stdout_bytes: stdout.contents(),
     }
 }
 
