@@ -48,6 +48,9 @@ enum Command {
     /// stdio, only the `--env` variables and only the `--dir` directories, and
     /// its exit status is this command's. A trap prints the trap and its Wasm
     /// backtrace and exits with status 134, as `wasmtime run` does.
+    ///
+    /// A module that does not import WASI may also take the options after
+    /// FILE (`tandem run fib.wat --invoke fib 20`).
     #[command(override_usage = "tandem run [OPTIONS] FILE [ARGS]...")]
     Run(run::RunOptions),
     /// Validate and compile a module; print its function count and the time taken.
@@ -129,7 +132,7 @@ fn clap_exit(e: clap::Error) -> ExitCode {
 
 /// The exit status of a trap: 128 + SIGABRT, as `wasmtime run` (and a C
 /// program that aborts) ends.
-const TRAP_STATUS: u8 = 134;
+pub(crate) const TRAP_STATUS: u8 = 134;
 
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {

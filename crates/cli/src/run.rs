@@ -13,6 +13,8 @@ use crate::load;
 use clap::Parser;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tandem_store::{BackendKind, Engine, ExternType, Linker, Store, Val};
 use tandem_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
@@ -102,8 +104,17 @@ impl Limits {
     }
 
     /// Gives `store` its fuel and, for a timeout, sets the epoch deadline
-    /// and starts the thread that ticks the epoch when time is up.
-    fn apply<T: 'static>(&self, engine: &Engine, store: &mut Store<T>) -> Result<(), CliError> {
+    /// and starts the thread that ticks the epoch when time is up. Wasm
+    /// stops at its next check; a program blocked in a host call (sleeping,
+    /// reading a stdin that never ends) cannot reach one, so if `running`
+    /// is still set a moment later the thread ends the process itself, as
+    /// the trap would have.
+    fn apply<T: 'static>(
+        &self,
+        engine: &Engine,
+        store: &mut Store<T>,
+        running: Arc<AtomicBool>,
+    ) -> Result<(), CliError> {
         if let Some(fuel) = self.fuel {
             store
                 .set_fuel(fuel)
@@ -116,11 +127,20 @@ impl Limits {
             std::thread::spawn(move || {
                 std::thread::sleep(timeout);
                 engine.increment_epoch();
+                std::thread::sleep(BLOCKED_GRACE);
+                if running.load(Ordering::SeqCst) {
+                    eprintln!("error: wasm trap: interrupt (while blocked in a host call)");
+                    std::process::exit(crate::TRAP_STATUS.into());
+                }
             });
         }
         Ok(())
     }
 }
+
+/// How long after `--timeout` a program still inside a host call is ended
+/// from outside.
+const BLOCKED_GRACE: Duration = Duration::from_millis(250);
 
 /// The store's data: the WASI context (an empty one for a module that
 /// does not import WASI).
@@ -197,61 +217,101 @@ pub fn run(options: RunOptions) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::store("cannot set up the store", e))?
     };
     let mut store = Store::new(&engine, Host { wasi: wasi_ctx });
-    limits.apply(&engine, &mut store)?;
-    let mut linker = Linker::new(&engine);
-    tandem_wast::define_spectest(&mut linker, &mut store, true)
-        .map_err(|e| CliError::store("cannot define the spectest imports", e))?;
-    if wasi {
-        tandem_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
-            .map_err(|e| CliError::store("cannot define the WASI imports", e))?;
-    }
-    let instance = match linker.instantiate(&mut store, &module) {
-        Ok(instance) => instance,
-        Err(e) => return exited(e, format!("cannot instantiate `{}`", file.display())),
+    let running = Arc::new(AtomicBool::new(true));
+    limits.apply(&engine, &mut store, running.clone())?;
+    let plan = Plan {
+        wasi,
+        initialize,
+        target,
+        args: if args_are_params { args } else { Vec::new() },
     };
-    if initialize {
-        let init = instance
-            .get_func(&mut store, "_initialize")
-            .ok_or_else(|| CliError::Usage("`_initialize` vanished".into()))?;
-        if let Err(e) = init.call(&mut store, &[], &mut []) {
-            return exited(e, "calling `_initialize` failed".to_string());
-        }
-    }
-    let Some(name) = target else {
-        return Ok(ExitCode::SUCCESS);
+    let outcome = execute(&mut store, &engine, &module, file, plan);
+    running.store(false, Ordering::SeqCst);
+    let results = match outcome? {
+        Ended::Returned(results) => results,
+        Ended::Exited(status) => return Ok(status),
     };
-    let func = instance.get_func(&mut store, &name).ok_or_else(|| {
-        CliError::Usage(format!(
-            "`{}` has no exported function `{name}`",
-            file.display()
-        ))
-    })?;
-    let ty = func.ty(&store);
-    let params = if args_are_params {
-        parse_params(&name, &ty.params, &args)?
-    } else {
-        Vec::new()
-    };
-    let mut results: Vec<Val> = ty
-        .results
-        .iter()
-        .map(|&ty| tandem_wast::values::default_val(ty))
-        .collect();
-    if let Err(e) = func.call(&mut store, &params, &mut results) {
-        return exited(e, format!("calling `{name}` failed"));
-    }
     for result in &results {
         println!("{}", values::format_val(result));
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// What to do once the module is compiled.
+struct Plan {
+    /// Whether to link WASI.
+    wasi: bool,
+    /// Whether to call `_initialize` first.
+    initialize: bool,
+    /// The function to call, if any.
+    target: Option<String>,
+    /// Its parameters, as written.
+    args: Vec<String>,
+}
+
+/// How the calls ended.
+enum Ended {
+    /// The function returned these results.
+    Returned(Vec<Val>),
+    /// The program called `proc_exit` with this status.
+    Exited(ExitCode),
+}
+
+/// Instantiates `module` and makes the calls of `plan`.
+fn execute(
+    store: &mut Store<Host>,
+    engine: &Engine,
+    module: &tandem_store::Module,
+    file: &Path,
+    plan: Plan,
+) -> Result<Ended, CliError> {
+    let mut linker = Linker::new(engine);
+    tandem_wast::define_spectest(&mut linker, store, true)
+        .map_err(|e| CliError::store("cannot define the spectest imports", e))?;
+    if plan.wasi {
+        tandem_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
+            .map_err(|e| CliError::store("cannot define the WASI imports", e))?;
+    }
+    let instance = match linker.instantiate(store, module) {
+        Ok(instance) => instance,
+        Err(e) => return exited(e, format!("cannot instantiate `{}`", file.display())),
+    };
+    if plan.initialize {
+        let init = instance
+            .get_func(&mut *store, "_initialize")
+            .ok_or_else(|| CliError::Usage("`_initialize` vanished".into()))?;
+        if let Err(e) = init.call(store, &[], &mut []) {
+            return exited(e, "calling `_initialize` failed".to_string());
+        }
+    }
+    let Some(name) = plan.target else {
+        return Ok(Ended::Returned(Vec::new()));
+    };
+    let func = instance.get_func(&mut *store, &name).ok_or_else(|| {
+        CliError::Usage(format!(
+            "`{}` has no exported function `{name}`",
+            file.display()
+        ))
+    })?;
+    let ty = func.ty(store);
+    let params = parse_params(&name, &ty.params, &plan.args)?;
+    let mut results: Vec<Val> = ty
+        .results
+        .iter()
+        .map(|&ty| tandem_wast::values::default_val(ty))
+        .collect();
+    match func.call(store, &params, &mut results) {
+        Ok(()) => Ok(Ended::Returned(results)),
+        Err(e) => exited(e, format!("calling `{name}` failed")),
+    }
+}
+
 /// A failed call: the program's exit status if it called `proc_exit`,
 /// else the error.
-fn exited(err: tandem_store::Error, context: String) -> Result<ExitCode, CliError> {
+fn exited(err: tandem_store::Error, context: String) -> Result<Ended, CliError> {
     match I32Exit::find(&err) {
         // `proc_exit` accepts statuses 0..126 only, so the byte is exact.
-        Some(exit) => Ok(ExitCode::from(exit.0 as u8)),
+        Some(exit) => Ok(Ended::Exited(ExitCode::from(exit.0 as u8))),
         None => Err(CliError::store(context, err)),
     }
 }
