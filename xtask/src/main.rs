@@ -75,6 +75,7 @@ const CARGO_STEPS: &[&[&str]] = &[
     ],
     &["run", "-q", "-p", "tandem-store", "--example", "linking"],
     &["run", "-q", "-p", "tandem-store", "--example", "epochs"],
+    &["run", "-q", "-p", "tandem-wasi", "--example", "wasi"],
 ];
 
 fn main() -> ExitCode {
