@@ -44,7 +44,7 @@ enum Command {
     ///
     /// A module that imports WASI (`wasi_snapshot_preview1`) runs as a
     /// command-line program, as under `wasmtime run`: everything after FILE
-    /// is its arguments (argv[0] is FILE's base name), it gets this process's
+    /// is its arguments (`argv[0]` is FILE's base name), it gets this process's
     /// stdio, only the `--env` variables and only the `--dir` directories, and
     /// its exit status is this command's. A trap prints the trap and its Wasm
     /// backtrace and exits with status 134, as `wasmtime run` does.

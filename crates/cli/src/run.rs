@@ -35,7 +35,7 @@ pub struct RunOptions {
     /// this process's value. Repeatable; nothing else is inherited.
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     envs: Vec<String>,
-    /// The program's argv[0] (default: FILE's base name).
+    /// The program's `argv[0]` (default: FILE's base name).
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
     /// Listen on this TCP address and give the socket to a WASI program for

@@ -1,5 +1,5 @@
 //! What `tandem run` gives a WASI program, from `wasmtime run`'s options:
-//! its arguments (argv[0] is the file's base name unless `--argv0`), only
+//! its arguments (`argv[0]` is the file's base name unless `--argv0`), only
 //! the environment variables named by `--env`, the directories of `--dir`
 //! and the sockets of `--tcplisten`, and this process's stdio.
 
@@ -9,7 +9,7 @@ use tandem_wasi::{WasiCtx, WasiCtxBuilder};
 
 /// The command-line pieces a [`WasiCtx`] is built from.
 pub struct WasiOptions<'a> {
-    /// The module file (its base name is argv[0] by default).
+    /// The module file (its base name is `argv[0]` by default).
     pub file: &'a Path,
     /// `--argv0`.
     pub argv0: Option<&'a str>,
