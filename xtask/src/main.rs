@@ -12,6 +12,7 @@ mod bench_report;
 mod bench_results;
 mod bench_runner;
 mod bench_stats;
+mod bench_wasi;
 mod expected;
 mod isolate;
 mod report;
