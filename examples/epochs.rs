@@ -5,7 +5,9 @@
 //! Run with `cargo run -p tandem-store --example epochs`.
 
 use std::time::{Duration, Instant};
-use tandem_store::{Config, Engine, Error, Instance, Module, Store, TrapCode, UpdateDeadline};
+use tandem_store::{
+    Config, Engine, Instance, Module, Store, Trap, UpdateDeadline, WasmBacktrace, format_err,
+};
 
 fn main() -> tandem_store::Result<()> {
     let mut config = Config::new();
@@ -34,8 +36,8 @@ fn main() -> tandem_store::Result<()> {
         .expect_err("the loop never ends by itself");
     let stopped = Instant::now();
     let ticked = ticker.join().expect("ticker thread");
-    let trap = err.as_trap().expect("an interrupt is a trap");
-    assert_eq!(trap.code(), TrapCode::Interrupt);
+    let trap = *err.downcast_ref::<Trap>().expect("an interrupt is a trap");
+    assert_eq!(trap, Trap::Interrupt);
     println!(
         "runaway loop stopped {:?} after the epoch ticked: {trap}",
         stopped.saturating_duration_since(ticked)
@@ -51,7 +53,7 @@ fn main() -> tandem_store::Result<()> {
         if slices < 3 {
             Ok(UpdateDeadline::Continue(1))
         } else {
-            Err(Error::Usage(format!("gave up after {slices} slices")))
+            Err(format_err!("gave up after {slices} slices"))
         }
     });
     let ticker = {
@@ -67,8 +69,12 @@ fn main() -> tandem_store::Result<()> {
         .call(&mut store, ())
         .expect_err("the callback stops it");
     ticker.join().expect("ticker thread");
-    let trap = err.as_trap().expect("a callback's error is a trap");
-    assert_eq!(trap.code(), TrapCode::HostError);
-    println!("{trap}");
+    // The callback's own error, with the Wasm frames where it stopped.
+    assert!(err.downcast_ref::<Trap>().is_none());
+    assert_eq!(err.root_cause().to_string(), "gave up after 3 slices");
+    let trace = err
+        .downcast_ref::<WasmBacktrace>()
+        .expect("the Wasm frames it stopped");
+    println!("stopped by the callback: {}\n{trace}", err.root_cause());
     Ok(())
 }

@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo run -p tandem-store --example host_function`.
 
-use tandem_store::{Caller, Engine, Extern, Linker, Module, Store};
+use tandem_store::{Caller, Engine, Extern, Linker, Module, Store, bail, format_err};
 
 /// What the host keeps in the store.
 struct Log {
@@ -29,14 +29,12 @@ fn main() -> tandem_store::Result<()> {
         "log",
         |mut caller: Caller<'_, Log>, ptr: i32, len: i32| -> tandem_store::Result<()> {
             let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-                return Err(tandem_store::Error::Usage(
-                    "module exports no memory".into(),
-                ));
+                bail!("module exports no memory");
             };
             let bytes = memory
-                .data(caller.store())
+                .data(&caller)
                 .get(ptr as usize..(ptr + len) as usize)
-                .ok_or_else(|| tandem_store::Error::Usage("string out of bounds".into()))?;
+                .ok_or_else(|| format_err!("string out of bounds"))?;
             let line = String::from_utf8_lossy(bytes).into_owned();
             caller.data_mut().lines.push(line);
             Ok(())

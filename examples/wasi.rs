@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let instance = linker.instantiate(&mut store, &module)?;
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
     let err = start.call(&mut store, ()).unwrap_err();
-    let status = I32Exit::find(&err).map(|exit| exit.0);
+    let status = err.downcast_ref::<I32Exit>().map(|exit| exit.0);
     println!("stdio_exit exited with status {status:?}");
     assert_eq!(status, Some(42));
     Ok(())

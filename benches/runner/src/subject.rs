@@ -139,8 +139,10 @@ impl Subject for Tandem {
 
     fn prepare_run(&self, wasm: &[u8]) -> Result<Job, String> {
         let module = Module::from_binary(&self.parallel, wasm).map_err(err)?;
-        let results = module.exports().find_map(|(name, ty)| match ty {
-            ExternType::Func(ty) if name == "run" => Some(ty.results.to_vec()),
+        let results = module.exports().find_map(|export| match export.ty() {
+            ExternType::Func(ty) if export.name() == "run" => {
+                Some(ty.results().collect::<Vec<_>>())
+            }
             _ => None,
         });
         let mut store = Store::new(&self.parallel, ());

@@ -54,7 +54,10 @@ pub fn tandem_job(engine: &Engine, wasm: &[u8], program: &WasiProgram) -> Result
             .map_err(err)?;
         let status = match start.call(&mut store, ()) {
             Ok(()) => 0,
-            Err(e) => I32Exit::find(&e).map(|exit| exit.0).ok_or_else(|| err(e))?,
+            Err(e) => e
+                .downcast_ref::<I32Exit>()
+                .map(|exit| exit.0)
+                .ok_or_else(|| err(e))?,
         };
         Ok(checksum(status, &stdout.contents()))
     }))

@@ -175,7 +175,7 @@ fn user_wat() -> String {
 fn run(owner: BackendKind, user: BackendKind) {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let ty = FuncType::new(params(), results());
+    let ty = FuncType::new(&engine, params(), results());
     let host = Func::new(&mut store, ty, |_caller, args, results| {
         for (slot, v) in results.iter_mut().zip(expected(args, 3)) {
             *slot = v;
@@ -246,14 +246,14 @@ fn run(owner: BackendKind, user: BackendKind) {
         .call(&mut store, &with_index(2), &mut out)
         .expect_err("null slot");
     assert_eq!(
-        err.as_trap().map(|t| t.code()),
+        err.downcast_ref::<tandem_store::Trap>().copied(),
         Some(tandem_store::TrapCode::IndirectCallToNull)
     );
     let err = call_tbl
         .call(&mut store, &with_index(9), &mut out)
         .expect_err("out of bounds");
     assert_eq!(
-        err.as_trap().map(|t| t.code()),
+        err.downcast_ref::<tandem_store::Trap>().copied(),
         Some(tandem_store::TrapCode::IndirectCallOutOfBounds)
     );
 }

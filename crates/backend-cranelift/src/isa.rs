@@ -24,8 +24,9 @@ pub(crate) const FUNC_NAMESPACE: u32 = 0;
 /// [`Libcall::index`]).
 pub(crate) const LIBCALL_NAMESPACE: u32 = 1;
 
-/// Builds the ISA for the host CPU with Tandem's flags.
-pub(crate) fn host_isa() -> Result<OwnedTargetIsa, CompileError> {
+/// Builds the ISA for the host CPU with Tandem's flags, then `overrides`
+/// (shared settings first, else ISA settings).
+pub(crate) fn host_isa(overrides: &[(&str, &str)]) -> Result<OwnedTargetIsa, CompileError> {
     let mut flags = settings::builder();
     let verifier = if cfg!(debug_assertions) {
         "true"
@@ -44,8 +45,14 @@ pub(crate) fn host_isa() -> Result<OwnedTargetIsa, CompileError> {
             .set(name, value)
             .map_err(|e| codegen_error(format!("setting {name}={value}: {e}")))?;
     }
-    let builder =
+    let mut builder =
         cranelift_native::builder().map_err(|e| unsupported(format!("host CPU: {e}"), 0))?;
+    for &(name, value) in overrides {
+        flags
+            .set(name, value)
+            .or_else(|_| builder.set(name, value))
+            .map_err(|e| codegen_error(format!("setting {name}={value}: {e}")))?;
+    }
     let isa = builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| codegen_error(format!("building the ISA: {e}")))?;
@@ -219,7 +226,7 @@ mod tests {
 
     #[test]
     fn isa_has_the_required_flags() {
-        let isa = host_isa().unwrap();
+        let isa = host_isa(&[]).unwrap();
         assert!(isa.flags().preserve_frame_pointers());
         assert!(isa.flags().enable_multi_ret_implicit_sret());
         assert!(!isa.flags().enable_probestack());

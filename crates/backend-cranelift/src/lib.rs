@@ -84,8 +84,22 @@ impl CraneliftBackend {
     /// [`CompileError::Unsupported`] when the CPU lacks SSE4.1 (needed so
     /// float rounding never becomes a libcall).
     pub fn new() -> Result<Self, CompileError> {
+        Self::with_settings(&[])
+    }
+
+    /// [`CraneliftBackend::new`] with Cranelift settings changed: each
+    /// `(name, value)` is a shared setting (`opt_level`, `enable_verifier`,
+    /// ...) or, failing that, an ISA setting (`has_avx2`, ...). An unknown
+    /// name or a bad value is a [`CompileError::Codegen`].
+    ///
+    /// ```
+    /// use tandem_backend_cranelift::CraneliftBackend;
+    /// assert!(CraneliftBackend::with_settings(&[("opt_level", "none")]).is_ok());
+    /// assert!(CraneliftBackend::with_settings(&[("no_such_setting", "true")]).is_err());
+    /// ```
+    pub fn with_settings(settings: &[(&str, &str)]) -> Result<Self, CompileError> {
         Ok(CraneliftBackend {
-            isa: isa::host_isa()?,
+            isa: isa::host_isa(settings)?,
         })
     }
 }

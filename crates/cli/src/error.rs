@@ -56,11 +56,16 @@ impl CliError {
     /// Wraps a store error: traps keep their backtrace, anything else is cut
     /// to its first line and prefixed with `context`.
     pub fn store(context: impl Into<String>, err: tandem_store::Error) -> CliError {
-        if let Some(trap) = err.as_trap() {
-            return match trap.host_error() {
-                Some(_) => CliError::HostError(format_trap(trap)),
-                None => CliError::Trap(format_trap(trap)),
-            };
+        let frames = err
+            .downcast_ref::<tandem_store::WasmBacktrace>()
+            .map_or(&[][..], |bt| bt.frames());
+        if let Some(trap) = err.downcast_ref::<tandem_store::Trap>() {
+            return CliError::Trap(format_trap(&trap.to_string(), frames));
+        }
+        if !frames.is_empty() {
+            // A host function's own error, raised through Wasm frames.
+            let message = err.root_cause().to_string();
+            return CliError::HostError(format_trap(&message, frames));
         }
         let text = err.to_string();
         CliError::Store {
@@ -73,16 +78,12 @@ impl CliError {
 /// Most backtrace lines printed; the rest are counted, not shown.
 const MAX_FRAME_LINES: usize = 40;
 
-/// The trap's first line (`wasm trap: ...`, or a host function's own
-/// message), then its backtrace with runs of identical frames (deep
-/// recursion) folded into one line each.
-pub fn format_trap(trap: &tandem_store::Trap) -> String {
-    let text = match trap.host_error() {
-        Some(host) => host.to_string(),
-        None => trap.to_string(),
-    };
-    let mut out = text.lines().next().unwrap_or("wasm trap").to_string();
-    let frames: Vec<String> = trap.trace().iter().map(|f| f.to_string()).collect();
+/// The failure's line (`wasm trap: ...`, or a host function's message),
+/// then its backtrace (`frames`, innermost first) with runs of identical
+/// frames (deep recursion) folded into one line each.
+pub fn format_trap(line: &str, frames: &[tandem_store::FrameInfo]) -> String {
+    let mut out = line.lines().next().unwrap_or("wasm trap").to_string();
+    let frames: Vec<String> = frames.iter().map(|f| f.to_string()).collect();
     if frames.is_empty() {
         return out;
     }

@@ -1,9 +1,11 @@
 //! `tandem`: the command line of the Tandem WebAssembly runtime.
 //!
 //! ```text
-//! tandem run [--invoke NAME] [--dir HOST::GUEST] [--env NAME=VALUE] [--backend ...] FILE [ARG...]
-//! tandem compile FILE [--backend ...]
-//! tandem wast FILE... [--backend ...]
+//! tandem run [--invoke NAME] [--dir HOST[::GUEST]] [--env NAME[=VALUE]] [--argv0 NAME]
+//!     [--tcplisten ADDRESS] [--backend cranelift|baseline] [--fuel UNITS]
+//!     [--timeout SECONDS] FILE [ARG...]
+//! tandem compile FILE [--backend cranelift|baseline]
+//! tandem wast FILE... [--backend cranelift|baseline]
 //! ```
 //!
 //! Every failure ends the process with status 1 after one line

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tandem_store::{BackendKind, Engine, ExternType, Linker, Store, Val};
+use tandem_store::{BackendKind, Engine, ExternType, Linker, Store, Val, ValType};
 use tandem_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 
 /// `tandem run`'s command line.
@@ -184,8 +184,8 @@ pub fn run(options: RunOptions) -> Result<ExitCode, CliError> {
     let module = load::compile(&engine, file, &bytes)?;
     let mut exported: Vec<String> = module
         .exports()
-        .filter(|(_, ty)| matches!(ty, ExternType::Func(_)))
-        .map(|(name, _)| name.to_string())
+        .filter(|export| matches!(export.ty(), ExternType::Func(_)))
+        .map(|export| export.name().to_string())
         .collect();
     let initialize = exported.iter().any(|name| name == "_initialize")
         && invoke.as_deref() != Some("_initialize");
@@ -266,13 +266,13 @@ fn execute(
     plan: Plan,
 ) -> Result<Ended, CliError> {
     let mut linker = Linker::new(engine);
-    tandem_wast::define_spectest(&mut linker, store, true)
+    tandem_wast::define_spectest(&mut linker, &mut *store, true)
         .map_err(|e| CliError::store("cannot define the spectest imports", e))?;
     if plan.wasi {
         tandem_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
             .map_err(|e| CliError::store("cannot define the WASI imports", e))?;
     }
-    let instance = match linker.instantiate(store, module) {
+    let instance = match linker.instantiate(&mut *store, module) {
         Ok(instance) => instance,
         Err(e) => return exited(e, format!("cannot instantiate `{}`", file.display())),
     };
@@ -280,7 +280,7 @@ fn execute(
         let init = instance
             .get_func(&mut *store, "_initialize")
             .ok_or_else(|| CliError::Usage("`_initialize` vanished".into()))?;
-        if let Err(e) = init.call(store, &[], &mut []) {
+        if let Err(e) = init.call(&mut *store, &[], &mut []) {
             return exited(e, "calling `_initialize` failed".to_string());
         }
     }
@@ -293,13 +293,10 @@ fn execute(
             file.display()
         ))
     })?;
-    let ty = func.ty(store);
-    let params = parse_params(&name, &ty.params, &plan.args)?;
-    let mut results: Vec<Val> = ty
-        .results
-        .iter()
-        .map(|&ty| tandem_wast::values::default_val(ty))
-        .collect();
+    let ty = func.ty(&*store);
+    let types: Vec<ValType> = ty.params().collect();
+    let params = parse_params(&name, &types, &plan.args)?;
+    let mut results: Vec<Val> = ty.results().map(tandem_wast::values::default_val).collect();
     match func.call(store, &params, &mut results) {
         Ok(()) => Ok(Ended::Returned(results)),
         Err(e) => exited(e, format!("calling `{name}` failed")),
@@ -309,7 +306,7 @@ fn execute(
 /// A failed call: the program's exit status if it called `proc_exit`,
 /// else the error.
 fn exited(err: tandem_store::Error, context: String) -> Result<Ended, CliError> {
-    match I32Exit::find(&err) {
+    match err.downcast_ref::<I32Exit>() {
         // `proc_exit` accepts statuses 0..126 only, so the byte is exact.
         Some(exit) => Ok(Ended::Exited(ExitCode::from(exit.0 as u8))),
         None => Err(CliError::store(context, err)),
@@ -317,11 +314,7 @@ fn exited(err: tandem_store::Error, context: String) -> Result<Ended, CliError> 
 }
 
 /// The command-line arguments as the parameters of `name`.
-fn parse_params(
-    name: &str,
-    types: &[tandem_store::ValType],
-    args: &[String],
-) -> Result<Vec<Val>, CliError> {
+fn parse_params(name: &str, types: &[ValType], args: &[String]) -> Result<Vec<Val>, CliError> {
     if types.len() != args.len() {
         let params: Vec<_> = types.iter().map(|t| t.to_string()).collect();
         return Err(CliError::Usage(format!(

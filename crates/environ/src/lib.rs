@@ -9,7 +9,7 @@
 //! | [`translate`](mod@translate) | [`translate()`]: bytes -> validated [`Translation`] |
 //! | [`module`] | [`ModuleInfo`]: types, imports, exports, segments, names |
 //! | [`types`] | index newtypes ([`FuncIndex`], [`DefinedFuncIndex`], ...) and value types |
-//! | [`vmoffsets`] | [`VMOffsets`]: the byte layout of every structure compiled code reads |
+//! | [`vmoffsets`] | [`VMOffsets`]: the byte layout of every structure compiled code reads; [`foreach_vm_struct!`]: the one list of their fields |
 //! | [`builtin`] | [`foreach_libcall!`]: the one list of runtime library calls |
 //! | [`trap`] | [`TrapCode`]: why Wasm stopped |
 //! | [`tunables`] | [`Tunables`]: knobs shared by backends and runtime |
@@ -51,7 +51,7 @@ pub use tunables::{BoundsChecks, Tunables};
 pub use types::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
     ElemIndex, EntityIndex, FuncIndex, FuncType, GlobalIndex, GlobalType, MemoryIndex, MemoryType,
-    RefType, TableIndex, TableType, TypeIndex, ValType,
+    Mutability, RefType, TableIndex, TableType, TypeIndex, ValType,
 };
 pub use vmoffsets::{PTR, VALRAW_SIZE, VMCONTEXT_MAGIC, VMHOST_MAGIC, VMOffsets};
 

@@ -65,11 +65,15 @@ trap_codes! {
     AllocationFailed = 15, "allocation failed";
 }
 
+/// `wasm trap: ` and the specification's message, as wasmtime prints traps.
 impl std::fmt::Display for TrapCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
+        write!(f, "wasm trap: {}", self.message())
     }
 }
+
+/// A trap code is the error the embedding API reports when Wasm traps.
+impl std::error::Error for TrapCode {}
 
 #[cfg(test)]
 mod tests {
@@ -81,5 +85,13 @@ mod tests {
             assert_eq!(TrapCode::from_u8(code as u8), Some(code));
         }
         assert_eq!(TrapCode::from_u8(0), None);
+    }
+
+    #[test]
+    fn display_is_prefixed_message() {
+        assert_eq!(
+            TrapCode::IntegerDivisionByZero.to_string(),
+            "wasm trap: integer divide by zero"
+        );
     }
 }

@@ -81,6 +81,27 @@ pub enum ValType {
 }
 
 impl ValType {
+    /// `funcref`, as wasmtime spells it.
+    ///
+    /// ```
+    /// use tandem_environ::{RefType, ValType};
+    /// assert_eq!(ValType::FUNCREF, ValType::Ref(RefType::Func));
+    /// assert_eq!(ValType::EXTERNREF.to_string(), "externref");
+    /// ```
+    pub const FUNCREF: ValType = ValType::Ref(RefType::Func);
+    /// `externref`, as wasmtime spells it (see [`ValType::FUNCREF`]).
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::Extern);
+
+    /// Whether this is a reference type.
+    ///
+    /// ```
+    /// use tandem_environ::ValType;
+    /// assert!(ValType::FUNCREF.is_ref() && !ValType::I32.is_ref());
+    /// ```
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::Ref(_))
+    }
+
     /// Size in bytes of the value in compiled code (references are pointers).
     pub fn byte_size(self) -> u32 {
         match self {
@@ -108,6 +129,17 @@ impl ValType {
 }
 
 impl RefType {
+    /// `funcref`, as wasmtime spells it.
+    ///
+    /// ```
+    /// use tandem_environ::RefType;
+    /// assert_eq!(RefType::FUNCREF, RefType::Func);
+    /// assert_eq!(RefType::EXTERNREF, RefType::Extern);
+    /// ```
+    pub const FUNCREF: RefType = RefType::Func;
+    /// `externref`, as wasmtime spells it (see [`RefType::FUNCREF`]).
+    pub const EXTERNREF: RefType = RefType::Extern;
+
     pub(crate) fn from_wasmparser(ty: wasmparser::RefType, offset: u64) -> crate::Result<Self> {
         if ty == wasmparser::RefType::FUNCREF {
             Ok(RefType::Func)
@@ -199,6 +231,109 @@ pub struct MemoryType {
     pub shared: bool,
 }
 
+impl TableType {
+    /// A table of `element`s with at least `minimum` and at most `maximum`
+    /// elements (wasmtime's constructor).
+    ///
+    /// ```
+    /// use tandem_environ::{RefType, TableType};
+    /// let ty = TableType::new(RefType::FUNCREF, 1, Some(10));
+    /// assert_eq!((*ty.element(), ty.minimum(), ty.maximum()), (RefType::Func, 1, Some(10)));
+    /// ```
+    pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> TableType {
+        TableType {
+            element,
+            minimum: minimum.into(),
+            maximum: maximum.map(u64::from),
+        }
+    }
+
+    /// The element type.
+    pub fn element(&self) -> &RefType {
+        &self.element
+    }
+
+    /// The minimum (for a live table: current) number of elements.
+    pub fn minimum(&self) -> u64 {
+        self.minimum
+    }
+
+    /// The maximum number of elements, if bounded.
+    pub fn maximum(&self) -> Option<u64> {
+        self.maximum
+    }
+}
+
+impl MemoryType {
+    /// A 32-bit, unshared memory of at least `minimum` and at most `maximum`
+    /// 64 KiB pages (wasmtime's constructor).
+    ///
+    /// ```
+    /// use tandem_environ::MemoryType;
+    /// let ty = MemoryType::new(1, Some(2));
+    /// assert_eq!((ty.minimum(), ty.maximum(), ty.is_64(), ty.is_shared()), (1, Some(2), false, false));
+    /// ```
+    pub fn new(minimum: u32, maximum: Option<u32>) -> MemoryType {
+        MemoryType {
+            minimum: minimum.into(),
+            maximum: maximum.map(u64::from),
+            memory64: false,
+            shared: false,
+        }
+    }
+
+    /// A memory64 memory (indexed with i64) of at least `minimum` and at
+    /// most `maximum` pages.
+    ///
+    /// ```
+    /// use tandem_environ::MemoryType;
+    /// assert!(MemoryType::new64(1, None).is_64());
+    /// ```
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> MemoryType {
+        MemoryType {
+            minimum,
+            maximum,
+            memory64: true,
+            shared: false,
+        }
+    }
+
+    /// The minimum (for a live memory: current) size in pages.
+    pub fn minimum(&self) -> u64 {
+        self.minimum
+    }
+
+    /// The maximum size in pages, if bounded.
+    pub fn maximum(&self) -> Option<u64> {
+        self.maximum
+    }
+
+    /// Whether the memory is indexed with i64 (memory64).
+    pub fn is_64(&self) -> bool {
+        self.memory64
+    }
+
+    /// Whether the memory is shared between threads.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+}
+
+/// Whether a global can change.
+///
+/// ```
+/// use tandem_environ::{GlobalType, Mutability, ValType};
+/// let ty = GlobalType::new(ValType::I32, Mutability::Var);
+/// assert!(ty.mutable && ty.mutability() == Mutability::Var);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// Immutable.
+    Const,
+    /// `global.set` may change it.
+    Var,
+}
+
 /// A global's type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GlobalType {
@@ -206,6 +341,36 @@ pub struct GlobalType {
     pub content: ValType,
     /// Whether `global.set` may change it.
     pub mutable: bool,
+}
+
+impl GlobalType {
+    /// A global holding `content` (wasmtime's constructor).
+    ///
+    /// ```
+    /// use tandem_environ::{GlobalType, Mutability, ValType};
+    /// let ty = GlobalType::new(ValType::F64, Mutability::Const);
+    /// assert_eq!((*ty.content(), ty.mutability()), (ValType::F64, Mutability::Const));
+    /// ```
+    pub fn new(content: ValType, mutability: Mutability) -> GlobalType {
+        GlobalType {
+            content,
+            mutable: mutability == Mutability::Var,
+        }
+    }
+
+    /// The value type.
+    pub fn content(&self) -> &ValType {
+        &self.content
+    }
+
+    /// Whether the global can change.
+    pub fn mutability(&self) -> Mutability {
+        if self.mutable {
+            Mutability::Var
+        } else {
+            Mutability::Const
+        }
+    }
 }
 
 /// An entity of any index space, as named by imports and exports.

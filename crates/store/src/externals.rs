@@ -1,7 +1,10 @@
 //! [`Extern`] and the non-function externals: [`Memory`], [`Table`],
 //! [`Global`]. Each is a handle (store id + index) into its store.
 
-use crate::{Error, ExternType, Func, Result, Store, Val};
+use crate::{
+    AsContext, AsContextMut, ExternType, Func, Result, Store, StoreContext, StoreContextMut, Val,
+    bail, format_err,
+};
 use tandem_environ::{GlobalType, MemoryType, RefType, TableType, ValType};
 use tandem_vm::VMGlobalDefinition;
 use tandem_vm::memory::LinearMemory;
@@ -15,9 +18,9 @@ use tandem_vm::table::Table as VmTable;
 /// let module = Module::new(&engine, r#"(module (memory (export "m") 1) (func (export "f")))"#).unwrap();
 /// let mut store = Store::new(&engine, ());
 /// let instance = Instance::new(&mut store, &module, &[]).unwrap();
-/// let exports = instance.exports(&mut store);
-/// assert!(matches!(exports[0].1, Extern::Memory(_)));
-/// assert!(exports[1].1.into_func().is_some());
+/// let exports: Vec<Extern> = instance.exports(&mut store).map(|e| e.into_extern()).collect();
+/// assert!(matches!(exports[0], Extern::Memory(_)));
+/// assert!(exports[1].into_func().is_some());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
@@ -30,7 +33,7 @@ pub enum Extern {
     /// ```
     /// use tandem_store::{Engine, Func, RefType, Store, Table, TableType, Val};
     /// let mut store = Store::new(&Engine::default(), ());
-    /// let ty = TableType { element: RefType::Func, minimum: 2, maximum: None };
+    /// let ty = TableType::new(RefType::FUNCREF, 2, None);
     /// let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
     /// let f = Func::wrap(&mut store, || 1i32);
     /// table.set(&mut store, 1, f.into()).unwrap();
@@ -42,9 +45,9 @@ pub enum Extern {
     /// A global.
     ///
     /// ```
-    /// use tandem_store::{Engine, Global, GlobalType, Store, Val, ValType};
+    /// use tandem_store::{Engine, Global, GlobalType, Mutability, Store, Val, ValType};
     /// let mut store = Store::new(&Engine::default(), ());
-    /// let ty = GlobalType { content: ValType::I64, mutable: true };
+    /// let ty = GlobalType::new(ValType::I64, Mutability::Var);
     /// let global = Global::new(&mut store, ty, Val::I64(1)).unwrap();
     /// global.set(&mut store, Val::I64(2)).unwrap();
     /// assert_eq!(global.get(&mut store).i64(), Some(2));
@@ -88,12 +91,36 @@ impl Extern {
     }
 
     /// The external's type.
-    pub fn ty<T: 'static>(&self, store: &Store<T>) -> Result<ExternType> {
+    ///
+    /// # Panics
+    ///
+    /// If it belongs to another store.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Extern, ExternType, Func, Store};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let f: Extern = Func::wrap(&mut store, |x: i32| x).into();
+    /// assert!(matches!(f.ty(&store), ExternType::Func(_)));
+    /// ```
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        let store = store.as_context();
+        self.checked_ty(&store)
+            .expect("object used with the wrong store")
+    }
+
+    /// The external's type, or an error if it belongs to another store.
+    pub(crate) fn checked_ty<T>(&self, store: &Store<T>) -> Result<ExternType> {
         Ok(match self {
-            Extern::Func(f) => ExternType::Func(f.ty(store)),
-            Extern::Memory(m) => ExternType::Memory(m.ty(store)?),
-            Extern::Table(t) => ExternType::Table(t.ty(store)?),
-            Extern::Global(g) => ExternType::Global(g.ty(store)?),
+            Extern::Func(f) => {
+                store.opaque.check(f.store_id)?;
+                ExternType::Func(crate::FuncType::from_environ(f.environ_ty(&store.opaque)))
+            }
+            Extern::Memory(m) => ExternType::Memory(m.get(store)?.ty()),
+            Extern::Table(t) => {
+                // SAFETY: the store owns the table.
+                ExternType::Table(unsafe { (*t.ptr(store)?).ty() })
+            }
+            Extern::Global(g) => ExternType::Global(g.entry(store)?.1),
         })
     }
 }
@@ -114,11 +141,10 @@ extern_from!(Func, Memory, Table, Global);
 /// ```
 /// use tandem_store::{Engine, Memory, MemoryType, Store};
 /// let mut store = Store::new(&Engine::default(), ());
-/// let ty = MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: false };
-/// let memory = Memory::new(&mut store, ty).unwrap();
+/// let memory = Memory::new(&mut store, MemoryType::new(1, Some(2))).unwrap();
 /// memory.data_mut(&mut store)[0] = 7;
 /// assert_eq!(memory.grow(&mut store, 1).unwrap(), 1);
-/// assert_eq!(memory.size(&store), 2);
+/// assert_eq!((memory.size(&store), memory.data_size(&store)), (2, 2 << 16));
 /// assert!(memory.grow(&mut store, 1).is_err());
 /// assert_eq!(memory.data(&store)[0], 7);
 /// ```
@@ -136,9 +162,11 @@ impl Memory {
     /// If the store's [`ResourceLimiter`](crate::ResourceLimiter) refuses
     /// its initial size or the store already holds as many memories as it
     /// allows, or the memory cannot be allocated.
-    pub fn new<T>(store: &mut Store<T>, ty: MemoryType) -> Result<Memory> {
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = store.as_context_mut().0;
         let tunables = store.engine().config().tunables.clone();
-        store.opaque.limits.check_memory(&ty)?;
+        let data = store.data_ptr();
+        store.opaque.limits.check_memory(data, &ty)?;
         // SAFETY: a null definition makes the memory own its definition.
         let memory = unsafe { LinearMemory::new(ty, &tunables, std::ptr::null_mut())? };
         store.opaque.limits.record_memory();
@@ -160,64 +188,127 @@ impl Memory {
         Ok(unsafe { &*self.ptr(store)? })
     }
 
+    /// The memory, which must belong to `store` (a bug otherwise, as in
+    /// wasmtime).
+    fn expect<'a, T>(&self, store: &'a Store<T>) -> &'a LinearMemory {
+        self.get(store).expect("object used with the wrong store")
+    }
+
     /// The memory's type, with its current size as minimum.
-    pub fn ty<T>(&self, store: &Store<T>) -> Result<MemoryType> {
-        Ok(self.get(store)?.ty())
+    ///
+    /// # Panics
+    ///
+    /// If the memory belongs to another store (so do the other methods
+    /// that cannot fail).
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        self.expect(&store.as_context()).ty()
     }
 
     /// Current size in pages.
-    pub fn size<T>(&self, store: &Store<T>) -> u64 {
-        self.get(store).map_or(0, |m| m.pages())
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.expect(&store.as_context()).pages()
+    }
+
+    /// Current size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        self.expect(&store.as_context()).data().len()
     }
 
     /// The memory's bytes.
-    pub fn data<'a, T>(&self, store: &'a Store<T>) -> &'a [u8] {
-        self.get(store).map_or(&[], |m| m.data())
+    pub fn data<'a, T: 'static>(&self, store: impl Into<StoreContext<'a, T>>) -> &'a [u8] {
+        self.expect(store.into().0).data()
     }
 
     /// The memory's bytes, mutably.
-    pub fn data_mut<'a, T>(&self, store: &'a mut Store<T>) -> &'a mut [u8] {
-        match self.ptr(store) {
-            // SAFETY: exclusive borrow of the store that owns the memory.
-            Ok(ptr) => unsafe { (*ptr).data_mut() },
-            Err(_) => &mut [],
-        }
+    pub fn data_mut<'a, T: 'static>(
+        &self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> &'a mut [u8] {
+        let store = store.into().0;
+        let ptr = self.ptr(store).expect("object used with the wrong store");
+        // SAFETY: exclusive borrow of the store that owns the memory, for 'a.
+        unsafe { (*ptr).data_mut() }
     }
 
-    /// The memory's bytes and the store's data, both mutably and at once:
-    /// what a host function needs to move bytes between guest memory and
-    /// its own state (WASI's file table, for example) without copying.
-    /// A memory of another store gives an empty slice.
+    /// The memory's bytes and the store's data at once, both mutably.
     ///
     /// ```
-    /// use tandem_store::{Caller, Engine, Extern, Linker, Module, Store};
-    /// let engine = Engine::default();
-    /// let module = Module::new(&engine, r#"(module (import "env" "save" (func $save (param i32 i32)))
-    ///     (memory (export "memory") 1) (data (i32.const 8) "hello")
-    ///     (func (export "run") i32.const 8 i32.const 5 call $save))"#).unwrap();
-    /// let mut linker = Linker::<Vec<u8>>::new(&engine);
-    /// linker.func_wrap("env", "save", |mut caller: Caller<'_, Vec<u8>>, ptr: i32, len: i32| {
-    ///     let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return };
-    ///     let (bytes, saved) = memory.data_and_store_mut(caller.store());
-    ///     saved.extend_from_slice(&bytes[ptr as usize..][..len as usize]);
-    /// }).unwrap();
-    /// let mut store = Store::new(&engine, Vec::new());
-    /// let instance = linker.instantiate(&mut store, &module).unwrap();
-    /// instance.get_typed_func::<(), ()>(&mut store, "run").unwrap().call(&mut store, ()).unwrap();
-    /// assert_eq!(store.data(), b"hello");
+    /// use tandem_store::{Engine, Memory, MemoryType, Store};
+    /// let mut store = Store::new(&Engine::default(), Vec::new());
+    /// let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    /// let (bytes, log) = memory.data_and_store_mut(&mut store);
+    /// bytes[0] = 9;
+    /// log.push(bytes[0]);
+    /// assert_eq!(*store.data(), [9]);
     /// ```
     pub fn data_and_store_mut<'a, T: 'static>(
         &self,
-        store: &'a mut Store<T>,
+        store: impl Into<StoreContextMut<'a, T>>,
     ) -> (&'a mut [u8], &'a mut T) {
-        let bytes = match self.ptr(store) {
-            // SAFETY: the store owns the memory; its bytes live in their own
-            // mapping, disjoint from the store's data, and the exclusive
-            // borrow of the store covers both for `'a`.
-            Ok(ptr) => unsafe { (*ptr).data_mut() },
-            Err(_) => &mut [],
-        };
-        (bytes, store.data_mut())
+        let store = store.into().0;
+        let ptr = self.ptr(store).expect("object used with the wrong store");
+        // SAFETY: the memory is a separate allocation owned by the store, so
+        // its bytes and the store's data do not overlap; both are borrowed
+        // for 'a through the exclusive borrow of the store.
+        (unsafe { (*ptr).data_mut() }, store.data_mut())
+    }
+
+    /// Address of the first byte; valid until the memory grows or the store
+    /// is dropped.
+    pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
+        let ptr = self
+            .ptr(&store.as_context())
+            .expect("object used with the wrong store");
+        // SAFETY: the store owns the memory.
+        unsafe { (*ptr).data_mut().as_mut_ptr() }
+    }
+
+    /// Copies bytes from `offset` into `buffer`.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Memory, MemoryType, Store};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    /// memory.write(&mut store, 10, b"hi").unwrap();
+    /// let mut buf = [0; 2];
+    /// memory.read(&store, 10, &mut buf).unwrap();
+    /// assert_eq!(&buf, b"hi");
+    /// assert!(memory.read(&store, 65535, &mut buf).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`MemoryAccessError`] if the range is out of bounds.
+    pub fn read(
+        &self,
+        store: impl AsContext,
+        offset: usize,
+        buffer: &mut [u8],
+    ) -> std::result::Result<(), MemoryAccessError> {
+        let store = store.as_context();
+        let data = self.expect(&store).data();
+        let range = offset..offset.checked_add(buffer.len()).ok_or(MemoryAccessError)?;
+        buffer.copy_from_slice(data.get(range).ok_or(MemoryAccessError)?);
+        Ok(())
+    }
+
+    /// Copies `buffer` to `offset` (see [`Memory::read`]).
+    ///
+    /// # Errors
+    ///
+    /// [`MemoryAccessError`] if the range is out of bounds.
+    pub fn write(
+        &self,
+        mut store: impl AsContextMut,
+        offset: usize,
+        buffer: &[u8],
+    ) -> std::result::Result<(), MemoryAccessError> {
+        let data = self.data_mut(store.as_context_mut());
+        let range = offset..offset.checked_add(buffer.len()).ok_or(MemoryAccessError)?;
+        data.get_mut(range)
+            .ok_or(MemoryAccessError)?
+            .copy_from_slice(buffer);
+        Ok(())
     }
 
     /// Grows by `delta` pages, returning the old size.
@@ -227,14 +318,33 @@ impl Memory {
     /// If the maximum or the store's
     /// [`ResourceLimiter`](crate::ResourceLimiter) forbids it, or memory ran
     /// out.
-    pub fn grow<T>(&self, store: &mut Store<T>, delta: u64) -> Result<u64> {
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let store = store.as_context_mut().0;
         let ptr = self.ptr(store)?;
-        let limiter = store.opaque.limits.as_growth_limiter();
+        let data = store.data_ptr();
+        let mut limiter = store.opaque.limits.host(data);
         // SAFETY: exclusive borrow of the store that owns the memory.
-        unsafe { (*ptr).grow(delta, Some(limiter)) }
-            .ok_or_else(|| Error::Usage(format!("failed to grow memory by {delta} pages")))
+        unsafe { (*ptr).grow(delta, Some(&mut limiter)) }
+            .ok_or_else(|| format_err!("failed to grow memory by {delta} pages"))
     }
 }
+
+/// A [`Memory::read`] or [`Memory::write`] out of bounds.
+///
+/// ```
+/// use tandem_store::MemoryAccessError;
+/// assert_eq!(MemoryAccessError.to_string(), "out of bounds memory access");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryAccessError;
+
+impl std::fmt::Display for MemoryAccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("out of bounds memory access")
+    }
+}
+
+impl std::error::Error for MemoryAccessError {}
 
 /// A table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -252,13 +362,14 @@ impl Table {
     /// [`ResourceLimiter`](crate::ResourceLimiter) refuses the initial size
     /// or the store already holds as many tables as it allows, or the table
     /// is too large.
-    pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Result<Table> {
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = store.as_context_mut().0;
         let init = ref_raw(&store.opaque, ty.element, &init)?;
-        store.opaque.limits.check_table(&ty)?;
+        let data = store.data_ptr();
+        store.opaque.limits.check_table(data, &ty)?;
         // SAFETY: a null definition makes the table own its definition.
-        let table = unsafe { VmTable::new(ty, init, std::ptr::null_mut()) }.ok_or_else(|| {
-            Error::Usage(format!("table of {} elements is too large", ty.minimum))
-        })?;
+        let table = unsafe { VmTable::new(ty, init, std::ptr::null_mut()) }
+            .ok_or_else(|| format_err!("table of {} elements is too large", ty.minimum))?;
         store.opaque.limits.record_table();
         let index = store.opaque.add_host_table(Box::new(table));
         Ok(Table {
@@ -272,37 +383,56 @@ impl Table {
         Ok(store.opaque.tables[self.index as usize])
     }
 
+    fn expect<T>(&self, store: &Store<T>) -> *mut VmTable {
+        self.ptr(store).expect("object used with the wrong store")
+    }
+
     /// The table's type, with its current size as minimum.
-    pub fn ty<T>(&self, store: &Store<T>) -> Result<TableType> {
+    ///
+    /// # Panics
+    ///
+    /// If the table belongs to another store (so do the other methods that
+    /// cannot fail).
+    pub fn ty(&self, store: impl AsContext) -> TableType {
         // SAFETY: the store owns the table.
-        Ok(unsafe { (*self.ptr(store)?).ty() })
+        unsafe { (*self.expect(&store.as_context())).ty() }
     }
 
     /// Number of elements.
-    pub fn size<T>(&self, store: &Store<T>) -> u32 {
+    pub fn size(&self, store: impl AsContext) -> u64 {
         // SAFETY: the store owns the table.
-        self.ptr(store).map_or(0, |t| unsafe { (*t).size() })
+        u64::from(unsafe { (*self.expect(&store.as_context())).size() })
     }
 
     /// Element `index`, or `None` when out of bounds.
-    pub fn get<T>(&self, store: &mut Store<T>, index: u32) -> Option<Val> {
-        let ptr = self.ptr(store).ok()?;
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+        let store = store.as_context_mut().0;
+        let ptr = self.expect(store);
+        let index = u32::try_from(index).ok()?;
         // SAFETY: the store owns the table.
         let (raw, element) = unsafe { ((*ptr).get(index).ok()?, (*ptr).element()) };
-        let raw = tandem_vm::ValRaw { ptr: raw };
+        let raw = tandem_vm::ValRaw::ptr(raw);
         // SAFETY: table elements are null or live references of this store.
         Some(unsafe { Val::from_raw(&mut store.opaque, raw, ValType::Ref(element)) })
     }
 
     /// Sets element `index`.
-    pub fn set<T>(&self, store: &mut Store<T>, index: u32, value: Val) -> Result<()> {
+    ///
+    /// # Errors
+    ///
+    /// If `index` is out of bounds or the value does not fit.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<()> {
+        let store = store.as_context_mut().0;
         let ptr = self.ptr(store)?;
         // SAFETY: the store owns the table.
         let element = unsafe { (*ptr).element() };
         let raw = ref_raw(&store.opaque, element, &value)?;
+        let Ok(slot) = u32::try_from(index) else {
+            bail!("table index {index} out of bounds");
+        };
         // SAFETY: exclusive borrow of the owning store.
-        unsafe { (*ptr).set(index, raw) }
-            .map_err(|_| Error::Usage(format!("table index {index} out of bounds")))
+        unsafe { (*ptr).set(slot, raw) }
+            .map_err(|_| format_err!("table index {index} out of bounds"))
     }
 
     /// Grows by `delta` elements of `init`, returning the old size.
@@ -311,29 +441,34 @@ impl Table {
     ///
     /// If `init` does not fit, or the maximum or the store's
     /// [`ResourceLimiter`](crate::ResourceLimiter) forbids the growth.
-    pub fn grow<T>(&self, store: &mut Store<T>, delta: u32, init: Val) -> Result<u32> {
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let store = store.as_context_mut().0;
         let ptr = self.ptr(store)?;
         // SAFETY: the store owns the table.
         let element = unsafe { (*ptr).element() };
         // `init` (a handle) roots its externref until the table holds it.
         let raw = ref_raw(&store.opaque, element, &init)?;
-        let limiter = store.opaque.limits.as_growth_limiter();
+        let Ok(delta32) = u32::try_from(delta) else {
+            bail!("failed to grow table by {delta}");
+        };
+        let data = store.data_ptr();
+        let mut limiter = store.opaque.limits.host(data);
         // SAFETY: exclusive borrow of the owning store.
-        unsafe { (*ptr).grow(delta, raw, Some(limiter)) }
-            .ok_or_else(|| Error::Usage(format!("failed to grow table by {delta}")))
+        unsafe { (*ptr).grow(delta32, raw, Some(&mut limiter)) }
+            .map(u64::from)
+            .ok_or_else(|| format_err!("failed to grow table by {delta}"))
     }
 }
 
 fn ref_raw(store: &crate::store::StoreOpaque, element: RefType, value: &Val) -> Result<*mut u8> {
     if value.ty() != ValType::Ref(element) {
-        return Err(Error::Usage(format!(
+        bail!(
             "value of type {} does not fit a table of {}",
             value.ty(),
             ValType::Ref(element)
-        )));
+        );
     }
-    // SAFETY: reading the pointer field of a reference's raw value.
-    Ok(unsafe { value.to_raw(store)?.ptr })
+    Ok(value.to_raw(store)?.get_ptr())
 }
 
 /// A global.
@@ -345,13 +480,14 @@ pub struct Global {
 
 impl Global {
     /// A new global owned by the host.
-    pub fn new<T>(store: &mut Store<T>, ty: GlobalType, value: Val) -> Result<Global> {
+    ///
+    /// # Errors
+    ///
+    /// If `value` does not have the global's type.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
+        let store = store.as_context_mut().0;
         if value.ty() != ty.content {
-            return Err(Error::Usage(format!(
-                "global of type {} cannot hold a {}",
-                ty.content,
-                value.ty()
-            )));
+            bail!("global of type {} cannot hold a {}", ty.content, value.ty());
         }
         let raw = value.to_raw(&store.opaque)?;
         let def = Box::new(VMGlobalDefinition {
@@ -364,7 +500,10 @@ impl Global {
         })
     }
 
-    fn entry<T>(&self, store: &Store<T>) -> Result<(*mut VMGlobalDefinition, GlobalType)> {
+    pub(crate) fn entry<T>(
+        &self,
+        store: &Store<T>,
+    ) -> Result<(*mut VMGlobalDefinition, GlobalType)> {
         store.opaque.check(self.store_id)?;
         Ok(store.opaque.globals[self.index as usize])
     }
@@ -374,15 +513,20 @@ impl Global {
     }
 
     /// The global's type.
-    pub fn ty<T>(&self, store: &Store<T>) -> Result<GlobalType> {
-        Ok(self.entry(store)?.1)
+    ///
+    /// # Panics
+    ///
+    /// If the global belongs to another store (so does [`Global::get`]).
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        self.entry(&store.as_context())
+            .expect("object used with the wrong store")
+            .1
     }
 
     /// The current value.
-    pub fn get<T>(&self, store: &mut Store<T>) -> Val {
-        let Ok((ptr, ty)) = self.entry(store) else {
-            return Val::I32(0);
-        };
+    pub fn get(&self, mut store: impl AsContextMut) -> Val {
+        let store = store.as_context_mut().0;
+        let (ptr, ty) = self.entry(store).expect("object used with the wrong store");
         // SAFETY: the store keeps the global's storage alive.
         let raw = tandem_vm::ValRaw::from_bytes(unsafe { (*ptr).bytes });
         // SAFETY: the storage holds a value of the global's type.
@@ -390,17 +534,18 @@ impl Global {
     }
 
     /// Sets a mutable global.
-    pub fn set<T>(&self, store: &mut Store<T>, value: Val) -> Result<()> {
+    ///
+    /// # Errors
+    ///
+    /// If the global is immutable or `value` has another type.
+    pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
+        let store = store.as_context_mut().0;
         let (ptr, ty) = self.entry(store)?;
         if !ty.mutable {
-            return Err(Error::Usage("cannot set an immutable global".into()));
+            bail!("cannot set an immutable global");
         }
         if value.ty() != ty.content {
-            return Err(Error::Usage(format!(
-                "global holds {}, not {}",
-                ty.content,
-                value.ty()
-            )));
+            bail!("global holds {}, not {}", ty.content, value.ty());
         }
         let raw = value.to_raw(&store.opaque)?;
         // SAFETY: exclusive borrow of the owning store, which keeps the

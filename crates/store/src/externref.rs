@@ -23,7 +23,7 @@
 //! still has the store's reference behind it.
 
 use crate::store::StoreOpaque;
-use crate::{Error, Result, Store};
+use crate::{Result, Store, bail};
 use std::any::Any;
 use std::collections::HashSet;
 use std::ptr::NonNull;
@@ -257,10 +257,9 @@ pub(crate) fn collect(store: &mut StoreOpaque) -> usize {
 /// [`Store::gc`] (see there).
 pub(crate) fn gc(store: &mut StoreOpaque) -> Result<usize> {
     if wasm_running(store) {
-        return Err(Error::Usage(
+        bail!(
             "Store::gc cannot run while Wasm of the store is on the stack (from a host function)"
-                .into(),
-        ));
+        );
     }
     Ok(collect(store))
 }

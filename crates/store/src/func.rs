@@ -1,12 +1,15 @@
 //! [`Func`]: calling Wasm from the host, and host functions Wasm can call.
 
+use crate::error::HostUnwind;
 use crate::func_refs::Storage;
-use crate::store::{StoreContext, StoreOpaque};
-use crate::{Error, Extern, Result, Store, Trap, Val};
+use crate::store::{StoreCell, StoreOpaque};
+use crate::types::FuncType;
+use crate::{AsContext, AsContextMut, Engine, Extern, Result, Store, Val, bail, format_err};
+use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
-use tandem_environ::{FuncType, TrapCode, VMHOST_MAGIC, VMOffsets};
-use tandem_vm::traphandlers::{Unwind, UnwindReason};
+use tandem_environ::{VMHOST_MAGIC, VMOffsets};
+use tandem_vm::traphandlers::UnwindReason;
 use tandem_vm::{VMFuncRef, VMHostFuncContext, ValRaw};
 
 mod typed;
@@ -16,15 +19,16 @@ pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 ///
 /// ```
 /// use tandem_store::{Engine, Func, FuncType, Store, Val, ValType};
-/// let mut store = Store::new(&Engine::default(), ());
-/// let add = Func::new(&mut store, FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
-///     |_caller, params, results| {
-///         results[0] = Val::I32(params[0].i32().unwrap() + params[1].i32().unwrap());
-///         Ok(())
-///     });
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let ty = FuncType::new(&engine, [ValType::I32, ValType::I32], [ValType::I32]);
+/// let add = Func::new(&mut store, ty, |_caller, params, results| {
+///     results[0] = Val::I32(params[0].unwrap_i32() + params[1].unwrap_i32());
+///     Ok(())
+/// });
 /// let mut out = [Val::I32(0)];
 /// add.call(&mut store, &[Val::I32(2), Val::I32(3)], &mut out).unwrap();
-/// assert_eq!(out[0].i32(), Some(5));
+/// assert_eq!(out[0].unwrap_i32(), 5);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
@@ -66,7 +70,7 @@ type RawInvoke<T> = unsafe fn(
 /// A host function's state, kept in its `VMHostFuncContext`.
 pub(crate) struct HostFunc<T: 'static> {
     pub(crate) func: Box<HostFn<T>>,
-    pub(crate) ty: FuncType,
+    pub(crate) ty: tandem_environ::FuncType,
 }
 
 /// A typed host function's state ([`Func::wrap`]), kept in its
@@ -98,7 +102,7 @@ pub(crate) fn is_host(func_ref: &VMFuncRef) -> bool {
 /// let mut store = Store::new(&engine, ());
 /// let peek = Func::wrap(&mut store, |mut caller: Caller<'_, ()>| -> i32 {
 ///     let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return -1 };
-///     memory.data(caller.store())[0] as i32
+///     memory.data(&caller)[0] as i32
 /// });
 /// let instance = Instance::new(&mut store, &module, &[peek.into()]).unwrap();
 /// let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
@@ -120,7 +124,8 @@ impl<'a, T: 'static> Caller<'a, T> {
         self.store.data_mut()
     }
 
-    /// The store, e.g. to call other functions.
+    /// The store, e.g. to call other functions (a `Caller` is also a store
+    /// context itself: `func.call(&mut caller, ..)`).
     pub fn store(&mut self) -> &mut Store<T> {
         self.store
     }
@@ -129,10 +134,59 @@ impl<'a, T: 'static> Caller<'a, T> {
         self.store
     }
 
-    /// An export of the calling instance (e.g. its memory).
+    /// An export of the calling instance (e.g. its memory); `None` when the
+    /// host, not Wasm, called the function.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.instance?;
-        instance.get_export(self.store, name)
+        instance.get_export(&mut *self.store, name)
+    }
+
+    /// The store's engine.
+    ///
+    /// ```
+    /// use tandem_store::{Caller, Engine, Func, Store};
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, ());
+    /// let f = Func::wrap(&mut store, |caller: Caller<'_, ()>| caller.engine().config().max_wasm_stack_size() as i64);
+    /// assert_eq!(f.typed::<(), i64>(&store).unwrap().call(&mut store, ()).unwrap(), 512 << 10);
+    /// ```
+    pub fn engine(&self) -> &Engine {
+        self.store.engine()
+    }
+
+    /// The store's fuel left (see [`Store::get_fuel`]).
+    ///
+    /// ```
+    /// use tandem_store::{Caller, Config, Engine, Func, Store};
+    /// let engine = Engine::new(Config::new().consume_fuel(true)).unwrap();
+    /// let mut store = Store::new(&engine, ());
+    /// store.set_fuel(100).unwrap();
+    /// let refuel = Func::wrap(&mut store, |mut caller: Caller<'_, ()>| -> tandem_store::Result<u64> {
+    ///     caller.set_fuel(caller.get_fuel()? + 50)?;
+    ///     caller.get_fuel()
+    /// });
+    /// assert_eq!(refuel.typed::<(), u64>(&store).unwrap().call(&mut store, ()).unwrap(), 150);
+    /// ```
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.store.get_fuel()
+    }
+
+    /// Sets the store's fuel (see [`Store::set_fuel`]).
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.store.set_fuel(fuel)
+    }
+
+    /// Sets the store's epoch deadline (see [`Store::set_epoch_deadline`]).
+    ///
+    /// ```
+    /// use tandem_store::{Caller, Config, Engine, Func, Store};
+    /// let engine = Engine::new(Config::new().epoch_interruption(true)).unwrap();
+    /// let mut store = Store::new(&engine, ());
+    /// let f = Func::wrap(&mut store, |mut caller: Caller<'_, ()>| caller.set_epoch_deadline(5));
+    /// f.typed::<(), ()>(&store).unwrap().call(&mut store, ()).unwrap();
+    /// ```
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        self.store.set_epoch_deadline(ticks_beyond_current)
     }
 }
 
@@ -148,8 +202,8 @@ pub(crate) fn host_context<T: 'static>(
 /// Its trampoline is specialised for `F`, so calls from Wasm reach the
 /// closure without an indirect call.
 pub(crate) fn raw_host_context<T: 'static, F>(
-    engine: &crate::Engine,
-    ty: &FuncType,
+    engine: &Engine,
+    ty: &tandem_environ::FuncType,
     f: F,
 ) -> Box<VMHostFuncContext>
 where
@@ -207,20 +261,71 @@ fn context_with(
 }
 
 impl Func {
-    /// A host function of type `ty` backed by `func`.
+    /// A host function of type `ty` backed by `func`, which gets the
+    /// arguments as [`Val`]s and writes the results.
     pub fn new<T: 'static>(
-        store: &mut Store<T>,
+        mut store: impl AsContextMut<Data = T>,
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
-        let type_index = store.engine().inner.signature_id(&ty);
+        let store = store.as_context_mut().0;
+        let type_index = store.engine().inner.signature_id(ty.as_environ());
         let ctx = host_context(
             type_index,
             HostFunc {
                 func: Box::new(func),
-                ty,
+                ty: ty.ty,
             },
         );
+        Func::from_host_context(store, ctx)
+    }
+
+    /// A host function of type `ty` that reads its arguments from and
+    /// writes its results to the raw array-call slots: no [`Val`] is built,
+    /// no type is checked.
+    ///
+    /// # Safety
+    ///
+    /// `func` must read the slots as `ty`'s parameters and leave `ty`'s
+    /// results in them (from slot 0), every slot fully written with a value
+    /// of its type (references: null or of this store).
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Func, FuncType, Store, ValRaw, ValType};
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, ());
+    /// let ty = FuncType::new(&engine, [ValType::I32], [ValType::I64]);
+    /// // SAFETY: reads one i32 and writes one i64, as `ty` says.
+    /// let widen = unsafe {
+    ///     Func::new_unchecked(&mut store, ty, |_caller, slots| {
+    ///         let x = slots[0].assume_init().get_i32();
+    ///         slots[0].write(ValRaw::i64(i64::from(x) << 32));
+    ///         Ok(())
+    ///     })
+    /// };
+    /// let typed = widen.typed::<i32, i64>(&store).unwrap();
+    /// assert_eq!(typed.call(&mut store, 3).unwrap(), 3 << 32);
+    /// ```
+    pub unsafe fn new_unchecked<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &mut [MaybeUninit<ValRaw>]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let store = store.as_context_mut().0;
+        let raw = move |store: &mut Store<T>, caller: CallerVmctx, values: &mut [ValRaw]| {
+            let instance = caller.instance(store);
+            // SAFETY: `MaybeUninit<ValRaw>` has `ValRaw`'s layout, and every
+            // slot is initialised; what `func` writes back is its
+            // contract's.
+            let slots = unsafe {
+                std::slice::from_raw_parts_mut(
+                    values.as_mut_ptr().cast::<MaybeUninit<ValRaw>>(),
+                    values.len(),
+                )
+            };
+            func(Caller { store, instance }, slots)
+        };
+        let ctx = raw_host_context(store.engine(), ty.as_environ(), raw);
         Func::from_host_context(store, ctx)
     }
 
@@ -228,9 +333,10 @@ impl Func {
     /// or `|caller: Caller<'_, T>, x: f64| -> Result<f64> { .. }`. Calls
     /// from Wasm pass the values straight through, without [`Val`]s.
     pub fn wrap<T: 'static, Params, Results>(
-        store: &mut Store<T>,
+        mut store: impl AsContextMut<Data = T>,
         func: impl IntoFunc<T, Params, Results>,
     ) -> Func {
+        let store = store.as_context_mut().0;
         let ctx = func.into_raw_context(store.engine());
         Func::from_host_context(store, ctx)
     }
@@ -256,42 +362,108 @@ impl Func {
 
     /// The address of the function's func-ref (stable for the store's life).
     #[doc(hidden)]
-    pub fn func_ref_address<T>(&self, store: &Store<T>) -> Result<usize> {
-        Ok(self.func_ref(&store.opaque)?.as_ptr() as usize)
+    pub fn func_ref_address(&self, store: impl AsContext) -> Result<usize> {
+        Ok(self.func_ref(&store.as_context().opaque)?.as_ptr() as usize)
+    }
+
+    /// The raw `funcref` value of this function (a pointer to its func-ref),
+    /// for [`ValRaw::funcref`] and [`Func::call_unchecked`]; valid as long
+    /// as the store.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Func, Store};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let f = Func::wrap(&mut store, || 1i32);
+    /// let raw = f.to_raw(&mut store);
+    /// // SAFETY: `raw` came from this store.
+    /// assert_eq!(unsafe { Func::from_raw(&mut store, raw) }, Some(f));
+    /// ```
+    pub fn to_raw(&self, store: impl AsContext) -> *mut std::ffi::c_void {
+        let store = store.as_context();
+        store.opaque.assert_same(self.store_id);
+        store.opaque.funcs[self.index as usize].as_ptr().cast()
+    }
+
+    /// The function behind a raw `funcref` value (`None` for null).
+    ///
+    /// # Safety
+    ///
+    /// `raw` is null or a raw `funcref` of this store (from
+    /// [`Func::to_raw`], or written by Wasm of this store).
+    pub unsafe fn from_raw(
+        mut store: impl AsContextMut,
+        raw: *mut std::ffi::c_void,
+    ) -> Option<Func> {
+        let ptr = NonNull::new(raw.cast::<VMFuncRef>())?;
+        Some(Func::from_func_ref(
+            &mut store.as_context_mut().0.opaque,
+            ptr,
+        ))
     }
 
     /// The function's type.
-    pub fn ty<T>(&self, store: &Store<T>) -> FuncType {
-        let func_ref = self
-            .func_ref(&store.opaque)
-            .expect("function of another store");
+    ///
+    /// # Panics
+    ///
+    /// If the function belongs to another store.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let store = store.as_context();
+        store.opaque.assert_same(self.store_id);
+        FuncType::from_environ(self.environ_ty(&store.opaque))
+    }
+
+    pub(crate) fn environ_ty(&self, store: &StoreOpaque) -> tandem_environ::FuncType {
+        let func_ref = store.funcs[self.index as usize];
         // SAFETY: func-refs of a store stay valid while it lives.
         let type_index = unsafe { func_ref.as_ref().type_index };
-        store.engine().inner.signature(type_index)
+        store.engine.inner.signature(type_index)
+    }
+
+    /// Whether the function has type `ty` (equal signatures match).
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Func, FuncType, Store, ValType};
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, ());
+    /// let f = Func::wrap(&mut store, |x: i32| x);
+    /// assert!(f.matches_ty(&store, &FuncType::new(&engine, [ValType::I32], [ValType::I32])));
+    /// assert!(!f.matches_ty(&store, &FuncType::new(&engine, [], [])));
+    /// ```
+    pub fn matches_ty(&self, store: impl AsContext, ty: &FuncType) -> bool {
+        self.ty(store) == *ty
     }
 
     /// Calls the function with `params`, writing `results`.
-    pub fn call<T: 'static>(
+    ///
+    /// # Errors
+    ///
+    /// A [`Trap`](crate::Trap) if Wasm trapped, the host function's own
+    /// error if one failed (each with a
+    /// [`WasmBacktrace`](crate::WasmBacktrace) when Wasm frames were live),
+    /// or a message if the values do not fit the function's type.
+    pub fn call(
         &self,
-        store: &mut Store<T>,
+        mut store: impl AsContextMut,
         params: &[Val],
         results: &mut [Val],
     ) -> Result<()> {
-        let ty = self.ty(store);
+        let store = store.as_context_mut().0;
+        store.opaque.check(self.store_id)?;
+        let ty = self.environ_ty(&store.opaque);
         typecheck("argument", &ty.params, params)?;
         if results.len() != ty.results.len() {
-            return Err(Error::Usage(format!(
+            bail!(
                 "expected {} result slots, got {}",
                 ty.results.len(),
                 results.len()
-            )));
+            );
         }
-        // SAFETY: the func-ref belongs to this store (checked by `ty`).
+        // SAFETY: the func-ref belongs to this store (checked above).
         let func_ref = unsafe { *self.func_ref(&store.opaque)?.as_ref() };
-        let raw_host = if is_host(&func_ref) {
+        if is_host(&func_ref) {
             // SAFETY: the magic says this is a host context.
             let ctx = unsafe { &*func_ref.vmctx.cast::<VMHostFuncContext>() };
-            if let Some(host) = ctx.host_state.downcast_ref::<HostFunc<T>>() {
+            if let Some(host) = ctx.host_state.downcast_ref::<HostFunc<_>>() {
                 return (host.func)(
                     Caller {
                         store,
@@ -301,33 +473,14 @@ impl Func {
                     results,
                 );
             }
-            let host = ctx
-                .host_state
-                .downcast_ref::<RawHostFunc<T>>()
-                .ok_or_else(|| {
-                    Error::Usage("host function belongs to a store with another data type".into())
-                })?;
-            Some(host)
-        } else {
-            None
-        };
+        }
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (slot, param) in values.iter_mut().zip(params) {
             *slot = param.to_raw(&store.opaque)?;
         }
-        match raw_host {
-            // SAFETY: the closure is the one the state was built with, and
-            // the parameters were type-checked above.
-            Some(host) => unsafe {
-                (host.invoke)(
-                    &*host.closure,
-                    store,
-                    CallerVmctx(std::ptr::null_mut()),
-                    &mut values,
-                )?
-            },
-            None => invoke(store, func_ref, &mut values)?,
-        }
+        // SAFETY: the arguments were checked against the function's type and
+        // converted for this store; `values` has room for the results.
+        unsafe { call_raw(store, func_ref, &mut values)? };
         for ((slot, raw), ty) in results.iter_mut().zip(&values).zip(ty.results.iter()) {
             // SAFETY: Wasm (or the typed host function) wrote a value of the
             // declared result type; references belong to this store.
@@ -336,12 +489,96 @@ impl Func {
         Ok(())
     }
 
+    /// Calls the function with arguments in, and results written back to,
+    /// raw slots: no [`Val`], no type check.
+    ///
+    /// # Safety
+    ///
+    /// `params_and_returns` points to at least max(parameters, results)
+    /// slots, initialised with values of the parameter types (references
+    /// null or alive in this store).
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Instance, Module, Store, ValRaw};
+    /// let engine = Engine::default();
+    /// let module = Module::new(&engine, r#"(module (func (export "add") (param i32 i32) (result i32)
+    ///     local.get 0 local.get 1 i32.add))"#).unwrap();
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    /// let add = instance.get_func(&mut store, "add").unwrap();
+    /// let mut slots = [ValRaw::i32(40), ValRaw::i32(2)];
+    /// // SAFETY: two i32 arguments, room for the one result.
+    /// unsafe { add.call_unchecked(&mut store, &mut slots).unwrap() };
+    /// assert_eq!(slots[0].get_i32(), 42);
+    /// ```
+    pub unsafe fn call_unchecked(
+        &self,
+        mut store: impl AsContextMut,
+        params_and_returns: *mut [ValRaw],
+    ) -> Result<()> {
+        let store = store.as_context_mut().0;
+        // SAFETY: the func-ref belongs to this store (`func_ref` checks).
+        let func_ref = unsafe { *self.func_ref(&store.opaque)?.as_ref() };
+        let values: &mut [ValRaw] = match NonNull::new(params_and_returns) {
+            // SAFETY: the caller passes a valid slot array.
+            Some(values) => unsafe { &mut *values.as_ptr() },
+            None => &mut [],
+        };
+        if is_host(&func_ref) {
+            // SAFETY: the magic says this is a host context.
+            let ctx = unsafe { &*func_ref.vmctx.cast::<VMHostFuncContext>() };
+            if let Some(host) = ctx.host_state.downcast_ref::<HostFunc<_>>() {
+                return call_host(host, store, None, values);
+            }
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { call_raw(store, func_ref, values) }
+    }
+
     /// A typed view of the function.
+    ///
+    /// # Errors
+    ///
+    /// If `P` and `R` are not the function's parameter and result types.
     pub fn typed<P: WasmParams, R: WasmResults>(
         &self,
-        store: impl crate::AsContext,
+        store: impl AsContext,
     ) -> Result<TypedFunc<P, R>> {
-        TypedFunc::new(*self, &self.ty(store.as_context()))
+        let store = store.as_context();
+        store.opaque.check(self.store_id)?;
+        TypedFunc::new(*self, &self.environ_ty(&store.opaque))
+    }
+}
+
+/// Calls a Wasm func-ref, or a host function with the raw (typed) form,
+/// with slots holding its arguments.
+///
+/// # Safety
+///
+/// `values` holds arguments of the function's parameter types (references
+/// null or alive in `store`) and has room for its results.
+unsafe fn call_raw<T: 'static>(
+    store: &mut Store<T>,
+    func_ref: VMFuncRef,
+    values: &mut [ValRaw],
+) -> Result<()> {
+    if !is_host(&func_ref) {
+        return invoke(store, func_ref, values);
+    }
+    // SAFETY: the magic says this is a host context.
+    let ctx = unsafe { &*func_ref.vmctx.cast::<VMHostFuncContext>() };
+    let Some(host) = ctx.host_state.downcast_ref::<RawHostFunc<T>>() else {
+        bail!("host function belongs to a store with another data type");
+    };
+    // SAFETY: the closure is the one the state was built with; the
+    // arguments are the caller's duty.
+    unsafe {
+        (host.invoke)(
+            &*host.closure,
+            store,
+            CallerVmctx(std::ptr::null_mut()),
+            values,
+        )
     }
 }
 
@@ -353,9 +590,9 @@ pub(crate) fn invoke<T>(
     values: &mut [ValRaw],
 ) -> Result<()> {
     if func_ref.array_call.is_null() {
-        return Err(Error::Usage("function has no array-call entry".into()));
+        bail!("function has no array-call entry");
     }
-    let context: *const StoreContext = &*store.opaque.context;
+    let context: *const StoreCell = &*store.opaque.context;
     let this: *mut Store<T> = store;
     let previous = store.opaque.context.store.replace(this.cast());
     // SAFETY: a non-null `array_call` of a live func-ref is an array-call
@@ -376,51 +613,16 @@ pub(crate) fn invoke<T>(
         )
     };
     store.opaque.context.store.set(previous);
-    result.map_err(|unwind| unwind_to_error(*unwind))
-}
-
-/// Turns an unwind into the error the caller of `Func::call` sees; a host
-/// panic resumes unwinding here.
-pub(crate) fn unwind_to_error(unwind: Unwind) -> Error {
-    let Unwind { reason, backtrace } = unwind;
-    match reason {
-        UnwindReason::Trap { code } => {
-            Error::Trap(Box::new(Trap::new(code, Some(&backtrace), None)))
-        }
-        UnwindReason::Host(error) => match error.downcast::<Error>() {
-            Ok(inner) => match *inner {
-                // A trap from a nested call keeps its own backtrace.
-                Error::Trap(trap) => Error::Trap(trap),
-                other => Error::Trap(Box::new(Trap::new(
-                    TrapCode::HostError,
-                    Some(&backtrace),
-                    Some(Box::new(other)),
-                ))),
-            },
-            Err(error) => Error::Trap(Box::new(Trap::new(
-                TrapCode::HostError,
-                Some(&backtrace),
-                Some(error),
-            ))),
-        },
-        UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
-    }
+    result.map_err(|unwind| crate::trap::unwind_to_error(*unwind))
 }
 
 fn typecheck(what: &str, expected: &[tandem_environ::ValType], actual: &[Val]) -> Result<()> {
     if expected.len() != actual.len() {
-        return Err(Error::Usage(format!(
-            "expected {} {what}s, got {}",
-            expected.len(),
-            actual.len()
-        )));
+        bail!("expected {} {what}s, got {}", expected.len(), actual.len());
     }
     for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
         if *e != a.ty() {
-            return Err(Error::Usage(format!(
-                "{what} {i} has type {}, expected {e}",
-                a.ty()
-            )));
+            return Err(format_err!("{what} {i} has type {}, expected {e}", a.ty()));
         }
     }
     Ok(())
@@ -506,7 +708,7 @@ unsafe fn enter_host<T: 'static, S: 'static>(
             let host = &*std::ptr::from_ref(state).cast::<S>();
             let context = *caller_vmctx
                 .add(VMOffsets::VMCTX_STORE_CONTEXT as usize)
-                .cast::<*const StoreContext>();
+                .cast::<*const StoreCell>();
             let store = &mut *(*context).store.get().cast::<Store<T>>();
             (host, store, std::slice::from_raw_parts_mut(values, len))
         };
@@ -515,7 +717,9 @@ unsafe fn enter_host<T: 'static, S: 'static>(
     match outcome {
         Ok(Ok(())) => true,
         Ok(Err(error)) => {
-            tandem_vm::traphandlers::set_pending_unwind(UnwindReason::Host(Box::new(error)));
+            tandem_vm::traphandlers::set_pending_unwind(UnwindReason::Host(Box::new(HostUnwind(
+                error,
+            ))));
             false
         }
         Err(panic) => {

@@ -3,7 +3,10 @@
 use crate::externals::{Global, Memory, Table};
 use crate::func::{WasmParams, WasmResults};
 use crate::module::entity_type;
-use crate::{Error, Extern, ExternType, Func, Module, Result, Store, Trap, TypedFunc};
+use crate::{
+    AsContextMut, Error, Extern, ExternType, Func, LinkError, Module, Result, Store,
+    StoreContextMut, TypedFunc, bail, format_err,
+};
 use std::ptr::NonNull;
 use tandem_environ::{EntityIndex, ImportKind, ValType};
 use tandem_vm::VMFuncRef;
@@ -68,23 +71,29 @@ pub struct Instance {
 impl Instance {
     /// Instantiates `module` with `imports` given in the module's import
     /// order, then runs its start function.
-    pub fn new<T: 'static>(
-        store: &mut Store<T>,
+    ///
+    /// # Errors
+    ///
+    /// A [`LinkError`] if the imports do not fit, a
+    /// [`Trap`](crate::Trap) if a segment does not fit or the start function
+    /// traps, a [`VmError`](crate::VmError) if memory runs out or a
+    /// resource limit refuses.
+    pub fn new(
+        mut store: impl AsContextMut,
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
+        let store = store.as_context_mut().0;
         if !crate::Engine::same(store.engine(), module.engine()) {
-            return Err(Error::Usage(
-                "module and store belong to different engines".into(),
-            ));
+            bail!("module and store belong to different engines");
         }
         let info = module.info().clone();
         if imports.len() != info.imports.len() {
-            return Err(Error::Link(format!(
-                "expected {} imports, got {}",
-                info.imports.len(),
-                imports.len()
-            )));
+            return Err(LinkError::ImportCount {
+                expected: info.imports.len(),
+                got: imports.len(),
+            }
+            .into());
         }
         let mut raw = RawImports::default();
         for (import, item) in info.imports.iter().zip(imports) {
@@ -102,7 +111,8 @@ impl Instance {
         imports: &RawImports,
     ) -> Result<Instance> {
         let info = module.info().clone();
-        store.opaque.limits.check_instance(&info)?;
+        let data = store.data_ptr();
+        store.opaque.limits.check_instance(data, &info)?;
         store.opaque.register_module(module);
         let engine = store.engine().clone();
         // SAFETY: every import pointer belongs to this store and lives as
@@ -161,11 +171,24 @@ impl Instance {
     }
 
     /// The export called `name`.
-    pub fn get_export<T>(&self, store: &mut Store<T>, name: &str) -> Option<Extern> {
-        store.opaque.check(self.store_id).ok()?;
+    ///
+    /// # Panics
+    ///
+    /// If the instance belongs to another store (so do the other getters).
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = store.as_context_mut().0;
+        store.opaque.assert_same(self.store_id);
+        let entity = store.opaque.instances[self.index as usize]
+            .vm
+            .module()
+            .export(name)?;
+        self.extern_of(store, entity)
+    }
+
+    /// The external for `entity` of this instance.
+    fn extern_of<T>(&self, store: &mut Store<T>, entity: EntityIndex) -> Option<Extern> {
         let opaque = &mut store.opaque;
         let data = &mut opaque.instances[self.index as usize];
-        let entity = data.vm.module().export(name)?;
         Some(match entity {
             EntityIndex::Func(f) => {
                 let ptr = NonNull::new(data.vm.func_ref(f))?;
@@ -196,62 +219,140 @@ impl Instance {
         })
     }
 
-    /// Every export, by name, in the module's order.
-    pub fn exports<T>(&self, store: &mut Store<T>) -> Vec<(String, Extern)> {
-        let Ok(()) = store.opaque.check(self.store_id) else {
-            return Vec::new();
-        };
-        let names: Vec<String> = store.opaque.instances[self.index as usize]
+    /// Every export, in the module's order.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Instance, Module, Store};
+    /// let engine = Engine::default();
+    /// let module = Module::new(&engine, r#"(module (memory (export "m") 1) (func (export "f")))"#).unwrap();
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    /// let names: Vec<_> = instance.exports(&mut store).map(|e| e.name().to_string()).collect();
+    /// assert_eq!(names, ["m", "f"]);
+    /// ```
+    pub fn exports<'a, T: 'static>(
+        &'a self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> impl ExactSizeIterator<Item = Export<'a>> + 'a {
+        let store = store.into().0;
+        store.opaque.assert_same(self.store_id);
+        let info = store.opaque.instances[self.index as usize]
             .vm
             .module()
+            .clone();
+        let externs: Vec<Extern> = info
             .exports
             .iter()
-            .map(|e| e.name.clone())
+            .map(|e| {
+                self.extern_of(store, e.index)
+                    .expect("every export of an instance resolves")
+            })
             .collect();
-        names
-            .into_iter()
-            .filter_map(|name| Some((name.clone(), self.get_export(store, &name)?)))
-            .collect()
+        let store: &'a Store<T> = store;
+        let info = store.opaque.instances[self.index as usize].vm.module();
+        info.exports
+            .iter()
+            .zip(externs)
+            .map(|(e, definition)| Export {
+                name: &e.name,
+                definition,
+            })
     }
 
     /// The exported function `name`.
-    pub fn get_func<T>(&self, store: &mut Store<T>, name: &str) -> Option<Func> {
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
         self.get_export(store, name)?.into_func()
     }
 
     /// The exported memory `name`.
-    pub fn get_memory<T>(&self, store: &mut Store<T>, name: &str) -> Option<Memory> {
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
     }
 
     /// The exported table `name`.
-    pub fn get_table<T>(&self, store: &mut Store<T>, name: &str) -> Option<Table> {
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
     }
 
     /// The exported global `name`.
-    pub fn get_global<T>(&self, store: &mut Store<T>, name: &str) -> Option<Global> {
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
     }
 
     /// The exported function `name`, typed.
+    ///
+    /// # Errors
+    ///
+    /// If there is no such function or its type is not `P -> R`.
     pub fn get_typed_func<P: WasmParams, R: WasmResults>(
         &self,
-        mut store: impl crate::AsContextMut,
+        mut store: impl AsContextMut,
         name: &str,
     ) -> Result<TypedFunc<P, R>> {
-        let store = store.as_context_mut();
+        let mut store = store.as_context_mut();
         let func = self
-            .get_func(store, name)
-            .ok_or_else(|| Error::Usage(format!("no exported function named `{name}`")))?;
-        func.typed(store)
+            .get_func(&mut store, name)
+            .ok_or_else(|| format_err!("failed to find function export `{name}`"))?;
+        func.typed(&store)
+    }
+}
+
+/// One export of an [`Instance`]: its name and the external.
+///
+/// ```
+/// use tandem_store::{Engine, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (memory (export "m") 1) (func (export "f")))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let mut exports = instance.exports(&mut store);
+/// assert!(exports.next().unwrap().into_memory().is_some());
+/// let f = exports.next().unwrap();
+/// assert_eq!(f.name(), "f");
+/// assert!(f.into_func().is_some());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Export<'instance> {
+    name: &'instance str,
+    definition: Extern,
+}
+
+impl<'instance> Export<'instance> {
+    /// The export's name.
+    pub fn name(&self) -> &'instance str {
+        self.name
+    }
+
+    /// The external.
+    pub fn into_extern(self) -> Extern {
+        self.definition
+    }
+
+    /// The function, if it is one.
+    pub fn into_func(self) -> Option<Func> {
+        self.definition.into_func()
+    }
+
+    /// The memory, if it is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        self.definition.into_memory()
+    }
+
+    /// The table, if it is one.
+    pub fn into_table(self) -> Option<Table> {
+        self.definition.into_table()
+    }
+
+    /// The global, if it is one.
+    pub fn into_global(self) -> Option<Global> {
+        self.definition.into_global()
     }
 }
 
 fn instantiate_error(e: InstantiateError) -> Error {
     match e {
-        InstantiateError::Vm(e) => Error::Vm(e),
-        InstantiateError::Trap(code) => Error::Trap(Box::new(Trap::new(code, None, None))),
+        InstantiateError::Vm(e) => Error::new(e),
+        InstantiateError::Trap(code) => crate::trap::trap_error(code, None),
     }
 }
 
@@ -262,7 +363,7 @@ pub(crate) fn check_import<T: 'static>(
     import: &tandem_environ::Import,
     item: &Extern,
 ) -> Result<()> {
-    let actual = item.ty(store)?;
+    let actual = item.checked_ty(store)?;
     let info = module.info();
     let expected = entity_type(info, import.index);
     let ok = match (&import.kind, &actual) {
@@ -287,13 +388,13 @@ pub(crate) fn check_import<T: 'static>(
     if ok {
         return Ok(());
     }
-    Err(Error::Link(format!(
-        "incompatible import type for `{}::{}`: expected {}, found {}",
-        import.module,
-        import.name,
-        describe(&expected),
-        describe(&actual)
-    )))
+    Err(LinkError::IncompatibleImport {
+        module: import.module.clone(),
+        name: import.name.clone(),
+        expected: describe(&expected),
+        found: describe(&actual),
+    }
+    .into())
 }
 
 fn limits_match(e_min: u64, e_max: Option<u64>, a_min: u64, a_max: Option<u64>) -> bool {

@@ -10,8 +10,9 @@
 //! calling Wasm included), and puts it back unless the callback installed
 //! another one meanwhile.
 
-use crate::store::{StoreContext, StoreOpaque};
-use crate::{Error, Result, Store};
+use crate::error::HostUnwind;
+use crate::store::{StoreCell, StoreOpaque};
+use crate::{Result, Store, bail};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering;
 use tandem_environ::TrapCode;
@@ -79,7 +80,7 @@ impl<T> Store<T> {
     /// Makes Wasm in this store stop once the engine's epoch reaches its
     /// current value plus `ticks_beyond_current` (see
     /// [`Engine::increment_epoch`](crate::Engine::increment_epoch)): it
-    /// traps with [`TrapCode::Interrupt`](crate::TrapCode::Interrupt), or
+    /// traps with [`Trap::Interrupt`](crate::Trap::Interrupt), or
     /// asks the [`epoch_deadline_callback`](Store::epoch_deadline_callback).
     /// Only has an effect with
     /// [`Config::epoch_interruption`](crate::Config::epoch_interruption); a
@@ -93,8 +94,8 @@ impl<T> Store<T> {
     /// of trapping. It may use the store (call Wasm, read fuel, change its
     /// data) and then either lets Wasm go on with a new deadline
     /// ([`UpdateDeadline::Continue`]) or fails, and the call into Wasm fails
-    /// with a trap ([`TrapCode::HostError`](crate::TrapCode::HostError))
-    /// carrying that error. Replaces any earlier callback.
+    /// with that error (and the [`WasmBacktrace`](crate::WasmBacktrace) of
+    /// where Wasm was). Replaces any earlier callback.
     ///
     /// ```
     /// use tandem_store::{Config, Engine, Instance, Module, Store, UpdateDeadline};
@@ -131,7 +132,7 @@ impl<T> Store<T> {
     /// Calls `callback` each time Wasm has used all its fuel, instead of
     /// trapping. It returns how much fuel to add; if the store still has
     /// none after that, Wasm traps with
-    /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel). An error fails
+    /// [`Trap::OutOfFuel`](crate::Trap::OutOfFuel). An error fails
     /// the call into Wasm as for
     /// [`epoch_deadline_callback`](Store::epoch_deadline_callback). Replaces
     /// any earlier callback.
@@ -202,13 +203,10 @@ impl<T> Store<T> {
 impl StoreOpaque {
     /// Fails unless the engine meters fuel.
     fn check_fuel_enabled(&self) -> Result<()> {
-        if self.engine.config().tunables.consume_fuel {
-            Ok(())
-        } else {
-            Err(Error::Usage(
-                "fuel consumption is not enabled (Config::consume_fuel)".into(),
-            ))
+        if !self.engine.config().tunables.consume_fuel {
+            bail!("fuel is not enabled for this store (Config::consume_fuel)");
         }
+        Ok(())
     }
 }
 
@@ -218,7 +216,7 @@ fn resume_on_panic<R>(outcome: std::thread::Result<Result<R>>) -> LibcallResult<
     match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => {
-            set_pending_unwind(UnwindReason::Host(Box::<Error>::new(error)));
+            set_pending_unwind(UnwindReason::Host(Box::new(HostUnwind(error))));
             Err(LibcallError::Pending)
         }
         Err(panic) => resume_unwind(panic),
@@ -233,11 +231,11 @@ fn resume_on_panic<R>(outcome: std::thread::Result<Result<R>>) -> LibcallResult<
 /// Wasm on this thread.
 pub(crate) unsafe fn hook<T: 'static>(store: *mut VMStoreContext, why: Interrupt) -> LibcallResult {
     // SAFETY: a store's `VMStoreContext` is the first field of its
-    // `#[repr(C)]` `StoreContext`, whose `store` holds the `Store<T>` of the
+    // `#[repr(C)]` `StoreCell`, whose `store` holds the `Store<T>` of the
     // innermost call into Wasm, still running (it made this libcall) and
     // borrowed by nothing while Wasm runs.
     let store = unsafe {
-        let context = &*store.cast::<StoreContext>();
+        let context = &*store.cast::<StoreCell>();
         debug_assert!(!context.store.get().is_null());
         &mut *context.store.get().cast::<Store<T>>()
     };

@@ -2,7 +2,8 @@
 //! how many table elements, and how many instances, memories and tables a
 //! store may use.
 //!
-//! A limiter installed with [`Store::limiter`](crate::Store::limiter) is
+//! A limiter lives in the store's data; [`Store::limiter`](crate::Store::limiter)
+//! installs a closure that finds it there, as in wasmtime. It is
 //! asked before every growth — `memory.grow` and `table.grow` in Wasm (a
 //! refusal makes them return -1, as the spec allows), [`Memory::grow`] and
 //! [`Table::grow`] from the host (a refusal is an error) — and for the
@@ -10,9 +11,11 @@
 //! [`Instance::new`], [`Memory::new`] or [`Table::new`]). Its count caps are
 //! checked whenever an instance, memory or table is created.
 //!
-//! The store keeps the limiter in a heap slot whose address never changes;
+//! The store keeps that closure in a heap slot whose address never changes;
 //! every vm instance of the store holds a pointer to it, which is how the
-//! libcalls reach it.
+//! libcalls reach it. A libcall finds the data through the store's cell,
+//! which holds the running `Store<T>` while Wasm runs; the host's side
+//! passes the data in ([`Limits::host`]).
 //!
 //! [`Memory::grow`]: crate::Memory::grow
 //! [`Table::grow`]: crate::Table::grow
@@ -20,7 +23,9 @@
 //! [`Memory::new`]: crate::Memory::new
 //! [`Table::new`]: crate::Table::new
 
-use crate::{Error, Result};
+use crate::store::StoreCell;
+use crate::{Error, Result, Store};
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 use tandem_environ::{DefinedMemoryIndex, DefinedTableIndex, MemoryType, ModuleInfo, TableType};
 use tandem_vm::VmError;
@@ -52,10 +57,9 @@ pub const DEFAULT_TABLE_LIMIT: usize = 10_000;
 ///     }
 ///     fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> bool { true }
 /// }
-/// let mut store = Store::new(&Engine::default(), ());
-/// store.limiter(FourPages);
-/// let ty = MemoryType { minimum: 1, maximum: None, memory64: false, shared: false };
-/// let memory = Memory::new(&mut store, ty).unwrap();
+/// let mut store = Store::new(&Engine::default(), FourPages);
+/// store.limiter(|four_pages| four_pages);
+/// let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
 /// assert!(memory.grow(&mut store, 3).is_ok());
 /// assert!(memory.grow(&mut store, 1).is_err());
 /// ```
@@ -93,9 +97,9 @@ pub trait ResourceLimiter {
 ///
 /// ```
 /// use tandem_store::{Engine, Memory, MemoryType, Store, StoreLimitsBuilder};
-/// let mut store = Store::new(&Engine::default(), ());
-/// store.limiter(StoreLimitsBuilder::new().memories(1).build());
-/// let ty = MemoryType { minimum: 0, maximum: None, memory64: false, shared: false };
+/// let mut store = Store::new(&Engine::default(), StoreLimitsBuilder::new().memories(1).build());
+/// store.limiter(|limits| limits);
+/// let ty = MemoryType::new(0, None);
 /// assert!(Memory::new(&mut store, ty).is_ok());
 /// assert!(Memory::new(&mut store, ty).is_err()); // a second memory is over the cap
 /// ```
@@ -149,8 +153,8 @@ impl ResourceLimiter for StoreLimits {
 /// let engine = Engine::default();
 /// let module = Module::new(&engine, r#"(module (memory 1)
 ///     (func (export "grow") (result i32) i32.const 1 memory.grow))"#).unwrap();
-/// let mut store = Store::new(&engine, ());
-/// store.limiter(StoreLimitsBuilder::new().memory_size(1 << 16).build());
+/// let mut store = Store::new(&engine, StoreLimitsBuilder::new().memory_size(1 << 16).build());
+/// store.limiter(|limits| limits);
 /// let instance = Instance::new(&mut store, &module, &[]).unwrap();
 /// let grow = instance.get_typed_func::<(), i32>(&mut store, "grow").unwrap();
 /// assert_eq!(grow.call(&mut store, ()).unwrap(), -1); // refused, as the spec says
@@ -200,22 +204,114 @@ impl StoreLimitsBuilder {
     }
 }
 
-/// The heap slot the store's limiter lives in; what vm instances point to.
-struct LimiterSlot {
-    limiter: Option<Box<dyn ResourceLimiter + Send>>,
+/// How an installed limiter is found in the store's data `T` (type-erased,
+/// since the slot and the vm know nothing of `T`).
+trait LimiterAccess: Send {
+    /// The limiter inside the data at `data`.
+    ///
+    /// # Safety
+    ///
+    /// `data` points to the live `T` of the store this access was installed
+    /// in, borrowed by nothing else while the result lives.
+    unsafe fn limiter(&mut self, data: *mut ()) -> &mut dyn ResourceLimiter;
+
+    /// The data of the `Store<T>` at `store`.
+    ///
+    /// # Safety
+    ///
+    /// `store` points to the live `Store<T>` this access was installed in.
+    unsafe fn data_of(&self, store: *mut ()) -> *mut ();
 }
 
+/// The [`LimiterAccess`] of a closure over `T`.
+struct Access<T, F> {
+    get: F,
+    _data: PhantomData<fn(&mut T)>,
+}
+
+impl<T: 'static, F> LimiterAccess for Access<T, F>
+where
+    F: (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
+{
+    unsafe fn limiter(&mut self, data: *mut ()) -> &mut dyn ResourceLimiter {
+        // SAFETY: guaranteed by the caller.
+        (self.get)(unsafe { &mut *data.cast::<T>() })
+    }
+
+    unsafe fn data_of(&self, store: *mut ()) -> *mut () {
+        // SAFETY: guaranteed by the caller; the place projection creates no
+        // reference to the rest of the store.
+        unsafe { (&raw mut (*store.cast::<Store<T>>()).data).cast() }
+    }
+}
+
+/// The heap slot the store's limiter access lives in; what vm instances
+/// point to, so `memory.grow` and `table.grow` in Wasm can ask it.
+struct LimiterSlot {
+    access: Option<Box<dyn LimiterAccess>>,
+    /// The store's cell, whose `store` holds the running `Store<T>` while
+    /// Wasm (and so any libcall) runs.
+    cell: *const StoreCell,
+}
+
+/// Asked by the vm's growth libcalls, which run only while Wasm of the
+/// store runs.
 impl GrowthLimiter for LimiterSlot {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
-        self.limiter
-            .as_mut()
-            .is_none_or(|l| l.memory_growing(current, desired, maximum))
+        self.with_running(|l| l.memory_growing(current, desired, maximum))
     }
 
     fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
-        self.limiter
-            .as_mut()
-            .is_none_or(|l| l.table_growing(current, desired, maximum))
+        self.with_running(|l| l.table_growing(current, desired, maximum))
+    }
+}
+
+impl LimiterSlot {
+    /// Asks the limiter of the store whose Wasm is running (yes if none).
+    fn with_running(&mut self, ask: impl FnOnce(&mut dyn ResourceLimiter) -> bool) -> bool {
+        let Some(access) = self.access.as_mut() else {
+            return true;
+        };
+        // SAFETY: libcalls run only inside a call into Wasm of this store,
+        // during which the cell (owned by the store, set by `Store::new`)
+        // holds the running `Store<T>`; its data is borrowed by nothing while
+        // Wasm runs, and only for this question.
+        let limiter = unsafe {
+            let store = (*self.cell).store.get();
+            debug_assert!(!store.is_null());
+            let data = access.data_of(store);
+            access.limiter(data)
+        };
+        ask(limiter)
+    }
+}
+
+/// The limiter as the vm's growth functions take it on the host's side,
+/// where the data is at hand.
+pub(crate) struct HostLimiter<'a> {
+    access: Option<&'a mut (dyn LimiterAccess + 'static)>,
+    data: *mut (),
+}
+
+impl GrowthLimiter for HostLimiter<'_> {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
+        self.ask(|l| l.memory_growing(current, desired, maximum))
+            .unwrap_or(true)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
+        self.ask(|l| l.table_growing(current, desired, maximum))
+            .unwrap_or(true)
+    }
+}
+
+impl HostLimiter<'_> {
+    /// The limiter's answer, or `None` when there is no limiter.
+    fn ask<R>(&mut self, ask: impl FnOnce(&mut dyn ResourceLimiter) -> R) -> Option<R> {
+        let access = self.access.as_deref_mut()?;
+        // SAFETY: `Limits::host` is given the data of the store that owns
+        // the slot, borrowed for as long as this adapter lives.
+        Some(ask(unsafe { access.limiter(self.data) }))
     }
 }
 
@@ -229,13 +325,16 @@ pub(crate) struct Limits {
     tables: usize,
 }
 
-// SAFETY: the slot is owned by the store and holds a `Send` limiter; it
-// moves between threads only with the store, as a whole.
+// SAFETY: the slot is owned by the store and holds a `Send` limiter access;
+// it moves between threads only with the store, as a whole.
 unsafe impl Send for Limits {}
 
 impl Default for Limits {
     fn default() -> Self {
-        let slot = Box::new(LimiterSlot { limiter: None });
+        let slot = Box::new(LimiterSlot {
+            access: None,
+            cell: std::ptr::null(),
+        });
         Limits {
             slot: NonNull::from(Box::leak(slot)),
             instances: 0,
@@ -255,21 +354,36 @@ impl Drop for Limits {
 }
 
 impl Limits {
-    /// Installs `limiter`, replacing any previous one.
-    pub(crate) fn set(&mut self, limiter: Box<dyn ResourceLimiter + Send>) {
+    fn slot(&mut self) -> &mut LimiterSlot {
         // SAFETY: the slot is valid while `self` is; `&mut self` (an
         // exclusive borrow of the store) means no libcall is using it now.
-        unsafe { self.slot.as_mut().limiter = Some(limiter) };
-    }
-
-    fn limiter(&self) -> Option<&(dyn ResourceLimiter + Send)> {
-        // SAFETY: as in `set`; the shared borrow ends before any libcall.
-        unsafe { self.slot.as_ref() }.limiter.as_deref()
-    }
-
-    fn slot(&mut self) -> &mut LimiterSlot {
-        // SAFETY: as in `set`.
         unsafe { self.slot.as_mut() }
+    }
+
+    /// Records where the store's cell is (once, by `Store::new`).
+    pub(crate) fn set_store_cell(&mut self, cell: *const StoreCell) {
+        self.slot().cell = cell;
+    }
+
+    /// Installs a limiter kept in the data of a `Store<T>`, replacing any
+    /// previous one.
+    pub(crate) fn set<T: 'static>(
+        &mut self,
+        get: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
+    ) {
+        self.slot().access = Some(Box::new(Access {
+            get,
+            _data: PhantomData,
+        }));
+    }
+
+    /// The limiter for host-side growth: `data` must be the store's data
+    /// (`Store::data_ptr`), not otherwise borrowed while the result lives.
+    pub(crate) fn host(&mut self, data: *mut ()) -> HostLimiter<'_> {
+        HostLimiter {
+            access: self.slot().access.as_deref_mut(),
+            data,
+        }
     }
 
     /// The pointer vm instances hold (see `Instance::set_limiter`); valid
@@ -278,19 +392,15 @@ impl Limits {
         self.slot
     }
 
-    /// The limiter as the vm's growth functions take it.
-    pub(crate) fn as_growth_limiter(&mut self) -> &mut dyn GrowthLimiter {
-        self.slot()
-    }
-
     fn cap(
-        &self,
+        &mut self,
+        data: *mut (),
         what: &str,
         have: usize,
         adding: usize,
-        cap: impl Fn(&dyn ResourceLimiter) -> usize,
+        cap: impl FnOnce(&dyn ResourceLimiter) -> usize,
     ) -> Result<()> {
-        let cap = self.limiter().map_or(usize::MAX, |l| cap(l));
+        let cap = self.host(data).ask(|l| cap(l)).unwrap_or(usize::MAX);
         if have.saturating_add(adding) > cap {
             return Err(limit_error(format!(
                 "resource limit exceeded: a store may hold at most {cap} {what} ({have} exist, {adding} more requested)"
@@ -301,19 +411,20 @@ impl Limits {
 
     /// Checks that `module` may be instantiated: counts and the initial
     /// sizes of its defined memories and tables. Nothing is recorded.
-    pub(crate) fn check_instance(&mut self, module: &ModuleInfo) -> Result<()> {
-        self.cap("instances", self.instances, 1, |l| l.instances())?;
+    /// `data` as for [`Limits::host`].
+    pub(crate) fn check_instance(&mut self, data: *mut (), module: &ModuleInfo) -> Result<()> {
+        self.cap(data, "instances", self.instances, 1, |l| l.instances())?;
         let memories = module.num_defined_memories();
         let tables = module.num_defined_tables();
-        self.cap("memories", self.memories, memories, |l| l.memories())?;
-        self.cap("tables", self.tables, tables, |l| l.tables())?;
+        self.cap(data, "memories", self.memories, memories, |l| l.memories())?;
+        self.cap(data, "tables", self.tables, tables, |l| l.tables())?;
         for i in 0..memories {
             let index = module.memory_index(DefinedMemoryIndex::new(i));
-            self.check_memory_size(&module.memories[index.index()])?;
+            self.check_memory_size(data, &module.memories[index.index()])?;
         }
         for i in 0..tables {
             let index = module.table_index(DefinedTableIndex::new(i));
-            self.check_table_size(&module.tables[index.index()])?;
+            self.check_table_size(data, &module.tables[index.index()])?;
         }
         Ok(())
     }
@@ -326,9 +437,9 @@ impl Limits {
     }
 
     /// Checks that a host memory of type `ty` may be created.
-    pub(crate) fn check_memory(&mut self, ty: &MemoryType) -> Result<()> {
-        self.cap("memories", self.memories, 1, |l| l.memories())?;
-        self.check_memory_size(ty)
+    pub(crate) fn check_memory(&mut self, data: *mut (), ty: &MemoryType) -> Result<()> {
+        self.cap(data, "memories", self.memories, 1, |l| l.memories())?;
+        self.check_memory_size(data, ty)
     }
 
     /// Records a host memory.
@@ -337,9 +448,9 @@ impl Limits {
     }
 
     /// Checks that a host table of type `ty` may be created.
-    pub(crate) fn check_table(&mut self, ty: &TableType) -> Result<()> {
-        self.cap("tables", self.tables, 1, |l| l.tables())?;
-        self.check_table_size(ty)
+    pub(crate) fn check_table(&mut self, data: *mut (), ty: &TableType) -> Result<()> {
+        self.cap(data, "tables", self.tables, 1, |l| l.tables())?;
+        self.check_table_size(data, ty)
     }
 
     /// Records a host table.
@@ -347,10 +458,10 @@ impl Limits {
         self.tables += 1;
     }
 
-    fn check_memory_size(&mut self, ty: &MemoryType) -> Result<()> {
+    fn check_memory_size(&mut self, data: *mut (), ty: &MemoryType) -> Result<()> {
         let desired = pages_to_bytes(ty.minimum);
         if self
-            .slot()
+            .host(data)
             .memory_growing(0, desired, ty.maximum.map(pages_to_bytes))
         {
             return Ok(());
@@ -361,10 +472,10 @@ impl Limits {
         )))
     }
 
-    fn check_table_size(&mut self, ty: &TableType) -> Result<()> {
+    fn check_table_size(&mut self, data: *mut (), ty: &TableType) -> Result<()> {
         let desired = usize::try_from(ty.minimum).unwrap_or(usize::MAX);
         let maximum = ty.maximum.map(|m| usize::try_from(m).unwrap_or(usize::MAX));
-        if self.slot().table_growing(0, desired, maximum) {
+        if self.host(data).table_growing(0, desired, maximum) {
             return Ok(());
         }
         Err(limit_error(format!(
@@ -374,5 +485,5 @@ impl Limits {
 }
 
 fn limit_error(message: String) -> Error {
-    Error::Vm(VmError::Limit(message))
+    Error::new(VmError::Limit(message))
 }

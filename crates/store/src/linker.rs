@@ -4,10 +4,12 @@
 use crate::func::{HostFunc, IntoFunc, host_context};
 use crate::func_refs::{HostFuncBox, Storage};
 use crate::instance::RawImports;
-use crate::{Caller, Engine, Error, Extern, Func, Instance, Module, Result, Store, Val};
+use crate::{
+    AsContext, AsContextMut, Caller, Engine, Error, Extern, Func, FuncType, Instance, LinkError,
+    Module, Result, Store, Val, bail, format_err,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tandem_environ::FuncType;
 use tandem_environ::ImportKind;
 use tandem_vm::VMFuncRef;
 
@@ -61,24 +63,41 @@ impl<T: 'static> Linker<T> {
     fn insert(&mut self, module: &str, name: &str, def: Definition) -> Result<&mut Self> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.map.contains_key(&key) {
-            return Err(Error::Usage(format!(
-                "`{module}::{name}` is already defined"
-            )));
+            bail!("`{module}::{name}` is already defined");
         }
         self.map.insert(key, def);
         Ok(self)
     }
 
     /// Defines `module::name` as `item` (which belongs to `store`).
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Global, GlobalType, Linker, Module, Mutability, Store, Val, ValType};
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, ());
+    /// let answer = Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Const), Val::I32(42)).unwrap();
+    /// let mut linker = Linker::new(&engine);
+    /// linker.define(&store, "env", "answer", answer).unwrap();
+    /// let module = Module::new(&engine, r#"(module (import "env" "answer" (global $a i32))
+    ///     (func (export "get") (result i32) global.get $a))"#).unwrap();
+    /// let instance = linker.instantiate(&mut store, &module).unwrap();
+    /// let get = instance.get_typed_func::<(), i32>(&mut store, "get").unwrap();
+    /// assert_eq!(get.call(&mut store, ()).unwrap(), 42);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If the name is taken (and shadowing is off) or `item` belongs to
+    /// another store.
     pub fn define(
         &mut self,
-        store: &Store<T>,
+        store: impl AsContext<Data = T>,
         module: &str,
         name: &str,
         item: impl Into<Extern>,
     ) -> Result<&mut Self> {
         let item = item.into();
-        item.ty(store)?;
+        item.checked_ty(&store.as_context())?;
         self.insert(module, name, Definition::Extern(item))
     }
 
@@ -99,6 +118,22 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines a host function of type `ty`, shared by all stores.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, FuncType, Linker, Module, Store, Val, ValType};
+    /// let engine = Engine::default();
+    /// let mut linker = Linker::<()>::new(&engine);
+    /// let ty = FuncType::new(&engine, [ValType::I64], [ValType::I64]);
+    /// linker.func_new("env", "double", ty, |_caller, params, results| {
+    ///     results[0] = Val::I64(params[0].unwrap_i64() * 2);
+    ///     Ok(())
+    /// }).unwrap();
+    /// let module = Module::new(&engine, r#"(module (import "env" "double" (func $d (param i64) (result i64)))
+    ///     (func (export "run") (result i64) i64.const 21 call $d))"#).unwrap();
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = linker.instantiate(&mut store, &module).unwrap();
+    /// assert_eq!(instance.get_typed_func::<(), i64>(&mut store, "run").unwrap().call(&mut store, ()).unwrap(), 42);
+    /// ```
     pub fn func_new(
         &mut self,
         module: &str,
@@ -116,8 +151,8 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         func: Box<crate::func::HostFn<T>>,
     ) -> Result<&mut Self> {
-        let type_index = self.engine.inner.signature_id(&ty);
-        let ctx = host_context(type_index, HostFunc { func, ty });
+        let type_index = self.engine.inner.signature_id(ty.as_environ());
+        let ctx = host_context(type_index, HostFunc { func, ty: ty.ty });
         self.insert(
             module,
             name,
@@ -126,22 +161,78 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines every export of `instance` under module name `module`.
+    ///
+    /// # Errors
+    ///
+    /// If a name is taken (and shadowing is off).
     pub fn instance(
         &mut self,
-        store: &mut Store<T>,
+        mut store: impl AsContextMut<Data = T>,
         module: &str,
         instance: Instance,
     ) -> Result<&mut Self> {
-        for (name, item) in instance.exports(store) {
+        let exports: Vec<(String, Extern)> = instance
+            .exports(store.as_context_mut())
+            .map(|e| (e.name().to_string(), e.into_extern()))
+            .collect();
+        for (name, item) in exports {
             self.insert(module, &name, Definition::Extern(item))?;
         }
         Ok(self)
     }
 
+    /// Instantiates `module` in `store`, calls its `_initialize` export if
+    /// it has one (as WASI reactors expect), and defines its exports under
+    /// `module_name`.
+    ///
+    /// wasmtime instantiates a command (a module exporting `_start`) afresh
+    /// for each call of one of its exports; Tandem instantiates every module
+    /// once, here.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Linker, Module, Store};
+    /// let engine = Engine::default();
+    /// let lib = Module::new(&engine, r#"(module (func (export "seven") (result i32) i32.const 7))"#).unwrap();
+    /// let app = Module::new(&engine, r#"(module (import "lib" "seven" (func $s (result i32)))
+    ///     (func (export "run") (result i32) call $s))"#).unwrap();
+    /// let mut store = Store::new(&engine, ());
+    /// let mut linker = Linker::new(&engine);
+    /// linker.module(&mut store, "lib", &lib).unwrap();
+    /// let instance = linker.instantiate(&mut store, &app).unwrap();
+    /// assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "run").unwrap().call(&mut store, ()).unwrap(), 7);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Linker::instantiate`], or if a name is taken.
+    pub fn module(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+        module: &Module,
+    ) -> Result<&mut Self> {
+        let instance = self.instantiate(store.as_context_mut(), module)?;
+        if let Some(init) = instance.get_func(store.as_context_mut(), "_initialize") {
+            init.typed::<(), ()>(store.as_context())?
+                .call(store.as_context_mut(), ())?;
+        }
+        self.instance(store, module_name, instance)
+    }
+
     /// The definition of `module::name` as an external of `store`.
-    pub fn get(&self, store: &mut Store<T>, module: &str, name: &str) -> Option<Extern> {
+    pub fn get(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
+        let store = store.as_context_mut().0;
         let def = self.map.get(&(module.to_string(), name.to_string()))?;
-        Some(match def {
+        Some(self.extern_of(store, def))
+    }
+
+    fn extern_of(&self, store: &mut Store<T>, def: &Definition) -> Extern {
+        match def {
             Definition::Extern(e) => *e,
             Definition::HostFunc(host) => {
                 let func_ref = host.0.func_ref;
@@ -149,12 +240,55 @@ impl<T: 'static> Linker<T> {
                 let pinned = store.opaque.push_func_ref(func_ref);
                 Extern::Func(Func::from_func_ref(&mut store.opaque, pinned))
             }
-        })
+        }
+    }
+
+    /// The default export of `module`: the function `""` if defined, else
+    /// `_start`, else a function that does nothing (wasmtime's rule for a
+    /// command's entry point).
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Linker, Module, Store};
+    /// let engine = Engine::default();
+    /// let cmd = Module::new(&engine, r#"(module (global $g (export "g") (mut i32) (i32.const 0))
+    ///     (func (export "_start") i32.const 5 global.set $g))"#).unwrap();
+    /// let mut store = Store::new(&engine, ());
+    /// let mut linker = Linker::new(&engine);
+    /// linker.module(&mut store, "cmd", &cmd).unwrap();
+    /// let start = linker.get_default(&mut store, "cmd").unwrap();
+    /// start.typed::<(), ()>(&store).unwrap().call(&mut store, ()).unwrap();
+    /// let g = linker.get(&mut store, "cmd", "g").unwrap().into_global().unwrap();
+    /// assert_eq!(g.get(&mut store).unwrap_i32(), 5);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If the default export is not a function.
+    pub fn get_default(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+    ) -> Result<Func> {
+        let store = store.as_context_mut().0;
+        for name in ["", "_start"] {
+            if let Some(def) = self.map.get(&(module.to_string(), name.to_string())) {
+                return self
+                    .extern_of(store, def)
+                    .into_func()
+                    .ok_or_else(|| format_err!("`{module}::{name}` is not a function"));
+            }
+        }
+        Ok(Func::wrap(store, || {}))
     }
 
     /// Resolves `module`'s imports once, for instantiating it in many stores
     /// quickly: host functions get func-refs pre-patched with the module's
     /// Wasm-to-array trampolines, shared by every store.
+    ///
+    /// # Errors
+    ///
+    /// A [`LinkError`] if an import is missing or a host function has
+    /// another type.
     pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
         let info = module.info();
         let mut items = Vec::with_capacity(info.imports.len());
@@ -166,20 +300,26 @@ impl<T: 'static> Linker<T> {
                 Definition::Extern(e) => PreItem::Extern(*e),
                 Definition::HostFunc(host) => {
                     let ImportKind::Func(ty) = import.kind else {
-                        return Err(Error::Link(format!(
-                            "incompatible import type for `{}::{}`: expected {:?}, found a function",
-                            import.module, import.name, import.kind
-                        )));
+                        return Err(LinkError::IncompatibleImport {
+                            module: import.module.clone(),
+                            name: import.name.clone(),
+                            expected: format!("{:?}", import.kind),
+                            found: "a function".to_string(),
+                        }
+                        .into());
                     };
                     let mut func_ref = host.0.func_ref;
                     if func_ref.type_index != module.inner.type_ids[ty.index()] {
-                        return Err(Error::Link(format!(
-                            "incompatible import type for `{}::{}`: expected func {}, found func {}",
-                            import.module,
-                            import.name,
-                            info.types[ty.index()],
-                            self.engine.inner.signature(func_ref.type_index)
-                        )));
+                        return Err(LinkError::IncompatibleImport {
+                            module: import.module.clone(),
+                            name: import.name.clone(),
+                            expected: format!("func {}", info.types[ty.index()]),
+                            found: format!(
+                                "func {}",
+                                self.engine.inner.signature(func_ref.type_index)
+                            ),
+                        }
+                        .into());
                     }
                     func_ref.wasm_call = module.inner.code.wasm_to_array(ty);
                     func_refs.push(func_ref);
@@ -196,17 +336,22 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Instantiates `module`, resolving each import by name.
-    pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance> {
+    ///
+    /// # Errors
+    ///
+    /// A [`LinkError`] if an import is missing or does not fit, or as
+    /// [`Instance::new`].
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
+        let store = store.as_context_mut().0;
         let mut imports = Vec::with_capacity(module.info().imports.len());
         for import in &module.info().imports {
             let item = self
-                .get(store, &import.module, &import.name)
-                .ok_or_else(|| {
-                    Error::Link(format!(
-                        "unknown import: `{}::{}` has not been defined",
-                        import.module, import.name
-                    ))
-                })?;
+                .get(&mut *store, &import.module, &import.name)
+                .ok_or_else(|| unknown_import(import))?;
             imports.push(item);
         }
         Instance::new(store, module, &imports)
@@ -214,10 +359,11 @@ impl<T: 'static> Linker<T> {
 }
 
 fn unknown_import(import: &tandem_environ::Import) -> Error {
-    Error::Link(format!(
-        "unknown import: `{}::{}` has not been defined",
-        import.module, import.name
-    ))
+    LinkError::UnknownImport {
+        module: import.module.clone(),
+        name: import.name.clone(),
+    }
+    .into()
 }
 
 /// One resolved import of an [`InstancePre`].
@@ -290,7 +436,12 @@ impl<T: 'static> InstancePre<T> {
 
     /// Instantiates the module in `store`. The definitions and pre-patched
     /// func-refs are kept alive as long as the store.
-    pub fn instantiate(&self, store: &mut Store<T>) -> Result<Instance> {
+    ///
+    /// # Errors
+    ///
+    /// As [`Instance::new`].
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let store = store.as_context_mut().0;
         let info = self.module.info().clone();
         let mut raw = RawImports::default();
         for (import, item) in info.imports.iter().zip(&self.items.0) {

@@ -1,131 +1,28 @@
-//! [`Module`]: validated, compiled and linked code, plus the engine state it
-//! registers into (backends and the engine-wide signature registry).
+//! [`Module`]: validated, compiled and linked code, ready to instantiate in
+//! any store of its engine.
 
-use crate::config::{BackendKind, Config};
-use crate::{Engine, Error, Result};
-use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock, RwLock};
-use tandem_codegen_api::Backend;
-use tandem_environ::{
-    EntityIndex, FuncType, GlobalType, ImportKind, MemoryType, ModuleInfo, TableType,
-};
+use crate::config::BackendKind;
+use crate::types::{ExportType, ExternType, FuncType, ImportType};
+use crate::{Context, Engine, Result, format_err};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use tandem_environ::{EntityIndex, ImportKind, ModuleInfo};
 use tandem_vm::code_memory::LinkedCode;
 use tandem_vm::memory_image::MemoryImages;
-
-/// Engine-wide numbering of function signatures: equal types get equal ids,
-/// which is what `call_indirect` compares.
-#[derive(Default)]
-pub(crate) struct SignatureRegistry {
-    ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
-}
-
-impl SignatureRegistry {
-    fn register(&mut self, ty: &FuncType) -> u32 {
-        if let Some(&id) = self.ids.get(ty) {
-            return id;
-        }
-        let id = self.types.len() as u32;
-        self.types.push(ty.clone());
-        self.ids.insert(ty.clone(), id);
-        id
-    }
-}
-
-/// What an [`Engine`] shares with every store and module.
-pub(crate) struct EngineInner {
-    pub(crate) config: Config,
-    backends: Vec<(BackendKind, Box<dyn Backend>)>,
-    signatures: RwLock<SignatureRegistry>,
-    /// The epoch counter compiled code reads (boxed so its address is stable).
-    pub(crate) epoch: Box<AtomicU64>,
-}
-
-impl EngineInner {
-    #[allow(clippy::vec_init_then_push, reason = "each entry is feature-gated")]
-    pub(crate) fn new(config: &Config) -> Result<Self> {
-        #[allow(unused_mut, reason = "no backend feature may be enabled")]
-        let mut backends: Vec<(BackendKind, Box<dyn Backend>)> = Vec::new();
-        #[cfg(feature = "cranelift")]
-        backends.push((
-            BackendKind::Cranelift,
-            Box::new(tandem_backend_cranelift::CraneliftBackend::new()?),
-        ));
-        #[cfg(feature = "baseline")]
-        backends.push((
-            BackendKind::Baseline,
-            Box::new(tandem_backend_baseline::BaselineBackend::new()?),
-        ));
-        if !backends.iter().any(|(k, _)| *k == config.backend) {
-            return Err(Error::Usage(format!(
-                "backend `{}` is not built into this Tandem (enable its Cargo feature)",
-                config.backend
-            )));
-        }
-        Ok(EngineInner {
-            config: config.clone(),
-            backends,
-            signatures: RwLock::new(SignatureRegistry::default()),
-            epoch: Box::new(AtomicU64::new(0)),
-        })
-    }
-
-    fn backend(&self, kind: BackendKind) -> Result<&dyn Backend> {
-        self.backends
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, b)| &**b)
-            .ok_or_else(|| Error::Usage(format!("backend `{kind}` is not built into this Tandem")))
-    }
-
-    /// The engine-wide id of `ty`.
-    pub(crate) fn signature_id(&self, ty: &FuncType) -> u32 {
-        if let Some(&id) = self.signatures.read().expect("registry lock").ids.get(ty) {
-            return id;
-        }
-        self.signatures.write().expect("registry lock").register(ty)
-    }
-
-    /// The signature with engine-wide id `id`.
-    pub(crate) fn signature(&self, id: u32) -> FuncType {
-        self.signatures.read().expect("registry lock").types[id as usize].clone()
-    }
-}
-
-/// The type of an import or export.
-///
-/// ```
-/// use tandem_store::{Engine, ExternType, Module, ValType};
-/// let module = Module::new(&Engine::default(), r#"(module (global (export "g") i64 (i64.const 1)))"#).unwrap();
-/// let (name, ty) = module.exports().next().unwrap();
-/// assert_eq!(name, "g");
-/// assert!(matches!(ty, ExternType::Global(g) if g.content == ValType::I64));
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub enum ExternType {
-    /// A function.
-    Func(FuncType),
-    /// A global.
-    Global(GlobalType),
-    /// A table.
-    Table(TableType),
-    /// A memory.
-    Memory(MemoryType),
-}
 
 /// A compiled module: cheap to clone, `Send + Sync`, instantiable in any
 /// number of stores of its engine. Accepts the binary format or text.
 ///
 /// ```
-/// use tandem_store::{Engine, Module};
+/// use tandem_store::{CompileError, Engine, Module};
 /// let engine = Engine::default();
 /// let module = Module::new(&engine, r#"(module (import "env" "f" (func)) (func (export "g")))"#).unwrap();
 /// assert_eq!(module.num_defined_funcs(), 1);
-/// assert_eq!(module.imports().map(|(m, n, _)| format!("{m}.{n}")).collect::<Vec<_>>(), ["env.f"]);
+/// assert_eq!(module.imports().map(|i| format!("{}.{}", i.module(), i.name())).collect::<Vec<_>>(), ["env.f"]);
 /// // Invalid input is an error naming the offset, never a panic.
 /// let err = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err();
 /// assert!(err.to_string().contains("offset"));
+/// assert!(err.downcast_ref::<CompileError>().is_some());
 /// ```
 #[derive(Clone)]
 pub struct Module {
@@ -147,8 +44,61 @@ pub(crate) struct ModuleInner {
 
 impl Module {
     /// Compiles a module from binary or text with the engine's default backend.
+    ///
+    /// # Errors
+    ///
+    /// A [`wat::Error`] if the text does not parse, a
+    /// [`CompileError`](crate::CompileError) naming the byte offset if the
+    /// module is malformed, invalid or uses something unsupported.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         Module::with_backend(engine, bytes, engine.config().backend)
+    }
+
+    /// Compiles the module in the file at `path`, binary or text.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Module};
+    /// let path = std::env::temp_dir().join(format!("tandem-doc-{}.wat", std::process::id()));
+    /// std::fs::write(&path, r#"(module (func (export "f")))"#).unwrap();
+    /// let module = Module::from_file(&Engine::default(), &path).unwrap();
+    /// assert_eq!(module.exports().next().unwrap().name(), "f");
+    /// std::fs::remove_file(&path).unwrap();
+    /// let err = Module::from_file(&Engine::default(), &path).unwrap_err();
+    /// assert!(err.downcast_ref::<std::io::Error>().is_some());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read (an [`std::io::Error`] with the path as
+    /// context), or as [`Module::new`]; text errors name the file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("failed to read input file `{}`", path.display()))?;
+        if bytes.starts_with(b"\0asm") {
+            return Module::from_binary(engine, &bytes);
+        }
+        let binary = wat::Parser::new().parse_bytes(Some(path), &bytes)?;
+        Module::from_binary(engine, &binary)
+    }
+
+    /// Checks that `bytes` (binary) is a valid module for `engine`'s
+    /// features, without compiling it.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Module};
+    /// let engine = Engine::default();
+    /// assert!(Module::validate(&engine, &wat::parse_str("(module)").unwrap()).is_ok());
+    /// assert!(Module::validate(&engine, b"\0asm\x02\0\0\0").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`CompileError`](crate::CompileError) naming the byte offset.
+    pub fn validate(engine: &Engine, bytes: &[u8]) -> Result<()> {
+        tandem_environ::translate(bytes, engine.config().features)
+            .map_err(tandem_codegen_api::CompileError::from)?;
+        Ok(())
     }
 
     /// Compiles a module from binary or text with the named backend.
@@ -161,7 +111,7 @@ impl Module {
         if bytes.starts_with(b"\0asm") {
             return Module::compile(engine, bytes, backend);
         }
-        let binary = wat::parse_bytes(bytes).map_err(|e| Error::Wat(e.to_string()))?;
+        let binary = wat::parse_bytes(bytes)?;
         Module::compile(engine, &binary, backend)
     }
 
@@ -182,7 +132,7 @@ impl Module {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(1)
                 .build()
-                .map_err(|e| Error::Usage(format!("cannot start the compile thread: {e}")))?
+                .map_err(|e| format_err!("cannot start the compile thread: {e}"))?
                 .install(|| compiler.compile_module(&translation, tunables))?
         };
         let info = Arc::new(translation.module);
@@ -220,26 +170,46 @@ impl Module {
         self.inner.info.num_defined_funcs()
     }
 
-    /// The module's imports: (module, name, type).
-    pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
+    /// The module's imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
         let info = &self.inner.info;
         info.imports.iter().map(move |i| {
             let ty = match &i.kind {
-                ImportKind::Func(t) => ExternType::Func(info.types[t.index()].clone()),
+                ImportKind::Func(t) => {
+                    ExternType::Func(FuncType::from_environ(info.types[t.index()].clone()))
+                }
                 ImportKind::Table(t) => ExternType::Table(*t),
                 ImportKind::Memory(t) => ExternType::Memory(*t),
                 ImportKind::Global(t) => ExternType::Global(*t),
             };
-            (i.module.as_str(), i.name.as_str(), ty)
+            ImportType {
+                module: &i.module,
+                name: &i.name,
+                ty,
+            }
         })
     }
 
-    /// The module's exports: (name, type).
-    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
+    /// The module's exports, in order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
         let info = &self.inner.info;
-        info.exports
-            .iter()
-            .map(move |e| (e.name.as_str(), entity_type(info, e.index)))
+        info.exports.iter().map(move |e| ExportType {
+            name: &e.name,
+            ty: entity_type(info, e.index),
+        })
+    }
+
+    /// The type of the export `name`, if there is one.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Module};
+    /// let module = Module::new(&Engine::default(), r#"(module (memory (export "m") 1))"#).unwrap();
+    /// assert!(module.get_export("m").unwrap().memory().is_some());
+    /// assert!(module.get_export("f").is_none());
+    /// ```
+    pub fn get_export(&self, name: &str) -> Option<ExternType> {
+        let info = &self.inner.info;
+        info.export(name).map(|index| entity_type(info, index))
     }
 
     /// The module's memory images, built on first use; `None` when the
@@ -279,7 +249,7 @@ impl Module {
 
 pub(crate) fn entity_type(info: &ModuleInfo, index: EntityIndex) -> ExternType {
     match index {
-        EntityIndex::Func(f) => ExternType::Func(info.func_type(f).clone()),
+        EntityIndex::Func(f) => ExternType::Func(FuncType::from_environ(info.func_type(f).clone())),
         EntityIndex::Table(t) => ExternType::Table(info.tables[t.index()]),
         EntityIndex::Memory(m) => ExternType::Memory(info.memories[m.index()]),
         EntityIndex::Global(g) => ExternType::Global(info.globals[g.index()]),

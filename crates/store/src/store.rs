@@ -6,7 +6,7 @@ use crate::func_refs::{FuncRefs, Storage};
 use crate::instance::InstanceData;
 use crate::interrupt::Callbacks;
 use crate::limits::{Limits, ResourceLimiter};
-use crate::{Engine, Module};
+use crate::{Engine, Module, Result, format_err};
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +18,10 @@ use tandem_vm::{VMFuncRef, VMGlobalDefinition, VMStoreContext};
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The store context compiled code sees, followed by what host-function
-/// trampolines need to find their way back to the `Store`.
+/// trampolines, interrupt hooks and the resource limiter need to find their
+/// way back to the `Store`.
 #[repr(C)]
-pub(crate) struct StoreContext {
+pub(crate) struct StoreCell {
     pub(crate) vm: VMStoreContext,
     /// The `*mut Store<T>` of the innermost call into Wasm; valid while that
     /// call runs.
@@ -31,7 +32,7 @@ pub(crate) struct StoreContext {
 pub(crate) struct StoreOpaque {
     pub(crate) id: u64,
     pub(crate) engine: Engine,
-    pub(crate) context: Box<StoreContext>,
+    pub(crate) context: Box<StoreCell>,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<NonNull<VMFuncRef>>,
     func_index: HashMap<usize, u32>,
@@ -85,18 +86,18 @@ pub struct Store<T> {
     pub(crate) opaque: StoreOpaque,
     /// What happens when fuel runs out or the epoch deadline passes.
     pub(crate) interrupts: Callbacks<T>,
-    data: T,
+    pub(crate) data: T,
 }
 
 impl<T: 'static> Store<T> {
     /// A new store in `engine` holding `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         tandem_vm::traphandlers::init_traps();
-        Store {
+        let mut store = Store {
             opaque: StoreOpaque {
                 id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
                 engine: engine.clone(),
-                context: Box::new(StoreContext {
+                context: Box::new(StoreCell {
                     vm: VMStoreContext::default(),
                     store: std::cell::Cell::new(std::ptr::null_mut()),
                 }),
@@ -120,7 +121,54 @@ impl<T: 'static> Store<T> {
             },
             interrupts: Callbacks::default(),
             data,
-        }
+        };
+        let cell: *const StoreCell = &*store.opaque.context;
+        store.opaque.limits.set_store_cell(cell);
+        store
+    }
+
+    /// Installs a resource limiter kept in the store's data: `limiter`
+    /// returns it from the data whenever a memory or table is about to grow
+    /// or be created, or an instance to be created (see
+    /// [`ResourceLimiter`]). Replaces any earlier limiter; what already
+    /// exists is not re-checked.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Memory, MemoryType, Store, StoreLimits, StoreLimitsBuilder};
+    /// struct State { limits: StoreLimits }
+    /// let limits = StoreLimitsBuilder::new().memory_size(2 << 16).build();
+    /// let mut store = Store::new(&Engine::default(), State { limits });
+    /// store.limiter(|state| &mut state.limits);
+    /// let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    /// assert!(memory.grow(&mut store, 1).is_ok());
+    /// assert!(memory.grow(&mut store, 1).is_err()); // a third page is over the cap
+    /// ```
+    pub fn limiter(
+        &mut self,
+        limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
+    ) {
+        self.opaque.limits.set(limiter);
+    }
+
+    /// Where the data lives, for the limiter (see `limits.rs`).
+    pub(crate) fn data_ptr(&mut self) -> *mut () {
+        std::ptr::from_mut(&mut self.data).cast()
+    }
+}
+
+/// A store with a default engine and default data.
+///
+/// ```
+/// use tandem_store::{Instance, Module, Store};
+/// let mut store = Store::<u32>::default();
+/// let module = Module::new(store.engine(), r#"(module (func (export "f") (result i32) i32.const 3))"#).unwrap();
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "f").unwrap().call(&mut store, ()).unwrap(), 3);
+/// assert_eq!(*store.data(), 0);
+/// ```
+impl<T: Default + 'static> Default for Store<T> {
+    fn default() -> Store<T> {
+        Store::new(&Engine::default(), T::default())
     }
 }
 
@@ -174,8 +222,8 @@ impl<T> Store<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Usage`](crate::Error::Usage) when called while Wasm of this
-    /// store is running (from a host function it called).
+    /// When called while Wasm of this store is running (from a host
+    /// function it called).
     pub fn gc(&mut self) -> crate::Result<usize> {
         crate::externref::gc(&mut self.opaque)
     }
@@ -184,14 +232,6 @@ impl<T> Store<T> {
     /// [`Store::gc`]).
     pub fn externref_count(&self) -> usize {
         self.opaque.externrefs.len()
-    }
-
-    /// Installs `limiter`, which from now on is asked before memories and
-    /// tables of this store grow and caps how many instances, memories and
-    /// tables it may create (see [`ResourceLimiter`]). Replaces any earlier
-    /// limiter; what already exists is not re-checked.
-    pub fn limiter(&mut self, limiter: impl ResourceLimiter + Send + 'static) {
-        self.opaque.limits.set(Box::new(limiter));
     }
 }
 
@@ -275,14 +315,18 @@ impl StoreOpaque {
     }
 
     /// Checks that a handle belongs to this store.
-    pub(crate) fn check(&self, store_id: u64) -> crate::Result<()> {
+    pub(crate) fn check(&self, store_id: u64) -> Result<()> {
         if store_id == self.id {
             Ok(())
         } else {
-            Err(crate::Error::Usage(
-                "object used with a store it does not belong to".into(),
-            ))
+            Err(format_err!("object used with the wrong store"))
         }
+    }
+
+    /// Like [`StoreOpaque::check`], for APIs that cannot fail: using an
+    /// object with another store is a bug in the embedder, as in wasmtime.
+    pub(crate) fn assert_same(&self, store_id: u64) {
+        assert_eq!(store_id, self.id, "object used with the wrong store");
     }
 }
 

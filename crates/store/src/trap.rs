@@ -1,15 +1,44 @@
-//! [`Trap`]: why Wasm stopped, with the Wasm backtrace at that point.
+//! [`Trap`] codes and the [`WasmBacktrace`] attached to the error of a
+//! failed call, and how an unwind out of Wasm becomes that error.
 
-use tandem_environ::TrapCode;
+use crate::Error;
+use crate::error::HostUnwind;
 use tandem_vm::backtrace::Backtrace;
+use tandem_vm::traphandlers::{Unwind, UnwindReason};
 
-/// One Wasm frame of a trap's backtrace (see [`Trap`] for an example).
+/// Why Wasm trapped: a `Copy` code, found by downcasting a call's error.
+///
+/// ```
+/// use tandem_store::{Engine, Instance, Module, Store, Trap, WasmBacktrace};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (func $inner (param i32) (result i32) i32.const 1 local.get 0 i32.div_u)
+///     (func $outer (export "outer") (param i32) (result i32) local.get 0 call $inner))"#).unwrap();
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let outer = instance.get_typed_func::<i32, i32>(&mut store, "outer").unwrap();
+/// let err = outer.call(&mut store, 0).unwrap_err();
+/// assert_eq!(*err.downcast_ref::<Trap>().unwrap(), Trap::IntegerDivisionByZero);
+/// let trace = err.downcast_ref::<WasmBacktrace>().unwrap();
+/// let names: Vec<_> = trace.frames().iter().map(|f| f.func_name()).collect();
+/// assert_eq!(names, [Some("inner"), Some("outer")]);
+/// // `{err:?}` shows the backtrace, then the trap as its cause.
+/// let text = format!("{err:?}");
+/// assert!(text.starts_with("error while executing at wasm backtrace:\n    0: inner @ 0x"), "{text}");
+/// assert!(text.contains("Caused by:\n    wasm trap: integer divide by zero"), "{text}");
+/// // The store is still usable.
+/// assert_eq!(outer.call(&mut store, 1).unwrap(), 1);
+/// ```
+pub use tandem_environ::TrapCode as Trap;
+
+/// One Wasm frame of a [`WasmBacktrace`].
 ///
 /// ```
 /// use tandem_store::FrameInfo;
 /// let frame = FrameInfo { func_index: 3, func_name: Some("run".into()),
 ///     module_name: Some("app".into()), wasm_offset: Some(0x2a) };
 /// assert_eq!(frame.to_string(), "app!run @ 0x2a");
+/// assert_eq!((frame.func_index(), frame.func_name(), frame.module_offset()), (3, Some("run"), Some(0x2a)));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
@@ -21,6 +50,29 @@ pub struct FrameInfo {
     pub module_name: Option<String>,
     /// Byte offset of the Wasm instruction in the module, if known.
     pub wasm_offset: Option<u32>,
+}
+
+impl FrameInfo {
+    /// The function's index in its module's function index space.
+    pub fn func_index(&self) -> u32 {
+        self.func_index
+    }
+
+    /// The function's name from the name section, if any.
+    pub fn func_name(&self) -> Option<&str> {
+        self.func_name.as_deref()
+    }
+
+    /// The module's name from the name section, if any.
+    pub fn module_name(&self) -> Option<&str> {
+        self.module_name.as_deref()
+    }
+
+    /// Byte offset of the instruction from the start of the module, if the
+    /// address map covers it.
+    pub fn module_offset(&self) -> Option<usize> {
+        self.wasm_offset.map(|offset| offset as usize)
+    }
 }
 
 impl std::fmt::Display for FrameInfo {
@@ -39,95 +91,90 @@ impl std::fmt::Display for FrameInfo {
     }
 }
 
-/// A Wasm trap: its code, the Wasm frames active when it happened
-/// (innermost first) and, for host errors, the error.
+/// The Wasm frames live when a call failed, innermost first. Attached as
+/// context to the error of a trap or of a host function called from Wasm,
+/// so the error still downcasts to its own type.
 ///
 /// ```
-/// use tandem_store::{Engine, Instance, Module, Store, TrapCode};
+/// use tandem_store::{Caller, Engine, Func, Instance, Module, Store, WasmBacktrace, format_err};
+/// #[derive(Debug, PartialEq)]
+/// struct Refused(i32);
+/// impl std::fmt::Display for Refused {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "refused {}", self.0) }
+/// }
+/// impl std::error::Error for Refused {}
 /// let engine = Engine::default();
-/// let module = Module::new(&engine, r#"(module
-///     (func $inner (param i32) (result i32) i32.const 1 local.get 0 i32.div_u)
-///     (func $outer (export "outer") (param i32) (result i32) local.get 0 call $inner))"#).unwrap();
+/// let module = Module::new(&engine, r#"(module (import "" "check" (func $c (param i32)))
+///     (func (export "run") (param i32) local.get 0 call $c))"#).unwrap();
 /// let mut store = Store::new(&engine, ());
-/// let instance = Instance::new(&mut store, &module, &[]).unwrap();
-/// let outer = instance.get_typed_func::<i32, i32>(&mut store, "outer").unwrap();
-/// let err = outer.call(&mut store, 0).unwrap_err();
-/// let trap = err.as_trap().unwrap();
-/// assert_eq!(trap.code(), TrapCode::IntegerDivisionByZero);
-/// let names: Vec<_> = trap.trace().iter().map(|f| f.func_name.as_deref()).collect();
-/// assert_eq!(names, [Some("inner"), Some("outer")]);
-/// // The store is still usable.
-/// assert_eq!(outer.call(&mut store, 1).unwrap(), 1);
+/// let check = Func::wrap(&mut store, |x: i32| -> tandem_store::Result<()> {
+///     if x < 0 { Err(Refused(x).into()) } else { Ok(()) }
+/// });
+/// let instance = Instance::new(&mut store, &module, &[check.into()]).unwrap();
+/// let run = instance.get_typed_func::<i32, ()>(&mut store, "run").unwrap();
+/// let err = run.call(&mut store, -4).unwrap_err();
+/// assert_eq!(err.downcast_ref::<Refused>(), Some(&Refused(-4)));
+/// assert_eq!(err.downcast_ref::<WasmBacktrace>().unwrap().frames().len(), 1);
 /// ```
-#[derive(Debug)]
-pub struct Trap {
-    code: TrapCode,
+#[derive(Clone, Debug, Default)]
+pub struct WasmBacktrace {
     frames: Vec<FrameInfo>,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
-impl Trap {
-    pub(crate) fn new(
-        code: TrapCode,
-        backtrace: Option<&Backtrace>,
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Trap {
+impl WasmBacktrace {
+    fn from_vm(backtrace: &Backtrace) -> WasmBacktrace {
         let frames = backtrace
-            .map(|bt| {
-                bt.frames
-                    .iter()
-                    .map(|frame| FrameInfo {
-                        func_index: frame.func.as_u32(),
-                        func_name: frame.module.func_name(frame.func).map(str::to_string),
-                        module_name: frame.module.name.clone(),
-                        wasm_offset: frame.wasm_offset,
-                    })
-                    .collect()
+            .frames
+            .iter()
+            .map(|frame| FrameInfo {
+                func_index: frame.func.as_u32(),
+                func_name: frame.func_name().map(str::to_string),
+                module_name: frame.module_name().map(str::to_string),
+                wasm_offset: frame.wasm_offset,
             })
-            .unwrap_or_default();
-        Trap {
-            code,
-            frames,
-            source,
-        }
+            .collect();
+        WasmBacktrace { frames }
     }
 
-    /// The trap code.
-    pub fn code(&self) -> TrapCode {
-        self.code
-    }
-
-    /// The Wasm frames, innermost first.
-    pub fn trace(&self) -> &[FrameInfo] {
+    /// The frames, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
         &self.frames
     }
-
-    /// The host error behind a [`TrapCode::HostError`] trap.
-    pub fn host_error(&self) -> Option<&(dyn std::error::Error + Send + Sync)> {
-        self.source.as_deref()
-    }
 }
 
-impl std::fmt::Display for Trap {
+impl std::fmt::Display for WasmBacktrace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.source {
-            Some(source) => write!(f, "wasm trap: {}: {source}", self.code)?,
-            None => write!(f, "wasm trap: {}", self.code)?,
-        }
-        if !self.frames.is_empty() {
-            write!(f, "\nwasm backtrace:")?;
-            for (i, frame) in self.frames.iter().enumerate() {
-                write!(f, "\n  {i:>3}: {frame}")?;
-            }
+        write!(f, "error while executing at wasm backtrace:")?;
+        for (i, frame) in self.frames.iter().enumerate() {
+            write!(f, "\n  {i:>3}: {frame}")?;
         }
         Ok(())
     }
 }
 
-impl std::error::Error for Trap {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+/// `error` with the Wasm frames of `backtrace` attached (when there are
+/// any, and `error` has none yet: an error from a nested call keeps its own).
+pub(crate) fn with_backtrace(error: Error, backtrace: Option<&Backtrace>) -> Error {
+    match backtrace {
+        Some(bt) if !bt.is_empty() && error.downcast_ref::<WasmBacktrace>().is_none() => {
+            error.context(WasmBacktrace::from_vm(bt))
+        }
+        _ => error,
+    }
+}
+
+/// The error of a trap with `code` at `backtrace`.
+pub(crate) fn trap_error(code: Trap, backtrace: Option<&Backtrace>) -> Error {
+    with_backtrace(Error::new(code), backtrace)
+}
+
+/// Turns an unwind into the error the caller of a call into Wasm sees; a
+/// host panic resumes unwinding here.
+pub(crate) fn unwind_to_error(unwind: Unwind) -> Error {
+    let Unwind { reason, backtrace } = unwind;
+    match reason {
+        UnwindReason::Trap { code } => trap_error(code, Some(&backtrace)),
+        UnwindReason::Host(error) => with_backtrace(HostUnwind::recover(error), Some(&backtrace)),
+        UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
     }
 }

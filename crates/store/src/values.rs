@@ -62,6 +62,22 @@ impl Val {
         }
     }
 
+    /// A null `funcref`.
+    ///
+    /// ```
+    /// use tandem_store::{Val, ValType};
+    /// assert_eq!(Val::null_func_ref().ty(), ValType::FUNCREF);
+    /// assert_eq!(Val::null_extern_ref().ty(), ValType::EXTERNREF);
+    /// ```
+    pub fn null_func_ref() -> Val {
+        Val::FuncRef(None)
+    }
+
+    /// A null `externref`.
+    pub fn null_extern_ref() -> Val {
+        Val::ExternRef(None)
+    }
+
     /// The i32, if this is one.
     pub fn i32(&self) -> Option<i32> {
         if let Val::I32(v) = self {
@@ -98,21 +114,89 @@ impl Val {
         }
     }
 
+    /// The `funcref` (`Some(None)` for null), if this is one.
+    ///
+    /// ```
+    /// use tandem_store::Val;
+    /// assert_eq!(Val::FuncRef(None).funcref(), Some(None));
+    /// assert_eq!(Val::I32(1).funcref(), None);
+    /// ```
+    pub fn funcref(&self) -> Option<Option<&Func>> {
+        if let Val::FuncRef(f) = self {
+            Some(f.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The `externref` (`Some(None)` for null), if this is one.
+    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+        if let Val::ExternRef(e) = self {
+            Some(e.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The i32; panics if this is another type.
+    ///
+    /// ```
+    /// use tandem_store::Val;
+    /// assert_eq!(Val::I32(7).unwrap_i32(), 7);
+    /// assert_eq!(Val::from(1.5f64).unwrap_f64(), 1.5);
+    /// assert!(Val::FuncRef(None).unwrap_funcref().is_none());
+    /// ```
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().expect("Val::unwrap_i32 on a non-i32")
+    }
+
+    /// The i64; panics if this is another type.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().expect("Val::unwrap_i64 on a non-i64")
+    }
+
+    /// The f32; panics if this is another type.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().expect("Val::unwrap_f32 on a non-f32")
+    }
+
+    /// The f64; panics if this is another type.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().expect("Val::unwrap_f64 on a non-f64")
+    }
+
+    /// The v128; panics if this is another type.
+    pub fn unwrap_v128(&self) -> u128 {
+        match self {
+            Val::V128(v) => *v,
+            _ => panic!("Val::unwrap_v128 on a non-v128"),
+        }
+    }
+
+    /// The `funcref` (`None` for null); panics if this is another type.
+    pub fn unwrap_funcref(&self) -> Option<&Func> {
+        self.funcref()
+            .expect("Val::unwrap_funcref on a non-funcref")
+    }
+
+    /// The `externref` (`None` for null); panics if this is another type.
+    pub fn unwrap_externref(&self) -> Option<&ExternRef> {
+        self.externref()
+            .expect("Val::unwrap_externref on a non-externref")
+    }
+
     /// The raw form, after checking the value belongs to `store`.
     pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<ValRaw> {
-        // Start from zero so every byte of the 16-byte slot is initialised.
-        let mut raw = ValRaw::default();
-        match self {
-            Val::I32(v) => raw.i64 = *v as u32 as i64,
-            Val::I64(v) => raw.i64 = *v,
-            Val::F32(v) => raw.i64 = *v as i64,
-            Val::F64(v) => raw.f64 = *v,
-            Val::V128(v) => raw.v128 = v.to_le_bytes(),
-            Val::FuncRef(None) | Val::ExternRef(None) => {}
-            Val::FuncRef(Some(f)) => raw.ptr = f.func_ref(store)?.as_ptr().cast(),
-            Val::ExternRef(Some(e)) => raw.ptr = e.to_raw(store)?,
-        }
-        Ok(raw)
+        Ok(match self {
+            Val::I32(v) => ValRaw::i32(*v),
+            Val::I64(v) => ValRaw::i64(*v),
+            Val::F32(v) => ValRaw::f32(*v),
+            Val::F64(v) => ValRaw::f64(*v),
+            Val::V128(v) => ValRaw::from_bytes(v.to_le_bytes()),
+            Val::FuncRef(None) | Val::ExternRef(None) => ValRaw::ptr(std::ptr::null_mut()),
+            Val::FuncRef(Some(f)) => ValRaw::ptr(f.func_ref(store)?.as_ptr().cast()),
+            Val::ExternRef(Some(e)) => ValRaw::ptr(e.to_raw(store)?),
+        })
     }
 
     /// Reads a raw value of type `ty`.
@@ -124,27 +208,24 @@ impl Val {
     /// externref stays alive in `store` until a collection finds it
     /// unreachable, see [`crate::Store::gc`]).
     pub(crate) unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
-        // SAFETY: each arm reads the union at the width the type says was
-        // written; references are valid per the caller's contract.
-        unsafe {
-            match ty {
-                ValType::I32 => Val::I32(raw.i32),
-                ValType::I64 => Val::I64(raw.i64),
-                ValType::F32 => Val::F32(raw.f32),
-                ValType::F64 => Val::F64(raw.f64),
-                ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
-                ValType::Ref(RefType::Func) => Val::FuncRef(
-                    NonNull::new(raw.ptr.cast::<VMFuncRef>())
-                        .map(|p| Func::from_func_ref(store, p)),
-                ),
-                // Turn the raw pointer into an owning handle right away
-                // (the libcall rule): from here on a collection cannot free
-                // it.
-                ValType::Ref(RefType::Extern) => Val::ExternRef(
-                    NonNull::new(raw.ptr.cast::<ExternData>())
-                        .map(|ptr| ExternRef::clone_from_raw(store, ptr)),
-                ),
-            }
+        match ty {
+            ValType::I32 => Val::I32(raw.get_i32()),
+            ValType::I64 => Val::I64(raw.get_i64()),
+            ValType::F32 => Val::F32(raw.get_f32()),
+            ValType::F64 => Val::F64(raw.get_f64()),
+            ValType::V128 => Val::V128(u128::from_le_bytes(raw.to_bytes())),
+            ValType::Ref(RefType::Func) => Val::FuncRef(
+                NonNull::new(raw.get_ptr().cast::<VMFuncRef>())
+                    .map(|p| Func::from_func_ref(store, p)),
+            ),
+            // Turn the raw pointer into an owning handle right away (the
+            // libcall rule): from here on a collection cannot free it.
+            // SAFETY: the pointer is a live externref of `store` (the
+            // caller's contract).
+            ValType::Ref(RefType::Extern) => Val::ExternRef(
+                NonNull::new(raw.get_ptr().cast::<ExternData>())
+                    .map(|ptr| unsafe { ExternRef::clone_from_raw(store, ptr) }),
+            ),
         }
     }
 }

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tandem_store::{
-    BackendKind, Caller, Config, Engine, Error, ExternRef, Func, Global, GlobalType, Instance,
-    Module, RefType, Result, Store, Table, TableType, Val, ValType,
+    BackendKind, Caller, Config, Engine, ExternRef, Func, Global, GlobalType, Instance, Module,
+    RefType, Result, Store, Table, TableType, Val, ValType,
 };
 
 /// A host value that counts its drops.
@@ -90,10 +90,8 @@ impl Fixture {
             &mut store,
             move |mut caller: Caller<'_, ()>| -> Result<()> {
                 // A collection from inside Wasm is refused...
-                assert!(
-                    matches!(caller.store().gc(), Err(Error::Usage(_))),
-                    "{kind}"
-                );
+                let err = caller.store().gc().unwrap_err();
+                assert!(err.to_string().contains("Store::gc"), "{kind}: {err}");
                 // ...and so is the automatic one in `ExternRef::new`, however
                 // many externrefs the host creates here.
                 for i in 0..3000 {
@@ -406,13 +404,14 @@ fn externrefs_do_not_cross_stores() {
         let mut f = Fixture::new(kind);
         let r = f.tracked(1);
         let other = Store::new(f.store.engine(), ());
-        assert!(matches!(r.data(&other), Err(Error::Usage(_))), "{kind}");
+        let err = r.data(&other).unwrap_err();
+        assert!(err.to_string().contains("wrong store"), "{kind}: {err}");
         let mut g = Fixture::new(kind);
         let identity = g.instance.get_func(&mut g.store, "identity").unwrap();
         let mut out = [null()];
         let err = identity
             .call(&mut g.store, &[r.into()], &mut out)
             .unwrap_err();
-        assert!(matches!(err, Error::Usage(_)), "{kind}: {err}");
+        assert!(err.to_string().contains("wrong store"), "{kind}: {err}");
     }
 }

@@ -11,7 +11,9 @@
 
 mod common;
 use common::each_backend;
-use tandem_store::{Engine, Error, Func, Instance, Module, Store, TrapCode, Val};
+use tandem_store::{
+    Engine, Error, Func, Instance, Module, Store, Trap as TrapCode, Val, WasmBacktrace,
+};
 
 /// Functions whose fuel costs are counted by hand in the tests.
 const FUNCS: &str = r#"(module
@@ -130,7 +132,7 @@ impl Wasm {
             .get_func(&mut self.store, name)
             .unwrap_or_else(|| panic!("no function export {name}"));
         let params: Vec<Val> = args.iter().map(|&a| Val::I32(a)).collect();
-        let mut results = vec![Val::I32(0); func.ty(&self.store).results.len()];
+        let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
         func.call(&mut self.store, &params, &mut results)?;
         Ok(results)
     }
@@ -164,11 +166,11 @@ impl Wasm {
     ) -> Result<(), (TrapCode, Vec<Option<String>>)> {
         self.store.set_epoch_deadline(1);
         self.call(name, args).map(drop).map_err(|err| {
-            let trap = err
-                .as_trap()
-                .unwrap_or_else(|| panic!("expected a trap, got {err}"));
-            let names = trap.trace().iter().map(|f| f.func_name.clone()).collect();
-            (trap.code(), names)
+            let code = *err
+                .downcast_ref::<TrapCode>()
+                .unwrap_or_else(|| panic!("expected a trap, got {err:?}"));
+            let names = frames(&err).iter().map(|f| f.func_name.clone()).collect();
+            (code, names)
         })
     }
 
@@ -190,11 +192,17 @@ impl Wasm {
 
 /// The trap code and innermost function name of a failed call.
 fn trap_of(err: Error) -> (TrapCode, Option<String>) {
-    let trap = err
-        .as_trap()
-        .unwrap_or_else(|| panic!("expected a trap, got {err}"));
-    let innermost = trap.trace().first().and_then(|f| f.func_name.clone());
-    (trap.code(), innermost)
+    let code = *err
+        .downcast_ref::<TrapCode>()
+        .unwrap_or_else(|| panic!("expected a trap, got {err:?}"));
+    let innermost = frames(&err).first().and_then(|f| f.func_name.clone());
+    (code, innermost)
+}
+
+/// The Wasm frames attached to a failed call's error, innermost first.
+fn frames(err: &Error) -> &[tandem_store::FrameInfo] {
+    err.downcast_ref::<WasmBacktrace>()
+        .map_or(&[], WasmBacktrace::frames)
 }
 
 /// A trap with `code` in the function named `name`.

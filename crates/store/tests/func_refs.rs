@@ -125,7 +125,7 @@ fn linker_definitions_are_shared_and_dropped_once() {
         let module = Module::new(&engine, IMPORTER).unwrap();
         let mut stores: Vec<Store<()>> = (0..2).map(|_| Store::new(&engine, ())).collect();
         for store in &mut stores {
-            let instance = linker.instantiate(store, &module).unwrap();
+            let instance = linker.instantiate(&mut *store, &module).unwrap();
             let run = instance
                 .get_typed_func::<(), i32>(&mut *store, "run")
                 .unwrap();
@@ -161,7 +161,7 @@ fn instance_pre_serves_a_thousand_stores() {
             let run = instance
                 .get_typed_func::<(), i32>(&mut *store, "run")
                 .unwrap();
-            assert_eq!(run.call(store, ()).unwrap(), 7);
+            assert_eq!(run.call(&mut *store, ()).unwrap(), 7);
             assert_eq!(store.unfilled_func_ref_holes(), 0);
         }
         drop(stores);

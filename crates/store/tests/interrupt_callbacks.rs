@@ -4,11 +4,11 @@
 //! and the number of callbacks is the same on every backend.
 
 mod common;
-use common::{each_backend, engine, trap_code};
+use common::{each_backend, engine, frames, trap_code};
 use proptest::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use tandem_store::{
-    BackendKind, Engine, Error, Instance, Module, Store, TrapCode, TypedFunc, UpdateDeadline,
+    BackendKind, Engine, Instance, Module, Store, Trap, TypedFunc, UpdateDeadline, format_err,
 };
 
 /// `mix` keeps integer and float locals live across every loop header,
@@ -106,7 +106,7 @@ fn run_with_refills(n: i32, refill: u64) -> Vec<(u64, u64)> {
 /// leaves the deadline passed: so it runs at every check point.
 fn callback_at_every_check_point(
     engine: &Engine,
-    on_call: impl Fn(u64) -> Result<(), Error> + Send + 'static,
+    on_call: impl Fn(u64) -> tandem_store::Result<()> + Send + 'static,
 ) -> (Store<Host>, TypedFunc<i32, i64>) {
     let (mut store, mix) = instantiate(engine);
     store.set_epoch_deadline(0);
@@ -168,11 +168,11 @@ fn too_little_fuel_from_the_callback_traps() {
             store.data_mut().calls += 1;
             Ok(0)
         });
-        assert_eq!(trap_code(mix.call(&mut store, N)), TrapCode::OutOfFuel);
+        assert_eq!(trap_code(mix.call(&mut store, N)), Trap::OutOfFuel);
         assert_eq!(store.data().calls, 1);
         // Back to trapping without asking.
         store.out_of_fuel_trap();
-        assert_eq!(trap_code(mix.call(&mut store, N)), TrapCode::OutOfFuel);
+        assert_eq!(trap_code(mix.call(&mut store, N)), Trap::OutOfFuel);
         assert_eq!(store.data().calls, 1);
         store.set_fuel(1 << 40).unwrap();
         assert!(mix.call(&mut store, N).is_ok());
@@ -184,22 +184,17 @@ fn callback_error_fails_the_call_and_the_store_recovers() {
     let expected = unmetered_mix(N);
     each_backend(true, true, |engine| {
         let (mut store, mix) = callback_at_every_check_point(engine, |calls| match calls {
-            5 => Err(Error::Usage("time slice used up".into())),
+            5 => Err(format_err!("time slice used up")),
             _ => Ok(()),
         });
         let err = mix.call(&mut store, N).unwrap_err();
-        let trap = err.as_trap().expect("a trap");
-        assert_eq!(trap.code(), TrapCode::HostError);
-        let source = trap.host_error().expect("the callback's error");
-        assert!(
-            source.to_string().contains("time slice used up"),
-            "{source}"
-        );
-        assert!(!trap.trace().is_empty(), "the trap has a Wasm backtrace");
+        assert!(err.downcast_ref::<Trap>().is_none(), "{err:?}");
+        assert_eq!(err.root_cause().to_string(), "time slice used up");
+        assert!(!frames(&err).is_empty(), "the error has a Wasm backtrace");
         assert_eq!(store.data().calls, 5);
 
         store.epoch_deadline_trap();
-        assert_eq!(trap_code(mix.call(&mut store, N)), TrapCode::Interrupt);
+        assert_eq!(trap_code(mix.call(&mut store, N)), Trap::Interrupt);
         store.set_epoch_deadline(u64::MAX / 2);
         assert_eq!(mix.call(&mut store, N).unwrap(), expected);
     });

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use tandem_store::{
     BackendKind, Config, Engine, Error, Instance, Memory, MemoryType, Module, RefType,
-    ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Table, TableType, Val,
+    ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Table, TableType, Val, VmError,
 };
 
 const PAGE: usize = 64 << 10;
@@ -23,6 +23,16 @@ const GROWER: &str = r#"
   (func (export "table_size") (result i32) table.size 0)
 )
 "#;
+
+/// Store data holding whichever limiter a test installs: the limiter lives
+/// in the data, and `Store::limiter` gets a closure that finds it there.
+#[derive(Default)]
+struct Limiter(Option<Box<dyn ResourceLimiter + Send + Sync>>);
+
+fn install(store: &mut Store<Limiter>, limiter: impl ResourceLimiter + Send + Sync + 'static) {
+    store.data_mut().0 = Some(Box::new(limiter));
+    store.limiter(|data| data.0.as_deref_mut().expect("a limiter"));
+}
 
 fn engine_for(kind: BackendKind) -> Engine {
     Engine::new(Config::new().backend(kind)).expect("engine")
@@ -51,14 +61,17 @@ fn size<T: 'static>(store: &mut Store<T>, instance: Instance, name: &str) -> i32
 }
 
 fn is_limit_error(e: &Error) -> bool {
-    matches!(e, Error::Vm(_)) && e.to_string().contains("resource limit")
+    e.downcast_ref::<VmError>().is_some() && e.to_string().contains("resource limit")
 }
 
 #[test]
 fn memory_size_caps_memory_grow_and_host_growth() {
     for &kind in BackendKind::available() {
-        let (mut store, instance) = setup(kind, (), GROWER);
-        store.limiter(StoreLimitsBuilder::new().memory_size(3 * PAGE).build());
+        let (mut store, instance) = setup(kind, Limiter::default(), GROWER);
+        install(
+            &mut store,
+            StoreLimitsBuilder::new().memory_size(3 * PAGE).build(),
+        );
         assert_eq!(
             call_i32(&mut store, instance, "memory_grow", 1),
             1,
@@ -97,8 +110,11 @@ fn memory_size_caps_memory_grow_and_host_growth() {
 #[test]
 fn table_elements_caps_table_grow_and_host_growth() {
     for &kind in BackendKind::available() {
-        let (mut store, instance) = setup(kind, (), GROWER);
-        store.limiter(StoreLimitsBuilder::new().table_elements(4).build());
+        let (mut store, instance) = setup(kind, Limiter::default(), GROWER);
+        install(
+            &mut store,
+            StoreLimitsBuilder::new().table_elements(4).build(),
+        );
         assert_eq!(call_i32(&mut store, instance, "table_grow", 2), 1, "{kind}");
         assert_eq!(
             call_i32(&mut store, instance, "table_grow", 2),
@@ -128,8 +144,9 @@ fn initial_sizes_past_the_limits_fail_instantiation() {
         let big_memory = Module::new(&engine, "(module (memory 4))").unwrap();
         let big_table = Module::new(&engine, "(module (table 10 funcref))").unwrap();
         let small = Module::new(&engine, "(module (memory 2) (table 5 funcref))").unwrap();
-        let mut store = Store::new(&engine, ());
-        store.limiter(
+        let mut store = Store::new(&engine, Limiter::default());
+        install(
+            &mut store,
             StoreLimitsBuilder::new()
                 .memory_size(2 * PAGE)
                 .table_elements(5)
@@ -150,19 +167,10 @@ fn initial_sizes_past_the_limits_fail_instantiation() {
         Instance::new(&mut store, &small, &[]).expect("within the limits");
 
         // The same for memories and tables the host creates.
-        let ty = MemoryType {
-            minimum: 3,
-            maximum: None,
-            memory64: false,
-            shared: false,
-        };
+        let ty = MemoryType::new(3, None);
         let err = Memory::new(&mut store, ty).unwrap_err();
         assert!(is_limit_error(&err), "{kind}: {err}");
-        let ty = TableType {
-            element: RefType::Func,
-            minimum: 6,
-            maximum: None,
-        };
+        let ty = TableType::new(RefType::FUNCREF, 6, None);
         let err = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap_err();
         assert!(is_limit_error(&err), "{kind}: {err}");
     }
@@ -174,8 +182,9 @@ fn count_caps_fail_creation_with_a_clear_error() {
         let engine = engine_for(kind);
         let with_both = Module::new(&engine, "(module (memory 1) (table 1 funcref))").unwrap();
         let empty = Module::new(&engine, "(module)").unwrap();
-        let mut store = Store::new(&engine, ());
-        store.limiter(
+        let mut store = Store::new(&engine, Limiter::default());
+        install(
+            &mut store,
             StoreLimitsBuilder::new()
                 .instances(3)
                 .memories(1)
@@ -190,23 +199,14 @@ fn count_caps_fail_creation_with_a_clear_error() {
             err.to_string().contains("at most 1 memories"),
             "{kind}: {err}"
         );
-        let mem_ty = MemoryType {
-            minimum: 0,
-            maximum: None,
-            memory64: false,
-            shared: false,
-        };
+        let mem_ty = MemoryType::new(0, None);
         let err = Memory::new(&mut store, mem_ty).unwrap_err();
         assert!(
             err.to_string().contains("at most 1 memories"),
             "{kind}: {err}"
         );
         // One more table is fine, the one after is not.
-        let table_ty = TableType {
-            element: RefType::Extern,
-            minimum: 0,
-            maximum: None,
-        };
+        let table_ty = TableType::new(RefType::EXTERNREF, 0, None);
         Table::new(&mut store, table_ty, Val::ExternRef(None)).expect("second table");
         let err = Table::new(&mut store, table_ty, Val::ExternRef(None)).unwrap_err();
         assert!(
@@ -252,12 +252,15 @@ fn a_custom_limiter_sees_sizes_in_bytes_and_elements() {
         let engine = engine_for(kind);
         let module = Module::new(&engine, GROWER).unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let mut store = Store::new(&engine, ());
-        store.limiter(Recorder {
-            log: log.clone(),
-            memory_budget: 2 * PAGE,
-            table_budget: 3,
-        });
+        let mut store = Store::new(&engine, Limiter::default());
+        install(
+            &mut store,
+            Recorder {
+                log: log.clone(),
+                memory_budget: 2 * PAGE,
+                table_budget: 3,
+            },
+        );
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
         assert_eq!(
             call_i32(&mut store, instance, "memory_grow", 1),
@@ -300,7 +303,7 @@ fn a_custom_limiter_sees_sizes_in_bytes_and_elements() {
 #[test]
 fn a_limiter_installed_later_or_after_the_store_moves_still_applies() {
     for &kind in BackendKind::available() {
-        let (store, instance) = setup(kind, (), GROWER);
+        let (store, instance) = setup(kind, Limiter::default(), GROWER);
         // Move the store to the heap and then into another thread: the vm
         // instance's pointer to the limiter slot must stay valid.
         let mut boxed = Box::new(store);
@@ -309,7 +312,10 @@ fn a_limiter_installed_later_or_after_the_store_moves_still_applies() {
             1,
             "{kind}"
         );
-        boxed.limiter(StoreLimitsBuilder::new().memory_size(2 * PAGE).build());
+        install(
+            &mut boxed,
+            StoreLimitsBuilder::new().memory_size(2 * PAGE).build(),
+        );
         let mut moved = std::thread::spawn(move || {
             let mut store = *boxed;
             assert_eq!(
@@ -326,8 +332,9 @@ fn a_limiter_installed_later_or_after_the_store_moves_still_applies() {
             -1,
             "{kind}"
         );
-        // Replacing the limiter takes effect at once.
-        moved.limiter(StoreLimits::default());
+        // The closure reads the limiter from the data on every question, so
+        // replacing it there takes effect at once.
+        moved.data_mut().0 = Some(Box::new(StoreLimits::default()));
         assert_eq!(
             call_i32(&mut moved, instance, "memory_grow", 1),
             2,
@@ -352,8 +359,8 @@ impl ResourceLimiter for Panics {
 #[test]
 fn a_panicking_limiter_resumes_its_panic_in_the_host() {
     for &kind in BackendKind::available() {
-        let (mut store, instance) = setup(kind, (), GROWER);
-        store.limiter(Panics);
+        let (mut store, instance) = setup(kind, Limiter::default(), GROWER);
+        install(&mut store, Panics);
         let grow = instance
             .get_typed_func::<i32, i32>(&mut store, "memory_grow")
             .unwrap();
@@ -379,10 +386,10 @@ fn instance_pre_and_linker_instantiation_are_capped_too() {
     for &kind in BackendKind::available() {
         let engine = engine_for(kind);
         let module = Module::new(&engine, "(module (memory 1))").unwrap();
-        let linker = tandem_store::Linker::<()>::new(&engine);
+        let linker = tandem_store::Linker::<Limiter>::new(&engine);
         let pre = linker.instantiate_pre(&module).unwrap();
-        let mut store = Store::new(&engine, ());
-        store.limiter(StoreLimitsBuilder::new().instances(2).build());
+        let mut store = Store::new(&engine, Limiter::default());
+        install(&mut store, StoreLimitsBuilder::new().instances(2).build());
         pre.instantiate(&mut store).expect("first");
         linker.instantiate(&mut store, &module).expect("second");
         let err = pre.instantiate(&mut store).unwrap_err();
@@ -390,8 +397,8 @@ fn instance_pre_and_linker_instantiation_are_capped_too() {
         let err = linker.instantiate(&mut store, &module).unwrap_err();
         assert!(is_limit_error(&err), "{kind}: {err}");
         // Initial sizes too, on a fresh store.
-        let mut store = Store::new(&engine, ());
-        store.limiter(StoreLimitsBuilder::new().memory_size(0).build());
+        let mut store = Store::new(&engine, Limiter::default());
+        install(&mut store, StoreLimitsBuilder::new().memory_size(0).build());
         let err = pre.instantiate(&mut store).unwrap_err();
         assert!(
             err.to_string().contains("memory of 1 pages"),

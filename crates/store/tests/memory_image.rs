@@ -7,7 +7,7 @@
 
 use tandem_store::{
     BackendKind, Config, Engine, Error, Extern, Func, Instance, Memory, MemoryType, Module,
-    RefType, Store, StoreLimitsBuilder, Table, TableType, TrapCode, Val,
+    RefType, Store, StoreLimitsBuilder, Table, TableType, Trap as TrapCode, Val,
 };
 
 fn engine(kind: BackendKind, cow: bool) -> Engine {
@@ -33,16 +33,15 @@ const DATA: &str = r#"(module
   (func (export "init_active") (memory.init 0 (i32.const 0) (i32.const 0) (i32.const 1)))
   (func (export "init_passive") (memory.init 3 (i32.const 0) (i32.const 0) (i32.const 7))))"#;
 
-fn memory(store: &mut Store<()>, instance: Instance) -> Memory {
+fn memory<T: 'static>(store: &mut Store<T>, instance: Instance) -> Memory {
     instance
         .get_memory(store, "memory")
         .expect("exported memory")
 }
 
 fn trap_code(err: &Error) -> TrapCode {
-    err.as_trap()
-        .unwrap_or_else(|| panic!("expected a trap, got {err}"))
-        .code()
+    *err.downcast_ref::<TrapCode>()
+        .unwrap_or_else(|| panic!("expected a trap, got {err:?}"))
 }
 
 #[test]
@@ -127,8 +126,9 @@ fn instances_do_not_see_each_others_writes() {
 fn growth_after_the_image_adds_zero_pages_and_respects_limits() {
     for (kind, cow) in configs() {
         let module = Module::new(&engine(kind, cow), DATA).unwrap();
-        let mut store = Store::new(module.engine(), ());
-        store.limiter(StoreLimitsBuilder::new().memory_size(3 << 16).build());
+        let limits = StoreLimitsBuilder::new().memory_size(3 << 16).build();
+        let mut store = Store::new(module.engine(), limits);
+        store.limiter(|limits| limits);
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
         let grow = instance
             .get_typed_func::<i32, i32>(&mut store, "grow")
@@ -209,16 +209,7 @@ fn out_of_bounds_segment_traps_alike_and_keeps_earlier_writes_to_an_imported_mem
 
         let module = Module::new(&e, imports).unwrap();
         assert!(!module.uses_memory_images(), "{kind} cow={cow}");
-        let imported = Memory::new(
-            &mut store,
-            MemoryType {
-                minimum: 1,
-                maximum: None,
-                memory64: false,
-                shared: false,
-            },
-        )
-        .unwrap();
+        let imported = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
         let err = Instance::new(&mut store, &module, &[imported.into()]).unwrap_err();
         assert_eq!(
             trap_code(&err),
@@ -262,11 +253,7 @@ fn an_element_trap_leaves_the_memory_without_its_image() {
         let mut store = Store::new(&e, ());
         let table = Table::new(
             &mut store,
-            TableType {
-                element: RefType::Func,
-                minimum: 2,
-                maximum: None,
-            },
+            TableType::new(RefType::FUNCREF, 2, None),
             Val::FuncRef(None),
         )
         .unwrap();

@@ -5,7 +5,8 @@
 //! libcalls, tables, `call_indirect` and host imports through trampolines.
 
 use tandem_store::{
-    BackendKind, Config, Engine, Error, Extern, Func, Instance, Module, Store, TrapCode, Val,
+    BackendKind, Config, Engine, Error, Extern, Func, Instance, Module, Store, Trap as TrapCode,
+    Val,
 };
 
 /// A number compared bit for bit, so `-0.0 != 0.0` and NaN payloads count.
@@ -104,7 +105,7 @@ impl Wasm {
             .get_func(&mut self.store, name)
             .unwrap_or_else(|| panic!("no function export {name}"));
         let params: Vec<Val> = args.iter().map(|&a| a.into()).collect();
-        let mut results = vec![Val::I32(0); func.ty(&self.store).results.len()];
+        let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
         func.call(&mut self.store, &params, &mut results)?;
         Ok(results.iter().map(Num::from_val).collect())
     }
@@ -113,9 +114,14 @@ impl Wasm {
 /// The trap code of a failed call.
 fn trap_code<R: std::fmt::Debug>(result: Result<R, Error>) -> TrapCode {
     let err = result.expect_err("the call traps");
-    err.as_trap()
-        .unwrap_or_else(|| panic!("expected a trap, got {err}"))
-        .code()
+    *err.downcast_ref::<TrapCode>()
+        .unwrap_or_else(|| panic!("expected a trap, got {err:?}"))
+}
+
+/// The Wasm frames attached to a failed call's error, innermost first.
+fn frames(err: &Error) -> &[tandem_store::FrameInfo] {
+    err.downcast_ref::<tandem_store::WasmBacktrace>()
+        .map_or(&[], tandem_store::WasmBacktrace::frames)
 }
 
 /// A one-function module `(func (export "f") (param ..) (result r) body)`
@@ -516,10 +522,13 @@ fn memory_globals_and_libcalls() {
         // A trap raised inside a libcall: its trampoline recorded the exit
         // from Wasm, so the backtrace starts at the calling function.
         let err = i.try_call("fill", &[I32(0x3_ffff), I32(2)]).unwrap_err();
-        let trap = err.as_trap().expect("a trap");
-        assert_eq!(trap.code(), TrapCode::MemoryOutOfBounds);
-        assert_eq!(trap.trace().len(), 1, "{trap}");
-        assert_eq!(trap.trace()[0].func_name.as_deref(), Some("fill"), "{trap}");
+        assert_eq!(err.downcast_ref(), Some(&TrapCode::MemoryOutOfBounds));
+        assert_eq!(frames(&err).len(), 1, "{err:?}");
+        assert_eq!(
+            frames(&err)[0].func_name.as_deref(),
+            Some("fill"),
+            "{err:?}"
+        );
         // Nothing was written.
         assert_eq!(i.call("load8", &[I32(0x3_ffff)]), [I32(0xab)]);
     });
@@ -559,11 +568,11 @@ fn indirect_calls_tables_and_host_imports() {
               (func $inner (param i32)
                 (call $fail (local.get 0))))"#,
             |store| {
-                let sum = Func::wrap(store, |a: i32, b: i64, c: f64| -> (f64, i32) {
+                let sum = Func::wrap(&mut *store, |a: i32, b: i64, c: f64| -> (f64, i32) {
                     (f64::from(a) + b as f64 + c, 2 * a)
                 });
                 let fail = Func::wrap(store, |code: i32| -> tandem_store::Result<()> {
-                    Err(Error::Usage(format!("host failure {code}")))
+                    Err(tandem_store::format_err!("host failure {code}"))
                 });
                 vec![sum.into(), fail.into()]
             },
@@ -580,19 +589,13 @@ fn indirect_calls_tables_and_host_imports() {
         // The Wasm-to-array trampoline recorded the exit from Wasm: a host
         // error's backtrace lists the Wasm frames that called it.
         let err = i.try_call("fails", &[I32(7)]).unwrap_err();
-        let trap = err.as_trap().expect("a trap");
-        assert_eq!(trap.code(), TrapCode::HostError);
-        let names: Vec<_> = trap
-            .trace()
+        assert!(err.downcast_ref::<TrapCode>().is_none(), "{err:?}");
+        let names: Vec<_> = frames(&err)
             .iter()
             .map(|f| f.func_name.as_deref())
             .collect();
-        assert_eq!(names, [Some("inner"), Some("outer")], "{trap}");
-        assert!(
-            trap.host_error()
-                .is_some_and(|e| e.to_string().contains("host failure 7")),
-            "{trap}"
-        );
+        assert_eq!(names, [Some("inner"), Some("outer")], "{err:?}");
+        assert_eq!(err.root_cause().to_string(), "host failure 7");
         // The instance still works.
         assert_eq!(i.call("ci", &[I32(1), I32(6)]), [I32(36)]);
     });

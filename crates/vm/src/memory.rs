@@ -8,9 +8,9 @@ use crate::{VMMemoryDefinition, VmError};
 use tandem_environ::{MemoryType, Tunables};
 
 /// Bytes per Wasm page.
-pub const WASM_PAGE_SIZE: u64 = 64 << 10;
+pub(crate) const WASM_PAGE_SIZE: u64 = 64 << 10;
 /// Most pages a 32-bit memory can have (4 GiB).
-pub const MAX_PAGES_32: u64 = 1 << 16;
+pub(crate) const MAX_PAGES_32: u64 = 1 << 16;
 
 /// `pages` Wasm pages in bytes, saturating.
 pub fn pages_to_bytes(pages: u64) -> usize {
@@ -85,6 +85,14 @@ impl LinearMemory {
     fn set_pages(&mut self, pages: u64) -> Result<(), VmError> {
         let old_bytes = (self.pages * WASM_PAGE_SIZE) as usize;
         let new_bytes = (pages * WASM_PAGE_SIZE) as usize;
+        if new_bytes > self.mmap.len() {
+            // A reservation below 4 GiB (`Tunables::memory_reservation`)
+            // caps the memory: it never moves.
+            return Err(VmError::Limit(format!(
+                "memory of {pages} pages exceeds its reservation of {} bytes",
+                self.mmap.len()
+            )));
+        }
         if new_bytes > old_bytes {
             self.mmap
                 .make_accessible(old_bytes, new_bytes - old_bytes)?;
@@ -132,7 +140,7 @@ impl LinearMemory {
     /// memory nothing has written yet: whatever the range held is replaced
     /// by the image, zeros included. The image must lie within the
     /// memory's current size.
-    pub fn map_image(&mut self, image: &MemoryImage) -> Result<(), VmError> {
+    pub(crate) fn map_image(&mut self, image: &MemoryImage) -> Result<(), VmError> {
         let size = pages_to_bytes(self.pages);
         if image
             .offset()
@@ -205,6 +213,24 @@ mod tests {
             memory64: false,
             shared: false,
         }
+    }
+
+    #[test]
+    fn never_grows_past_its_reservation() {
+        let tunables = Tunables {
+            bounds_checks: tandem_environ::BoundsChecks::Explicit,
+            memory_reservation: 2 * WASM_PAGE_SIZE,
+            ..Tunables::default()
+        };
+        // SAFETY: a null definition makes the memory own it.
+        let mut m =
+            unsafe { LinearMemory::new(ty(1, None), &tunables, std::ptr::null_mut()) }.unwrap();
+        assert_eq!(m.grow(1, None), Some(1));
+        assert_eq!(m.grow(1, None), None);
+        assert_eq!(m.pages(), 2);
+        // SAFETY: as above.
+        let too_big = unsafe { LinearMemory::new(ty(3, None), &tunables, std::ptr::null_mut()) };
+        assert!(too_big.is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::fds::FdNumbers;
 use std::path::Path;
-use tandem_store::{Error, Result};
+use tandem_store::{Result, bail, format_err};
 use wasi_common::clocks::{WasiClocks, WasiMonotonicOffsetClock};
 use wasi_common::file::FileAccessMode;
 use wasi_common::pipe::{ReadPipe, WritePipe};
@@ -186,12 +186,7 @@ impl WasiCtxBuilder {
     ) -> Result<&mut Self> {
         let host_path = host_path.as_ref();
         let dir = cap_std::fs::Dir::open_ambient_dir(host_path, cap_std::ambient_authority())
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot open directory `{}`: {e}",
-                    host_path.display()
-                ))
-            })?;
+            .map_err(|e| format_err!("cannot open directory `{}`: {e}", host_path.display()))?;
         self.preopens.push((dir, guest_path.as_ref().to_string()));
         Ok(self)
     }
@@ -261,7 +256,7 @@ impl WasiCtxBuilder {
             wasi_common::Table::new(),
         );
         let too_big = |what: &str, e: wasi_common::StringArrayError| {
-            Error::Usage(format!("the program's {what} are too large: {e}"))
+            format_err!("the program's {what} are too large: {e}")
         };
         for arg in &args {
             inner.push_arg(arg).map_err(|e| too_big("arguments", e))?;
@@ -280,9 +275,7 @@ impl WasiCtxBuilder {
         }
         for (fd, socket) in sockets {
             if fds.is_open(fd) {
-                return Err(Error::Usage(format!(
-                    "descriptor {fd} is already taken; a socket cannot go there"
-                )));
+                bail!("descriptor {fd} is already taken; a socket cannot go there");
             }
             let file: Box<dyn WasiFile> = socket.into();
             inner.insert_file(fd, file, FileAccessMode::READ | FileAccessMode::WRITE);

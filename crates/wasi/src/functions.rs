@@ -7,7 +7,7 @@ use crate::{I32Exit, WasiCtx};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use tandem_store::{Caller, Error, Extern, Linker, Result};
+use tandem_store::{Caller, Error, Extern, Linker, Result, bail, format_err};
 use wasi_common::snapshots::preview_1::types::Errno;
 use wasi_common::snapshots::preview_1::wasi_snapshot_preview1 as wiggle_p1;
 use wiggle::{GuestError, GuestMemory};
@@ -152,9 +152,7 @@ fn guest_memory<'a, T: 'static>(
     caller: &'a mut Caller<'_, T>,
 ) -> Result<(&'a mut [u8], &'a mut T)> {
     let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-        return Err(Error::Host(
-            "a WASI call needs the caller to export its memory as `memory`".into(),
-        ));
+        bail!("a WASI call needs the caller to export its memory as `memory`");
     };
     Ok(memory.data_and_store_mut(caller.store()))
 }
@@ -171,12 +169,12 @@ pub(crate) type WiggleResult<T> = wiggle::error::Result<T>;
 fn finish<R: FromErrno>(result: Result<WiggleResult<R>>) -> Result<R> {
     result?.or_else(|err| {
         if let Some(exit) = err.downcast_ref::<wasi_common::I32Exit>() {
-            return Err(Error::Host(Box::new(I32Exit(exit.0))));
+            return Err(Error::new(I32Exit(exit.0)));
         }
         let errno = err.downcast_ref::<GuestError>().map(guest_errno);
         match errno.and_then(R::from_errno) {
             Some(result) => Ok(result),
-            None => Err(Error::Host(err.into())),
+            None => Err(Error::from_boxed(err.into())),
         }
     })
 }
@@ -226,8 +224,8 @@ fn block_on<F: Future>(future: F) -> Result<F::Output> {
         .poll(&mut Context::from_waker(Waker::noop()))
     {
         Poll::Ready(output) => Ok(output),
-        Poll::Pending => Err(Error::Host(
-            "a WASI call would have to wait for an async executor".into(),
+        Poll::Pending => Err(format_err!(
+            "a WASI call would have to wait for an async executor"
         )),
     }
 }

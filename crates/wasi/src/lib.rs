@@ -49,7 +49,7 @@
 //! let instance = linker.instantiate(&mut store, &module).unwrap();
 //! let start = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
 //! let err = start.call(&mut store, ()).unwrap_err();
-//! assert_eq!(I32Exit::find(&err).map(|exit| exit.0), Some(7));
+//! assert_eq!(err.downcast_ref::<I32Exit>(), Some(&I32Exit(7)));
 //! assert_eq!(stdout.contents(), b"hi\n");
 //! ```
 //!
@@ -101,28 +101,11 @@ pub mod preview1 {
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
 /// How a program ended a Wasm call with `proc_exit`: the error the call
-/// returns, carrying the exit status. It is not a trap of the program's own
-/// making, and the store stays usable after it.
+/// returns, carrying the exit status; find it with
+/// `err.downcast_ref::<I32Exit>()`. It is not a trap, and the store stays
+/// usable after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct I32Exit(pub i32);
-
-impl I32Exit {
-    /// The exit, if `err` is a call ended by `proc_exit` (however deep in
-    /// host calls and traps it travelled).
-    pub fn find(err: &tandem_store::Error) -> Option<&I32Exit> {
-        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
-        while let Some(error) = current {
-            if let Some(exit) = error.downcast_ref::<I32Exit>() {
-                return Some(exit);
-            }
-            current = match error.downcast_ref::<tandem_store::Error>() {
-                Some(tandem_store::Error::Host(inner)) => Some(&**inner),
-                _ => error.source(),
-            };
-        }
-        None
-    }
-}
 
 impl std::fmt::Display for I32Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -134,5 +117,5 @@ impl std::error::Error for I32Exit {}
 
 /// Whether `module` imports anything from `wasi_snapshot_preview1`.
 pub fn imports_wasi(module: &tandem_store::Module) -> bool {
-    module.imports().any(|(module, _, _)| module == MODULE)
+    module.imports().any(|import| import.module() == MODULE)
 }

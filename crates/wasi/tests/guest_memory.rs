@@ -274,8 +274,7 @@ fn bad_pointers_and_huge_lengths_are_errnos() {
             let func = instance.get_func(&mut store, case.export).unwrap();
             let params: Vec<Val> = func
                 .ty(&store)
-                .params
-                .iter()
+                .params()
                 .zip(case.args)
                 .map(|(ty, &arg)| match ty {
                     tandem_store::ValType::I64 => Val::I64(arg),

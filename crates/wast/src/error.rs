@@ -38,8 +38,8 @@ pub type Result<T, E = WastError> = std::result::Result<T, E>;
 /// A store error on one line: a trap as its message alone (its backtrace
 /// goes), anything else as the first line of its text.
 pub fn short_store_error(err: &tandem_store::Error) -> String {
-    match err.as_trap() {
-        Some(trap) => format!("trap: {}", trap.code().message()),
+    match err.downcast_ref::<tandem_store::Trap>() {
+        Some(trap) => format!("trap: {}", trap.message()),
         None => err.to_string().lines().next().unwrap_or("").to_string(),
     }
 }

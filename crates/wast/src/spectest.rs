@@ -13,7 +13,8 @@
 //! | `memory` | memory | 1 to 2 pages |
 
 use tandem_store::{
-    Global, GlobalType, Linker, Memory, MemoryType, RefType, Store, Table, TableType, Val, ValType,
+    Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType, Store, Table, TableType,
+    Val, ValType,
 };
 
 /// The module name the definitions are registered under.
@@ -73,29 +74,16 @@ pub fn define_spectest<T: 'static>(
         ("global_f64", ValType::F64, Val::F64(666.6f64.to_bits())),
     ];
     for (name, content, value) in globals {
-        let ty = GlobalType {
-            content,
-            mutable: false,
-        };
-        let global = Global::new(store, ty, value)?;
-        linker.define(store, SPECTEST, name, global)?;
+        let ty = GlobalType::new(content, Mutability::Const);
+        let global = Global::new(&mut *store, ty, value)?;
+        linker.define(&*store, SPECTEST, name, global)?;
     }
 
-    let table_ty = TableType {
-        element: RefType::Func,
-        minimum: 10,
-        maximum: Some(20),
-    };
-    let table = Table::new(store, table_ty, Val::FuncRef(None))?;
-    linker.define(store, SPECTEST, "table", table)?;
+    let table_ty = TableType::new(RefType::FUNCREF, 10, Some(20));
+    let table = Table::new(&mut *store, table_ty, Val::FuncRef(None))?;
+    linker.define(&*store, SPECTEST, "table", table)?;
 
-    let memory_ty = MemoryType {
-        minimum: 1,
-        maximum: Some(2),
-        memory64: false,
-        shared: false,
-    };
-    let memory = Memory::new(store, memory_ty)?;
-    linker.define(store, SPECTEST, "memory", memory)?;
+    let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
+    linker.define(&*store, SPECTEST, "memory", memory)?;
     Ok(())
 }

@@ -157,9 +157,9 @@ pub fn run_scripts<S: AsRef<str> + Sync>(
             match worker {
                 Ok(worker) => workers.push(worker),
                 Err(e) => {
-                    return Err(tandem_store::Error::Usage(format!(
+                    return Err(tandem_store::format_err!(
                         "cannot spawn a wast worker thread: {e}"
-                    )));
+                    ));
                 }
             }
         }
@@ -167,8 +167,8 @@ pub fn run_scripts<S: AsRef<str> + Sync>(
             match worker.join() {
                 Ok(result) => result?,
                 Err(_) => {
-                    return Err(tandem_store::Error::Usage(
-                        "a wast worker thread panicked outside a script".into(),
+                    return Err(tandem_store::format_err!(
+                        "a wast worker thread panicked outside a script"
                     ));
                 }
             }

@@ -57,13 +57,13 @@ pub fn instantiate(engine: &Engine, wat: &str, backend: BackendKind) -> (Store<(
 
 /// Calls export `name` with `args`.
 pub fn call(store: &mut Store<()>, instance: Instance, name: &str, args: &[Val]) -> Outcome {
-    let func = instance.get_func(store, name).expect("export exists");
-    let n = func.ty(store).results.len();
+    let func = instance.get_func(&mut *store, name).expect("export exists");
+    let n = func.ty(&*store).results().len();
     let mut out = vec![Val::I32(0); n];
     match func.call(store, args, &mut out) {
         Ok(()) => Outcome::Values(out.iter().map(show).collect()),
-        Err(e) => match e.as_trap() {
-            Some(t) => Outcome::Trap(t.code().message().to_string()),
+        Err(e) => match e.downcast_ref::<tandem_store::Trap>() {
+            Some(t) => Outcome::Trap(t.message().to_string()),
             None => Outcome::Error(e.to_string()),
         },
     }

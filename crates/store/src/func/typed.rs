@@ -2,8 +2,8 @@
 //! ([`WasmTy`]), tuples of them ([`WasmParams`], [`WasmResults`]), closures
 //! that become host functions ([`IntoFunc`]) and [`TypedFunc`].
 
-use super::{Caller, CallerVmctx, Func, HostFn};
-use crate::{Error, ExternRef, Result, Store, Val};
+use super::{Caller, CallerVmctx, Func};
+use crate::{AsContextMut, Error, ExternRef, Result, Store, Val, format_err};
 use std::marker::PhantomData;
 use tandem_environ::{FuncType, RefType, ValType};
 use tandem_vm::ValRaw;
@@ -70,10 +70,7 @@ macro_rules! wasm_ty {
                 Ok(())
             }
             unsafe fn load_raw<S>(_store: &mut Store<S>, slot: &ValRaw) -> Option<Self> {
-                // SAFETY: every slot has all 16 bytes initialised (see
-                // `ValRaw`), so reading any numeric field is defined; the
-                // caller guarantees it holds a value of this type.
-                let $u = unsafe { slot.$field };
+                let $u = slot.$field();
                 Some($load)
             }
             )?
@@ -82,14 +79,14 @@ macro_rules! wasm_ty {
 }
 
 wasm_ty! {
-    i32 => ValType::I32, I32, |v| v, |w| *w, raw |r| r as u32, i32 |u| u;
-    u32 => ValType::I32, I32, |v| v as i32, |w| *w as u32, raw |r| r, i32 |u| u as u32;
-    i64 => ValType::I64, I64, |v| v, |w| *w, raw |r| r as u64, i64 |u| u;
-    u64 => ValType::I64, I64, |v| v as i64, |w| *w as u64, raw |r| r, i64 |u| u as u64;
+    i32 => ValType::I32, I32, |v| v, |w| *w, raw |r| r as u32, get_i32 |u| u;
+    u32 => ValType::I32, I32, |v| v as i32, |w| *w as u32, raw |r| r, get_i32 |u| u as u32;
+    i64 => ValType::I64, I64, |v| v, |w| *w, raw |r| r as u64, get_i64 |u| u;
+    u64 => ValType::I64, I64, |v| v as i64, |w| *w as u64, raw |r| r, get_i64 |u| u as u64;
     f32 => ValType::F32, F32, |v| v.to_bits(), |w| f32::from_bits(*w),
-        raw |r| r.to_bits(), f32 |u| f32::from_bits(u);
+        raw |r| r.to_bits(), get_f32 |u| f32::from_bits(u);
     f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w),
-        raw |r| r.to_bits(), f64 |u| f64::from_bits(u);
+        raw |r| r.to_bits(), get_f64 |u| f64::from_bits(u);
     Option<Func> => ValType::Ref(RefType::Func), FuncRef, |v| v, |w| *w;
     Option<ExternRef> => ValType::Ref(RefType::Extern), ExternRef, |v| v, |w| w.clone();
 }
@@ -130,7 +127,7 @@ pub trait WasmParams: Sized + Send + 'static {
 }
 
 fn short_slots() -> Error {
-    Error::Usage("too few value slots".into())
+    format_err!("too few value slots")
 }
 
 /// Results are lists of values just like parameters.
@@ -234,13 +231,16 @@ tuples! {
 /// What a typed host closure may return: results, or `Result` of them.
 ///
 /// ```
-/// use tandem_store::{Engine, Error, Func, Store};
+/// use tandem_store::{Engine, Func, Store, bail};
 /// let mut store = Store::new(&Engine::default(), ());
 /// let plain = Func::wrap(&mut store, |x: i32| x + 1);
 /// let fallible = Func::wrap(&mut store, |x: i32| -> tandem_store::Result<i32> {
-///     if x < 0 { Err(Error::Usage("negative".into())) } else { Ok(x) }
+///     if x < 0 { bail!("negative") } else { Ok(x) }
 /// });
+/// // `anyhow::Result` is the same type.
+/// let with_anyhow = Func::wrap(&mut store, |x: i32| -> anyhow::Result<i32> { Ok(x) });
 /// assert_eq!(plain.ty(&store), fallible.ty(&store));
+/// assert_eq!(plain.ty(&store), with_anyhow.ty(&store));
 /// ```
 pub trait WasmRet {
     /// The results.
@@ -270,12 +270,9 @@ impl<R: WasmResults> WasmRet for Result<R> {
 /// use tandem_store::{Engine, Func, Store, ValType};
 /// let mut store = Store::new(&Engine::default(), ());
 /// let f = Func::wrap(&mut store, |a: i32, b: f64| -> (f64, i32) { (b, a) });
-/// assert_eq!(&*f.ty(&store).results, [ValType::F64, ValType::I32]);
+/// assert_eq!(f.ty(&store).results().collect::<Vec<_>>(), [ValType::F64, ValType::I32]);
 /// ```
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
-    /// The function's type and its dynamic form.
-    #[doc(hidden)]
-    fn into_host_fn(self) -> (FuncType, Box<HostFn<T>>);
     /// The host-function context of the raw form, which reads its
     /// arguments from and writes its results to the array-call slots
     /// without building [`Val`]s.
@@ -292,8 +289,7 @@ pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
 /// `store`.
 unsafe fn raw_args<P: WasmParams, T>(store: &mut Store<T>, values: &[ValRaw]) -> Result<P> {
     // SAFETY: forwarded from the caller.
-    unsafe { P::read_raw(store, values) }
-        .ok_or_else(|| Error::Usage("host function argument types".into()))
+    unsafe { P::read_raw(store, values) }.ok_or_else(|| format_err!("host function argument types"))
 }
 
 macro_rules! into_func {
@@ -304,16 +300,6 @@ macro_rules! into_func {
             F: Fn($($a),*) -> R + Send + Sync + 'static,
             R: WasmRet,
         {
-            fn into_host_fn(self) -> (FuncType, Box<HostFn<T>>) {
-                let ty = FuncType::new(<($($a,)*)>::types(), R::Results::types());
-                let f = move |_caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
-                    let ($($a,)*) = <($($a,)*)>::from_vals(params)
-                        .ok_or_else(|| Error::Usage("host function argument types".into()))?;
-                    write_results(self($($a),*).into_result()?, results)
-                };
-                (ty, Box::new(f))
-            }
-
             fn into_raw_context(self, engine: &crate::Engine) -> Box<tandem_vm::VMHostFuncContext> {
                 let ty = FuncType::new(<($($a,)*)>::types(), R::Results::types());
                 let f = move |store: &mut Store<T>, _caller: CallerVmctx, values: &mut [ValRaw]| {
@@ -332,16 +318,6 @@ macro_rules! into_func {
             F: Fn(Caller<'_, T>, $($a),*) -> R + Send + Sync + 'static,
             R: WasmRet,
         {
-            fn into_host_fn(self) -> (FuncType, Box<HostFn<T>>) {
-                let ty = FuncType::new(<($($a,)*)>::types(), R::Results::types());
-                let f = move |caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
-                    let ($($a,)*) = <($($a,)*)>::from_vals(params)
-                        .ok_or_else(|| Error::Usage("host function argument types".into()))?;
-                    write_results(self(caller, $($a),*).into_result()?, results)
-                };
-                (ty, Box::new(f))
-            }
-
             fn into_raw_context(self, engine: &crate::Engine) -> Box<tandem_vm::VMHostFuncContext> {
                 let ty = FuncType::new(<($($a,)*)>::types(), R::Results::types());
                 let f = move |store: &mut Store<T>, caller: CallerVmctx, values: &mut [ValRaw]| {
@@ -356,11 +332,6 @@ macro_rules! into_func {
             }
         }
     )*};
-}
-
-fn write_results<R: WasmResults>(r: R, results: &mut [Val]) -> Result<()> {
-    r.write_vals(results);
-    Ok(())
 }
 
 into_func! {
@@ -406,10 +377,10 @@ impl<P, R> Copy for TypedFunc<P, R> {}
 impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     pub(crate) fn new(func: Func, ty: &FuncType) -> Result<Self> {
         if *ty.params != *P::types() || *ty.results != *R::types() {
-            return Err(Error::Usage(format!(
+            return Err(format_err!(
                 "function type is {ty}, not the requested {}",
                 FuncType::new(P::types(), R::types())
-            )));
+            ));
         }
         Ok(TypedFunc {
             func,
@@ -427,9 +398,10 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     /// A Wasm function is entered directly with the values in slots on the
     /// stack (the signature was checked when the typed view was made); a
     /// host function goes through [`Func::call`].
-    pub fn call<T: 'static>(&self, store: &mut Store<T>, params: P) -> Result<R> {
+    pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
         /// Slots on the stack: tuples have at most ten values.
         const SLOTS: usize = 10;
+        let store = store.as_context_mut().0;
         let func_ref = self.func.func_ref(&store.opaque)?;
         // SAFETY: func-refs of a store stay valid while it lives.
         let func_ref = unsafe { *func_ref.as_ref() };
@@ -438,15 +410,14 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
             let params = params.into_vals();
             let mut results: Vec<Val> = R::types().into_iter().map(Val::default_for).collect();
             self.func.call(store, &params, &mut results)?;
-            return R::from_vals(&results).ok_or_else(|| Error::Usage("result types".into()));
+            return R::from_vals(&results).ok_or_else(|| format_err!("result types"));
         }
         let mut slots = [ValRaw::default(); SLOTS];
         params.write_raw(store, &mut slots[..P::COUNT])?;
         super::invoke(store, func_ref, &mut slots[..len])?;
         // SAFETY: the function's type is `P -> R` (checked by `new`), so
         // Wasm wrote values of `R`'s types to the first slots.
-        unsafe { R::read_raw(store, &slots[..R::COUNT]) }
-            .ok_or_else(|| Error::Usage("result types".into()))
+        unsafe { R::read_raw(store, &slots[..R::COUNT]) }.ok_or_else(|| format_err!("result types"))
     }
 }
 
@@ -456,7 +427,7 @@ mod tests {
     //! host functions whose arguments and results never become [`Val`]s.
 
     use crate::{
-        Caller, Engine, Error, Extern, ExternRef, Func, Instance, Module, Store, TrapCode,
+        Caller, Engine, Extern, ExternRef, Func, Instance, Module, Store, Trap, WasmBacktrace,
     };
 
     fn instance(store: &mut Store<()>, wat: &str, imports: &[Extern]) -> Instance {
@@ -576,10 +547,10 @@ mod tests {
     }
 
     #[test]
-    fn typed_host_function_errors_become_traps() {
+    fn typed_host_function_errors_reach_the_caller() {
         let mut store = Store::new(&Engine::default(), ());
         let fail = Func::wrap(&mut store, |x: i32| -> crate::Result<i32> {
-            Err(Error::Usage(format!("refused {x}")))
+            Err(std::io::Error::other(format!("refused {x}")).into())
         });
         let inst = instance(
             &mut store,
@@ -588,11 +559,16 @@ mod tests {
             &[fail.into()],
         );
         let run = inst.get_typed_func::<(), i32>(&mut store, "run").unwrap();
-        let Err(Error::Trap(trap)) = run.call(&mut store, ()) else {
-            panic!("expected a trap");
-        };
-        assert_eq!(trap.code(), TrapCode::HostError);
-        assert!(trap.host_error().unwrap().to_string().contains("refused 9"));
+        let err = run.call(&mut store, ()).unwrap_err();
+        assert!(err.downcast_ref::<Trap>().is_none());
+        let io = err
+            .downcast_ref::<std::io::Error>()
+            .expect("the host's own error");
+        assert_eq!(io.to_string(), "refused 9");
+        assert_eq!(
+            err.downcast_ref::<WasmBacktrace>().unwrap().frames().len(),
+            1
+        );
         // The store stays usable.
         let ok = Func::wrap(&mut store, |x: i32| x);
         assert_eq!(

@@ -3,7 +3,7 @@
 
 #![allow(dead_code, reason = "each test file uses only part of this module")]
 
-use tandem_store::{BackendKind, Config, Engine, Error, TrapCode};
+use tandem_store::{BackendKind, Config, Engine, Error, FrameInfo, Trap, WasmBacktrace};
 
 /// An engine on backend `kind` with fuel and/or epoch checks.
 pub fn engine(kind: BackendKind, fuel: bool, epochs: bool) -> Engine {
@@ -30,9 +30,14 @@ pub fn each_backend(fuel: bool, epochs: bool, mut test: impl FnMut(&Engine)) {
 }
 
 /// The trap code of a failed call.
-pub fn trap_code<R: std::fmt::Debug>(result: Result<R, Error>) -> TrapCode {
+pub fn trap_code<R: std::fmt::Debug>(result: Result<R, Error>) -> Trap {
     let err = result.expect_err("the call traps");
-    err.as_trap()
-        .unwrap_or_else(|| panic!("expected a trap, got {err}"))
-        .code()
+    *err.downcast_ref::<Trap>()
+        .unwrap_or_else(|| panic!("expected a trap, got {err:?}"))
+}
+
+/// The Wasm frames attached to a failed call's error, innermost first.
+pub fn frames(err: &Error) -> &[FrameInfo] {
+    err.downcast_ref::<WasmBacktrace>()
+        .map_or(&[], WasmBacktrace::frames)
 }

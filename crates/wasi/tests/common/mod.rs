@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
-use tandem_store::{BackendKind, Config, Engine, Linker, Module, Store, Trap, TrapCode};
+use tandem_store::{
+    BackendKind, Config, Engine, Error, Linker, Module, Store, Trap, WasmBacktrace,
+};
 use tandem_wasi::{I32Exit, MemoryOutputPipe, WasiCtx, WasiCtxBuilder};
 
 /// The store data of every test: just the WASI context.
@@ -66,8 +68,9 @@ pub fn program(kind: BackendKind, name: &str) -> Module {
 pub struct Outcome {
     /// The exit status: `proc_exit`'s, or 0 when `_start` returned.
     pub status: Option<i32>,
-    /// The trap, if the program trapped (or a WASI call failed).
-    pub trap: Option<(TrapCode, String)>,
+    /// How the call failed, if it did: the trap (none when a WASI call
+    /// failed), and a description with the Wasm frames.
+    pub trap: Option<(Option<Trap>, String)>,
     pub stdout: String,
     pub stderr: String,
     /// Stdout as written, for binary output.
@@ -106,10 +109,12 @@ pub fn run(
         .unwrap();
     let (status, trap) = match start.call(&mut store, ()) {
         Ok(()) => (Some(0), None),
-        Err(err) => match (I32Exit::find(&err), err.as_trap()) {
-            (Some(exit), _) => (Some(exit.0), None),
-            (None, Some(trap)) => (None, Some((trap.code(), describe(trap)))),
-            (None, None) => panic!("not a trap: {err}"),
+        Err(err) => match err.downcast_ref::<I32Exit>() {
+            Some(exit) => (Some(exit.0), None),
+            None => (
+                None,
+                Some((err.downcast_ref::<Trap>().copied(), describe(&err))),
+            ),
         },
     };
     let text = |pipe: &MemoryOutputPipe| String::from_utf8_lossy(&pipe.contents()).into_owned();
@@ -122,14 +127,15 @@ pub fn run(
     }
 }
 
-/// A trap as one line of text plus its frames' function names.
-fn describe(trap: &Trap) -> String {
-    let frames: Vec<String> = trap
-        .trace()
+/// A failed call as its root cause plus its frames' function names.
+fn describe(err: &Error) -> String {
+    let frames: Vec<&str> = err
+        .downcast_ref::<WasmBacktrace>()
+        .map_or(&[][..], |bt| bt.frames())
         .iter()
-        .map(|f| f.func_name.clone().unwrap_or_default())
+        .map(|f| f.func_name().unwrap_or_default())
         .collect();
-    format!("{trap} [{}]", frames.join(" < "))
+    format!("{} [{}]", err.root_cause(), frames.join(" < "))
 }
 
 /// Runs test program `name` on every backend, checking each outcome.
