@@ -59,18 +59,26 @@
 //! for years and still uses for wasi-threads), built without its `wasmtime`
 //! feature, with `sync`: its wiggle-generated functions take the guest
 //! memory as a plain `&mut [u8]`, check every pointer and length against it
-//! (a bad one is `EFAULT`, never a host access; nothing is allocated for
-//! bytes the guest does not have), and map every failure to the witx's
-//! errno. Its file system is `cap-std`'s, so `..`, absolute paths and
-//! symlinks cannot leave a preopened directory, by construction. Writing the
-//! 46 functions again would repeat that audited work; this crate adds only
-//! what connects them to Tandem: borrowing guest memory and the context at
-//! once ([`Memory::data_and_store_mut`](tandem_store::Memory::data_and_store_mut)),
-//! running the (never pending) futures in place, [`I32Exit`], and the few
-//! places where `wasmtime run` behaves differently from wasi-common and
-//! programs can tell: descriptor numbers are reused the way wasmtime reuses
-//! them, `proc_raise` is `ENOTSUP` rather than a trap, and `poll_oneoff`
-//! reports in-memory pipes ready instead of failing.
+//! before touching it, and map every failure to the witx's errno. Its file
+//! system is `cap-std`'s, so `..`, absolute paths and symlinks cannot leave
+//! a preopened directory, by construction. Writing the 46 functions again
+//! would repeat that audited work; this crate adds only what connects them
+//! to Tandem — borrowing guest memory and the context at once
+//! ([`Memory::data_and_store_mut`](tandem_store::Memory::data_and_store_mut)),
+//! running the (never pending) futures in place, [`I32Exit`] — and a few
+//! decisions of its own:
+//!
+//! - A bad pointer or argument value is the program's errno (`EFAULT` out
+//!   of bounds, `EINVAL` misaligned or not a value of its type, `EILSEQ` a
+//!   path that is not UTF-8), where the WASI docs, wasi-common and wasmtime
+//!   trap: whatever a program passes, it gets an errno.
+//! - An array argument is checked whole before any of it is read, and at
+//!   most 1024 iovecs of one call are used (a short read or write), so no
+//!   claimed length makes the host allocate (`arrays.rs`).
+//! - Where `wasmtime run` behaves differently from wasi-common and programs
+//!   can tell, it behaves as `wasmtime run`: descriptor numbers are reused
+//!   as wasmtime reuses them, `proc_raise` is `ENOTSUP` rather than a trap,
+//!   and `poll_oneoff` reports in-memory pipes ready instead of failing.
 //!
 //! Dependencies: `wasi-common` and `wiggle` (above), `cap-std` (directories,
 //! files and sockets the builder opens), `async-trait` (the in-memory pipes
