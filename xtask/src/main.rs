@@ -13,10 +13,12 @@ mod bench_report;
 mod bench_results;
 mod bench_runner;
 mod bench_stats;
+mod bench_wasi;
 mod expected;
 mod fuzz;
 mod isolate;
 mod report;
+mod wasi_programs;
 
 use expected::ExpectedFailures;
 use std::collections::BTreeSet;
@@ -78,6 +80,7 @@ const CARGO_STEPS: &[&[&str]] = &[
     &["run", "-q", "-p", "tandem-store", "--example", "epochs"],
     &["run", "-q", "-p", "tandem-store", "--example", "metering"],
     &["run", "-q", "-p", "tandem-store", "--example", "externref"],
+    &["run", "-q", "-p", "tandem-wasi", "--example", "wasi"],
 ];
 
 fn main() -> ExitCode {
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Some("fuzz-worker") => tandem_fuzz::campaign::worker(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("bench-programs") => bench::build_programs(),
+        Some("wasi-programs") => wasi_programs::build(),
         None | Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -141,6 +145,7 @@ cargo xtask bench [OPTIONS]  benchmarks in a release build (benches/; results in
     --compare      also measure wasmtime (Cranelift and Winch) in the same run
     --quick        one repetition, smaller counts: a smoke run
 cargo xtask bench-programs   rebuild benches/programs/*.wasm from their .wat sources
+cargo xtask wasi-programs    rebuild crates/wasi/tests/programs/*.wasm from their C sources (needs clang)
 ";
 
 /// The workspace root (this crate sits one level below it).
