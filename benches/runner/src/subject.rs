@@ -3,6 +3,7 @@
 //! wasmtime with Cranelift and Winch). Subjects prepare work; the caller
 //! times it.
 
+use crate::wasi::WasiProgram;
 use tandem_store::{
     BackendKind, Config, Engine, ExternType, Func, Instance, Module, Store, ValType,
 };
@@ -23,6 +24,10 @@ pub trait Subject {
     fn prepare_host_calls(&self, wasm: &[u8], calls: i32) -> Result<Job, String>;
     /// The job creates `iters` stores with one instance of `wasm` each.
     fn prepare_instantiate(&self, wasm: &[u8], iters: u32) -> Result<Job, String>;
+    /// Compiles the WASI command `wasm`; the job runs `program` in a new
+    /// store and returns [`checksum`](crate::wasi::checksum) of its exit
+    /// status and stdout.
+    fn prepare_wasi(&self, wasm: &[u8], program: &WasiProgram) -> Result<Job, String>;
 }
 
 /// Every subject this runner was built with, in a fixed order: Tandem's
@@ -74,6 +79,19 @@ impl Subject for tandem_bench_wasmtime::Wasmtime {
     fn prepare_instantiate(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
         tandem_bench_wasmtime::Wasmtime::prepare_instantiate(self, wasm, iters)
     }
+    fn prepare_wasi(&self, wasm: &[u8], program: &WasiProgram) -> Result<Job, String> {
+        let mut job = tandem_bench_wasmtime::Wasmtime::prepare_wasi(
+            self,
+            wasm,
+            &program.args,
+            &program.dirs,
+            &program.stdin,
+        )?;
+        Ok(Box::new(move || {
+            let (status, stdout) = job()?;
+            Ok(crate::wasi::checksum(status, &stdout))
+        }))
+    }
 }
 
 /// Tandem with one backend.
@@ -122,7 +140,9 @@ impl Subject for Tandem {
     fn prepare_run(&self, wasm: &[u8]) -> Result<Job, String> {
         let module = Module::from_binary(&self.parallel, wasm).map_err(err)?;
         let results = module.exports().find_map(|export| match export.ty() {
-            ExternType::Func(ty) if export.name() == "run" => Some(ty.results().collect::<Vec<_>>()),
+            ExternType::Func(ty) if export.name() == "run" => {
+                Some(ty.results().collect::<Vec<_>>())
+            }
             _ => None,
         });
         let mut store = Store::new(&self.parallel, ());
@@ -170,5 +190,9 @@ impl Subject for Tandem {
             }
             Ok(i64::from(iters))
         }))
+    }
+
+    fn prepare_wasi(&self, wasm: &[u8], program: &WasiProgram) -> Result<Job, String> {
+        crate::wasi::tandem_job(&self.parallel, wasm, program)
     }
 }
