@@ -14,6 +14,7 @@
 //! | [`trap`] | [`TrapCode`]: why Wasm stopped |
 //! | [`tunables`] | [`Tunables`]: knobs shared by backends and runtime |
 //! | [`fuel`] | what each operator costs in fuel, for both backends |
+//! | `fixed_tables` | which tables only their module's active segments ever write, and their one element type ([`ModuleInfo::fixed_table_type`]) |
 //!
 //! # Example
 //!
@@ -31,6 +32,7 @@
 
 pub mod builtin;
 pub mod error;
+mod fixed_tables;
 pub mod fuel;
 pub mod module;
 pub mod translate;

@@ -227,6 +227,10 @@ pub struct ModuleInfo {
     pub escaping: Vec<bool>,
     /// Function names from the name section.
     pub func_names: HashMap<FuncIndex, String>,
+    /// By [`TableIndex`]: `Some(ty)` when the table's contents are fixed at
+    /// instantiation and every non-null element is a function of type `ty`
+    /// (see [`ModuleInfo::fixed_table_type`]).
+    pub fixed_table_types: Vec<Option<TypeIndex>>,
 }
 
 impl ModuleInfo {
@@ -322,6 +326,15 @@ impl ModuleInfo {
     /// The name of a function for backtraces: the name section's, else `None`.
     pub fn func_name(&self, func: FuncIndex) -> Option<&str> {
         self.func_names.get(&func).map(String::as_str)
+    }
+
+    /// `Some(ty)` when nothing but the module's own active segments ever
+    /// writes `table` (it is defined, not exported, and no instruction
+    /// writes it) and each of its elements is null or a function of type
+    /// `ty`: `call_indirect` of type `ty` through it can skip the signature
+    /// check (the null and bounds checks stay).
+    pub fn fixed_table_type(&self, table: TableIndex) -> Option<TypeIndex> {
+        self.fixed_table_types.get(table.index()).copied().flatten()
     }
 
     /// Looks up an export by name.

@@ -2,6 +2,7 @@
 //! wasmparser and collects its [`ModuleInfo`] and function bodies.
 
 use crate::error::{EnvironError, Result};
+use crate::fixed_tables::UnwrittenTables;
 use crate::module::*;
 use crate::types::heap_type_from_wasmparser;
 use crate::types::*;
@@ -47,6 +48,7 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
         features,
     };
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    let mut unwritten_tables: Option<UnwrittenTables> = None;
     // The parser decodes some proposals' encodings (compact imports) only
     // when its own features allow them; the validator does not check again.
     let mut parser = Parser::new(0);
@@ -64,6 +66,9 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
                 let mut func = to_validate.into_validator(std::mem::take(&mut allocs));
                 func.validate(&body)?;
                 allocs = func.into_allocations();
+                unwritten_tables
+                    .get_or_insert_with(|| UnwrittenTables::new(&t.module))
+                    .scan(&body)?;
                 t.bodies.push(body);
                 continue;
             }
@@ -77,6 +82,8 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
         collect(&mut t.module, payload)?;
     }
     finish(&mut t.module);
+    let unwritten_tables = unwritten_tables.unwrap_or_else(|| UnwrittenTables::new(&t.module));
+    t.module.fixed_table_types = unwritten_tables.element_types(&t.module);
     Ok(t)
 }
 

@@ -31,6 +31,14 @@ const WAT: &str = r#"
     i32.const 7
     i32.const 1
     call_indirect (type $i2i))
+  (func $past_end (export "past_end") (result i32)
+    i32.const 7
+    i32.const 2
+    call_indirect (type $i2i))
+  (func $via_table (export "via_table") (param i32) (result i32)
+    local.get 0
+    i32.const 0
+    call_indirect (type $i2i))
   (func $recurse (export "recurse") (param i32) (result i32)
     local.get 0
     i32.const 1
@@ -156,10 +164,25 @@ fn unreachable_traps() {
     }
 }
 
+/// The table holds only `$div` and nulls and nothing writes it, so a
+/// `call_indirect (type $i2i)` skips the signature check
+/// (`ModuleInfo::fixed_table_type`): the null and bounds checks remain.
 #[test]
 fn call_indirect_checks_signature_and_null() {
     for &kind in BackendKind::available() {
         let (mut store, instance) = setup(kind);
+        let out = call(&mut store, instance, "via_table", &[Val::I32(4)], 1).unwrap();
+        assert_eq!(out[0].i32(), Some(25), "{kind}");
+        expect_trap(
+            kind,
+            &mut store,
+            instance,
+            "past_end",
+            &[],
+            1,
+            Trap::IndirectCallOutOfBounds,
+            &["past_end"],
+        );
         expect_trap(
             kind,
             &mut store,

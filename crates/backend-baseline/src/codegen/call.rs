@@ -484,7 +484,9 @@ impl CodeGen<'_, '_> {
     }
 
     /// `call_indirect` or `return_call_indirect`: bounds, null and
-    /// signature checks, then a call through the element's `VMFuncRef`.
+    /// signature checks (none of the last through a table whose elements
+    /// all have type `ty`, `ModuleInfo::fixed_table_type`), then a call
+    /// through the element's `VMFuncRef`.
     fn call_table(
         &mut self,
         ty: TypeIndex,
@@ -496,6 +498,12 @@ impl CodeGen<'_, '_> {
         }
         let (_, index) = self.pop()?;
         let func_ref = self.table_element(table, index, TrapCode::IndirectCallOutOfBounds)?;
+        if self.env.module.fixed_table_type(table) == Some(ty) {
+            // Every element is null or a function of type `ty`, forever:
+            // the null check (the first load's fault) is the only one left.
+            let callee = self.func_ref_target(func_ref, Some(TrapCode::IndirectCallToNull))?;
+            return self.call_or_tail(ty, callee, tail);
+        }
         // func_ref now holds the element's value. Loading its type index
         // is the null check (a trap site: the first page is never mapped).
         let actual = self.alloc(false)?;

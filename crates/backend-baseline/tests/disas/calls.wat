@@ -1,11 +1,12 @@
 (module
   (import "host" "log" (func $log (param i32)))
   (type $binary (func (param i32 i32) (result i32)))
-  (table 2 funcref)
+  (table (export "t") 2 funcref)
   (elem (i32.const 0) $add $add)
   (func $add (type $binary) (i32.add (local.get 0) (local.get 1)))
   ;; A direct call, a call through the import's func-ref, and a
-  ;; `call_indirect` with its bounds, null and signature checks.
+  ;; `call_indirect` with its bounds, null and signature checks (the
+  ;; table is exported, so its elements may have any type).
   (func $caller (param i32) (result i32)
     (call $log (local.get 0))
     (call_indirect (type $binary)

@@ -150,7 +150,9 @@ impl Translator<'_, '_> {
     }
 
     /// `call_indirect` or `return_call_indirect`: bounds, null and
-    /// signature checks, then a call through the element's `VMFuncRef`.
+    /// signature checks (none of the last through a table whose elements
+    /// all have type `ty`, `ModuleInfo::fixed_table_type`), then a call
+    /// through the element's `VMFuncRef`.
     fn call_table(
         &mut self,
         ty: TypeIndex,
@@ -162,6 +164,13 @@ impl Translator<'_, '_> {
         let index = self.pop()?;
         let addr = self.table_elem_addr(table, index, TrapCode::IndirectCallOutOfBounds);
         let func_ref = self.b.ins().load(POINTER, mutable_field(), addr, 0);
+        if self.env.module.fixed_table_type(table) == Some(ty) {
+            // Every element is null or a function of type `ty`, forever:
+            // the null check (the first load's fault) is the only one left.
+            let (code, callee_vmctx) =
+                self.func_ref_target(func_ref, Some(TrapCode::IndirectCallToNull));
+            return self.emit_call(Callee::Indirect(sig, code), callee_vmctx, params, tail);
+        }
         // The null check is this load: a null element faults on it, and
         // its trap code says why.
         let actual = self.b.ins().load(
