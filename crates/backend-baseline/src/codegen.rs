@@ -46,6 +46,7 @@ use crate::stack::{Loc, Ty, Val, ValueStack};
 use crate::{codegen_error, unsupported};
 use dynasmrt::DynamicLabel;
 use tandem_codegen_api::abi::{CallLayout, wasm_call_layout};
+use tandem_codegen_api::lower::{LowerFunction, lower_body};
 use tandem_codegen_api::{CompileError, CompileInputs, CompiledFunction, Relocation, TrapSite};
 use tandem_environ::{
     DefinedFuncIndex, FuncType, ModuleInfo, TrapCode, Tunables, TypeIndex, VMOffsets,
@@ -228,8 +229,6 @@ pub(crate) struct CodeGen<'a, 'b> {
     pub reader: OperatorsReader<'a>,
     /// Whether the current position can execute.
     pub reachable: bool,
-    /// Blocks opened inside unreachable code.
-    pub unreachable_depth: u32,
     /// Wasm offset of the current operator.
     pub offset: u32,
     /// The frame's shape (pushed registers, home slots).
@@ -297,7 +296,6 @@ pub(crate) fn compile_function(
             layouts: &mut b.layouts,
             reader,
             reachable: true,
-            unreachable_depth: 0,
             offset: 0,
             frame: Frame::default(),
             layout,
@@ -331,29 +329,13 @@ impl<'a, 'b> CodeGen<'a, 'b> {
         unsupported(what, u64::from(self.offset))
     }
 
-    /// The operator loop.
+    /// The operator loop (shared with the other backend).
     fn body(&mut self) -> Result<(), CompileError> {
-        while !self.reader.eof() {
-            let offset = self.reader.original_position() as u32;
-            let op = self.reader.read()?;
-            self.operator(offset, &op)?;
-        }
+        lower_body(self)?;
         if !self.control.is_empty() {
             return Err(self.bug("body ended with open blocks"));
         }
         Ok(())
-    }
-
-    /// Compiles operator `op` found at `offset`.
-    pub(crate) fn operator(&mut self, offset: u32, op: &Operator<'_>) -> Result<(), CompileError> {
-        self.offset = offset;
-        if !self.reachable {
-            return self.visit_unreachable(op);
-        }
-        self.mark_address();
-        self.before_operator(op);
-        self.visit(op)?;
-        self.after_operator(matches!(op, Operator::Loop { .. }))
     }
 
     /// Records that code from here on belongs to the current operator.
@@ -685,8 +667,32 @@ impl<'a, 'b> CodeGen<'a, 'b> {
     }
 }
 
-/// Operator-family enums the visitor names.
-pub(crate) mod kinds {
-    pub(crate) use super::memory::LoadKind;
-    pub(crate) use super::numeric::{FloatBin, FloatCmp, FloatUn, IntBin};
+impl<'a> LowerFunction<'a> for CodeGen<'a, '_> {
+    const BACKEND: &'static str = crate::NAME;
+
+    #[inline]
+    fn operators(&mut self) -> &mut OperatorsReader<'a> {
+        &mut self.reader
+    }
+
+    #[inline]
+    fn reachable(&self) -> bool {
+        self.reachable
+    }
+
+    #[inline]
+    fn at_operator(&mut self, offset: u64) {
+        self.offset = offset as u32;
+    }
+
+    #[inline]
+    fn before_operator(&mut self, op: &Operator<'a>) {
+        self.mark_address();
+        self.charge_fuel(op);
+    }
+
+    #[inline]
+    fn after_operator(&mut self, op: &Operator<'a>) -> Result<(), CompileError> {
+        self.finish_operator(matches!(op, Operator::Loop { .. }))
+    }
 }

@@ -23,12 +23,12 @@
 //! | `isa/x64/masm` | the x86-64 macro assembler |
 //! | `stack` | the value stack |
 //! | `regalloc` | free-register bookkeeping |
-//! | `codegen` | the driver: operator loop, trap stubs, operand helpers |
+//! | `codegen` | one function's compilation: hooks for the shared operator loop (`tandem_codegen_api::lower`), trap stubs, operand helpers |
 //! | `codegen/frame` | which locals live in registers, prologue, epilogue, saving locals around calls |
 //! | `codegen/local_uses` | the extra pass counting local uses by loop depth |
-//! | `codegen/{control,numeric,conversion,memory,table,call,variable,moves}` | one operator family each |
+//! | `codegen/{control,numeric,conversion,memory,table,call,variable}` | the lowering of one family trait of `tandem_codegen_api::lower` each |
+//! | `codegen/moves` | parallel register moves for calls and branches |
 //! | `codegen/interrupt` | fuel charges and fuel/epoch checks at function entry and loop headers |
-//! | `visitor` | one line per operator, forwarding to its family |
 //! | `trampolines` | array-to-Wasm, Wasm-to-array, Wasm-to-libcall |
 //!
 //! # Example
@@ -52,10 +52,19 @@
 //! |---|---|
 //! | MVP, mutable globals, sign extension, saturating float-to-int | yes |
 //! | multi-value, bulk memory, reference types (several tables) | yes |
-//! | SIMD, memory64, shared memories, tail calls, multi-memory | no: [`CompileError::Unsupported`] |
+//! | SIMD, memory64, shared memories, tail calls | no: [`CompileError::Unsupported`] when validation lets them through (`tandem_environ::default_features` does not) |
+//! | multi-memory | no: a validation error with `tandem_environ::default_features`; with the feature on, loads and stores of a memory other than 0 are [`CompileError::Unsupported`] |
 //! | fuel and epoch interruption | yes (see `codegen/interrupt`) |
 //!
 //! The CPU must have SSE4.1 (`roundss`) and POPCNT.
+//!
+//! # Tests
+//!
+//! Beside the unit tests, `tests/disas` pins the machine code of a dozen
+//! representative functions: each `.wat` there is compiled and disassembled
+//! (with `iced-x86`, a dev-dependency) and compared with the `.disas` file
+//! beside it; `BLESS=1 cargo test -p tandem-backend-baseline --test disas`
+//! rewrites them after an intended change, to be reviewed in the diff.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -65,7 +74,6 @@ pub mod masm;
 mod regalloc;
 mod stack;
 mod trampolines;
-mod visitor;
 
 use tandem_codegen_api::{Backend, CompileError, CompileInputs, CompiledFunction};
 use tandem_environ::{DefinedFuncIndex, FuncType, Libcall, Tunables};

@@ -8,6 +8,7 @@
 
 use crate::isa::x64::regs::Reg;
 use crate::masm::{FloatSize, Size};
+use tandem_codegen_api::lower::{FloatTy, IntTy, NumTy};
 
 /// A value type as the code generator sees it: references are 64-bit
 /// integers.
@@ -67,6 +68,35 @@ impl Ty {
             V::F32 => Some(Ty::F32),
             V::F64 => Some(Ty::F64),
             V::V128 => None,
+        }
+    }
+}
+
+impl From<IntTy> for Ty {
+    fn from(ty: IntTy) -> Ty {
+        match ty {
+            IntTy::I32 => Ty::I32,
+            IntTy::I64 => Ty::I64,
+        }
+    }
+}
+
+impl From<FloatTy> for Ty {
+    fn from(ty: FloatTy) -> Ty {
+        match ty {
+            FloatTy::F32 => Ty::F32,
+            FloatTy::F64 => Ty::F64,
+        }
+    }
+}
+
+impl From<NumTy> for Ty {
+    fn from(ty: NumTy) -> Ty {
+        match ty {
+            NumTy::I32 => Ty::I32,
+            NumTy::I64 => Ty::I64,
+            NumTy::F32 => Ty::F32,
+            NumTy::F64 => Ty::F64,
         }
     }
 }

@@ -12,6 +12,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
 use std::collections::HashMap;
+use tandem_codegen_api::lower::{FloatTy, IntTy, NumTy};
 use tandem_codegen_api::{CompileError, CompileInputs};
 use tandem_environ::{
     DefinedFuncIndex, FuncIndex, FuncType, GlobalIndex, Libcall, LibcallType, MemoryIndex,
@@ -43,6 +44,32 @@ pub(crate) fn ir_type(ty: ValType) -> Option<Type> {
         ValType::F64 => Some(types::F64),
         ValType::Ref(_) => Some(POINTER),
         ValType::V128 => None,
+    }
+}
+
+/// The IR type of an operator family's integer type.
+pub(crate) fn int_type(ty: IntTy) -> Type {
+    match ty {
+        IntTy::I32 => types::I32,
+        IntTy::I64 => types::I64,
+    }
+}
+
+/// The IR type of an operator family's float type.
+pub(crate) fn float_type(ty: FloatTy) -> Type {
+    match ty {
+        FloatTy::F32 => types::F32,
+        FloatTy::F64 => types::F64,
+    }
+}
+
+/// The IR type of an operator family's numeric type.
+pub(crate) fn num_type(ty: NumTy) -> Type {
+    match ty {
+        NumTy::I32 => types::I32,
+        NumTy::I64 => types::I64,
+        NumTy::F32 => types::F32,
+        NumTy::F64 => types::F64,
     }
 }
 

@@ -1,7 +1,7 @@
-//! The function translator: reads a Wasm body once, keeps the operand and
-//! control stacks, and dispatches each operator to the helper of its family
-//! (the submodules). Code after `br`, `return` or `unreachable` is skipped
-//! until the `else` or `end` that makes it reachable again.
+//! The function translator: keeps the operand and control stacks while the
+//! shared operator loop (`tandem_codegen_api::lower`) reads the body once
+//! and hands each reachable operator to the lowering of its family (the
+//! submodules, one lowering trait each).
 
 mod call;
 mod control;
@@ -15,18 +15,15 @@ use crate::env::{FuncEnv, ir_type_at, wasm_ir_type, wasm_signature};
 use crate::isa::{self, FUNC_NAMESPACE};
 use crate::{codegen_error, unsupported};
 use control::ControlFrame;
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    self, BlockArg, GlobalValueData, InstBuilder, Opcode, SourceLoc, UserFuncName, Value, types,
+    self, BlockArg, GlobalValueData, InstBuilder, SourceLoc, UserFuncName, Value, types,
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, Variable};
+use tandem_codegen_api::lower::{LowerFunction, lower_body};
 use tandem_codegen_api::{CompileError, CompileInputs, CompiledFunction};
-use tandem_environ::wasmparser::{FunctionBody, Operator};
-use tandem_environ::{
-    DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex,
-    TypeIndex, VMOffsets,
-};
+use tandem_environ::wasmparser::{FunctionBody, Operator, OperatorsReader};
+use tandem_environ::{DefinedFuncIndex, VMOffsets};
 
 /// Buffers the translator reuses between functions (STYLE.md 7).
 #[derive(Default)]
@@ -98,10 +95,10 @@ pub(crate) struct Translator<'a, 'f> {
     env: FuncEnv<'a>,
     /// Stacks and scratch.
     bufs: &'f mut Buffers,
+    /// The body's operators.
+    reader: OperatorsReader<'a>,
     /// Whether the current position can execute.
     reachable: bool,
-    /// Blocks opened inside unreachable code, still to be closed.
-    unreachable_depth: u32,
     /// Byte offset of the operator being translated.
     offset: u64,
     /// The fuel variable (`-fuel left`), when fuel is consumed.
@@ -116,7 +113,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         mut b: FunctionBuilder<'f>,
         inputs: &CompileInputs<'a>,
         index: DefinedFuncIndex,
-        body: &FunctionBody<'_>,
+        body: &FunctionBody<'a>,
         bufs: &'f mut Buffers,
         frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
     ) -> Result<(), CompileError> {
@@ -160,18 +157,16 @@ impl<'a, 'f> Translator<'a, 'f> {
             b,
             env: FuncEnv::new(inputs, vmctx),
             bufs,
+            reader: body.get_operators_reader()?,
             reachable: true,
-            unreachable_depth: 0,
             offset: 0,
             fuel: None,
             fuel_pending: 0,
         };
         t.declare_locals(&params[2..], ty.params.iter().copied(), body)?;
 
-        let mut reader = body.get_operators_reader()?;
-        t.b.set_srcloc(SourceLoc::new(
-            u32::try_from(reader.original_position()).unwrap_or(u32::MAX - 1),
-        ));
+        let start = t.reader.original_position();
+        t.b.set_srcloc(SourceLoc::new(u32::try_from(start).unwrap_or(u32::MAX - 1)));
         t.entry_checks();
         let ret = t.b.create_block();
         for &r in ty.results.iter() {
@@ -180,20 +175,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
         t.push_frame(control::FrameKind::Block, ret, 0, ty.results.len());
 
-        while !reader.eof() {
-            let (op, offset) = reader.read_with_offset()?;
-            t.offset = offset;
-            t.b.set_srcloc(SourceLoc::new(
-                u32::try_from(offset).unwrap_or(u32::MAX - 1),
-            ));
-            if t.reachable {
-                let class = t.before_operator(&op);
-                t.operator(op)?;
-                t.after_operator(class);
-            } else {
-                t.unreachable_operator(&op)?;
-            }
-        }
+        lower_body(&mut t)?;
         if t.reachable {
             t.before_return();
             t.b.ins().return_(&t.bufs.stack);
@@ -279,205 +261,32 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn unsupported(&self, what: impl Into<String>) -> CompileError {
         unsupported(what, self.offset)
     }
+}
 
-    /// Translates one reachable operator: every arm forwards to a family
-    /// helper.
-    fn operator(&mut self, op: Operator<'_>) -> Result<(), CompileError> {
-        use Operator as O;
-        use ir::types::{F32, F64, I8, I16, I32, I64};
-        match op {
-            // Control (translate/control.rs).
-            O::Unreachable => self.unreachable(),
-            O::Nop => Ok(()),
-            O::Block { blockty } => self.block(blockty),
-            O::Loop { blockty } => self.loop_(blockty),
-            O::If { blockty } => self.if_(blockty),
-            O::Else => self.else_(),
-            O::End => self.end(),
-            O::Br { relative_depth } => self.br(relative_depth),
-            O::BrIf { relative_depth } => self.br_if(relative_depth),
-            O::BrTable { targets } => self.br_table(&targets),
-            O::Return => self.return_(),
-            O::Drop => self.drop_(),
-            O::Select | O::TypedSelect { .. } => self.select(),
+impl<'a> LowerFunction<'a> for Translator<'a, '_> {
+    const BACKEND: &'static str = crate::NAME;
 
-            // Calls (translate/call.rs).
-            O::Call { function_index } => self.call(FuncIndex::from_u32(function_index)),
-            O::CallIndirect {
-                type_index,
-                table_index,
-            } => self.call_indirect(
-                TypeIndex::from_u32(type_index),
-                TableIndex::from_u32(table_index),
-            ),
-
-            // Variables (translate/variable.rs).
-            O::LocalGet { local_index } => self.local_get(local_index),
-            O::LocalSet { local_index } => self.local_set(local_index),
-            O::LocalTee { local_index } => self.local_tee(local_index),
-            O::GlobalGet { global_index } => self.global_get(GlobalIndex::from_u32(global_index)),
-            O::GlobalSet { global_index } => self.global_set(GlobalIndex::from_u32(global_index)),
-
-            // Memory (translate/memory.rs).
-            O::I32Load { memarg } => self.load(&memarg, I32, I32, false),
-            O::I64Load { memarg } => self.load(&memarg, I64, I64, false),
-            O::F32Load { memarg } => self.load(&memarg, F32, F32, false),
-            O::F64Load { memarg } => self.load(&memarg, F64, F64, false),
-            O::I32Load8S { memarg } => self.load(&memarg, I8, I32, true),
-            O::I32Load8U { memarg } => self.load(&memarg, I8, I32, false),
-            O::I32Load16S { memarg } => self.load(&memarg, I16, I32, true),
-            O::I32Load16U { memarg } => self.load(&memarg, I16, I32, false),
-            O::I64Load8S { memarg } => self.load(&memarg, I8, I64, true),
-            O::I64Load8U { memarg } => self.load(&memarg, I8, I64, false),
-            O::I64Load16S { memarg } => self.load(&memarg, I16, I64, true),
-            O::I64Load16U { memarg } => self.load(&memarg, I16, I64, false),
-            O::I64Load32S { memarg } => self.load(&memarg, I32, I64, true),
-            O::I64Load32U { memarg } => self.load(&memarg, I32, I64, false),
-            O::I32Store { memarg }
-            | O::F32Store { memarg }
-            | O::I64Store { memarg }
-            | O::F64Store { memarg } => self.store(&memarg, None),
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(&memarg, Some(I8)),
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(&memarg, Some(I16)),
-            O::I64Store32 { memarg } => self.store(&memarg, Some(I32)),
-            O::MemorySize { mem } => self.memory_size(MemoryIndex::from_u32(mem)),
-            O::MemoryGrow { mem } => self.memory_grow(MemoryIndex::from_u32(mem)),
-            O::MemoryFill { mem } => self.memory_fill(MemoryIndex::from_u32(mem)),
-            O::MemoryCopy { dst_mem, src_mem } => self.memory_copy(
-                MemoryIndex::from_u32(dst_mem),
-                MemoryIndex::from_u32(src_mem),
-            ),
-            O::MemoryInit { data_index, mem } => {
-                self.memory_init(MemoryIndex::from_u32(mem), DataIndex::from_u32(data_index))
-            }
-            O::DataDrop { data_index } => self.data_drop(DataIndex::from_u32(data_index)),
-
-            // Tables and references (translate/table.rs).
-            O::TableGet { table } => self.table_get(TableIndex::from_u32(table)),
-            O::TableSet { table } => self.table_set(TableIndex::from_u32(table)),
-            O::TableSize { table } => self.table_size(TableIndex::from_u32(table)),
-            O::TableGrow { table } => self.table_grow(TableIndex::from_u32(table)),
-            O::TableFill { table } => self.table_fill(TableIndex::from_u32(table)),
-            O::TableCopy {
-                dst_table,
-                src_table,
-            } => self.table_copy(
-                TableIndex::from_u32(dst_table),
-                TableIndex::from_u32(src_table),
-            ),
-            O::TableInit { elem_index, table } => {
-                self.table_init(TableIndex::from_u32(table), ElemIndex::from_u32(elem_index))
-            }
-            O::ElemDrop { elem_index } => self.elem_drop(ElemIndex::from_u32(elem_index)),
-            O::RefNull { .. } => self.ref_null(),
-            O::RefIsNull => self.ref_is_null(),
-            O::RefFunc { function_index } => self.ref_func(FuncIndex::from_u32(function_index)),
-
-            // Constants (translate/numeric.rs).
-            O::I32Const { value } => self.iconst(I32, value.into()),
-            O::I64Const { value } => self.iconst(I64, value),
-            O::F32Const { value } => self.f32const(value.bits()),
-            O::F64Const { value } => self.f64const(value.bits()),
-
-            // Comparisons.
-            O::I32Eqz | O::I64Eqz => self.eqz(),
-            O::I32Eq | O::I64Eq => self.icmp(IntCC::Equal),
-            O::I32Ne | O::I64Ne => self.icmp(IntCC::NotEqual),
-            O::I32LtS | O::I64LtS => self.icmp(IntCC::SignedLessThan),
-            O::I32LtU | O::I64LtU => self.icmp(IntCC::UnsignedLessThan),
-            O::I32GtS | O::I64GtS => self.icmp(IntCC::SignedGreaterThan),
-            O::I32GtU | O::I64GtU => self.icmp(IntCC::UnsignedGreaterThan),
-            O::I32LeS | O::I64LeS => self.icmp(IntCC::SignedLessThanOrEqual),
-            O::I32LeU | O::I64LeU => self.icmp(IntCC::UnsignedLessThanOrEqual),
-            O::I32GeS | O::I64GeS => self.icmp(IntCC::SignedGreaterThanOrEqual),
-            O::I32GeU | O::I64GeU => self.icmp(IntCC::UnsignedGreaterThanOrEqual),
-            O::F32Eq | O::F64Eq => self.fcmp(FloatCC::Equal),
-            O::F32Ne | O::F64Ne => self.fcmp(FloatCC::NotEqual),
-            O::F32Lt | O::F64Lt => self.fcmp(FloatCC::LessThan),
-            O::F32Gt | O::F64Gt => self.fcmp(FloatCC::GreaterThan),
-            O::F32Le | O::F64Le => self.fcmp(FloatCC::LessThanOrEqual),
-            O::F32Ge | O::F64Ge => self.fcmp(FloatCC::GreaterThanOrEqual),
-
-            // Integer arithmetic.
-            O::I32Clz | O::I64Clz => self.unary(Opcode::Clz),
-            O::I32Ctz | O::I64Ctz => self.unary(Opcode::Ctz),
-            O::I32Popcnt | O::I64Popcnt => self.unary(Opcode::Popcnt),
-            O::I32Add | O::I64Add => self.binary(Opcode::Iadd),
-            O::I32Sub | O::I64Sub => self.binary(Opcode::Isub),
-            O::I32Mul | O::I64Mul => self.binary(Opcode::Imul),
-            O::I32DivS | O::I64DivS => self.binary(Opcode::Sdiv),
-            O::I32DivU | O::I64DivU => self.binary(Opcode::Udiv),
-            O::I32RemS | O::I64RemS => self.binary(Opcode::Srem),
-            O::I32RemU | O::I64RemU => self.binary(Opcode::Urem),
-            O::I32And | O::I64And => self.binary(Opcode::Band),
-            O::I32Or | O::I64Or => self.binary(Opcode::Bor),
-            O::I32Xor | O::I64Xor => self.binary(Opcode::Bxor),
-            O::I32Shl | O::I64Shl => self.binary(Opcode::Ishl),
-            O::I32ShrS | O::I64ShrS => self.binary(Opcode::Sshr),
-            O::I32ShrU | O::I64ShrU => self.binary(Opcode::Ushr),
-            O::I32Rotl | O::I64Rotl => self.binary(Opcode::Rotl),
-            O::I32Rotr | O::I64Rotr => self.binary(Opcode::Rotr),
-
-            // Float arithmetic.
-            O::F32Abs | O::F64Abs => self.unary(Opcode::Fabs),
-            O::F32Neg | O::F64Neg => self.unary(Opcode::Fneg),
-            O::F32Ceil | O::F64Ceil => self.unary(Opcode::Ceil),
-            O::F32Floor | O::F64Floor => self.unary(Opcode::Floor),
-            O::F32Trunc | O::F64Trunc => self.unary(Opcode::Trunc),
-            O::F32Nearest | O::F64Nearest => self.unary(Opcode::Nearest),
-            O::F32Sqrt | O::F64Sqrt => self.unary(Opcode::Sqrt),
-            O::F32Add | O::F64Add => self.binary(Opcode::Fadd),
-            O::F32Sub | O::F64Sub => self.binary(Opcode::Fsub),
-            O::F32Mul | O::F64Mul => self.binary(Opcode::Fmul),
-            O::F32Div | O::F64Div => self.binary(Opcode::Fdiv),
-            O::F32Min | O::F64Min => self.binary(Opcode::Fmin),
-            O::F32Max | O::F64Max => self.binary(Opcode::Fmax),
-            O::F32Copysign | O::F64Copysign => self.binary(Opcode::Fcopysign),
-
-            // Conversions.
-            O::I32WrapI64 => self.convert(Opcode::Ireduce, I32),
-            O::I64ExtendI32S => self.convert(Opcode::Sextend, I64),
-            O::I64ExtendI32U => self.convert(Opcode::Uextend, I64),
-            O::I32TruncF32S | O::I32TruncF64S => self.convert(Opcode::FcvtToSint, I32),
-            O::I32TruncF32U | O::I32TruncF64U => self.convert(Opcode::FcvtToUint, I32),
-            O::I64TruncF32S | O::I64TruncF64S => self.convert(Opcode::FcvtToSint, I64),
-            O::I64TruncF32U | O::I64TruncF64U => self.convert(Opcode::FcvtToUint, I64),
-            O::I32TruncSatF32S | O::I32TruncSatF64S => self.convert(Opcode::FcvtToSintSat, I32),
-            O::I32TruncSatF32U | O::I32TruncSatF64U => self.convert(Opcode::FcvtToUintSat, I32),
-            O::I64TruncSatF32S | O::I64TruncSatF64S => self.convert(Opcode::FcvtToSintSat, I64),
-            O::I64TruncSatF32U | O::I64TruncSatF64U => self.convert(Opcode::FcvtToUintSat, I64),
-            O::F32ConvertI32S | O::F32ConvertI64S => self.convert(Opcode::FcvtFromSint, F32),
-            O::F32ConvertI32U | O::F32ConvertI64U => self.convert(Opcode::FcvtFromUint, F32),
-            O::F64ConvertI32S | O::F64ConvertI64S => self.convert(Opcode::FcvtFromSint, F64),
-            O::F64ConvertI32U | O::F64ConvertI64U => self.convert(Opcode::FcvtFromUint, F64),
-            O::F32DemoteF64 => self.convert(Opcode::Fdemote, F32),
-            O::F64PromoteF32 => self.convert(Opcode::Fpromote, F64),
-            O::I32ReinterpretF32 => self.reinterpret(I32),
-            O::I64ReinterpretF64 => self.reinterpret(I64),
-            O::F32ReinterpretI32 => self.reinterpret(F32),
-            O::F64ReinterpretI64 => self.reinterpret(F64),
-            O::I32Extend8S | O::I64Extend8S => self.extend_signed(I8),
-            O::I32Extend16S | O::I64Extend16S => self.extend_signed(I16),
-            O::I64Extend32S => self.extend_signed(I32),
-
-            other => Err(self.unsupported(format!("operator {other:?}"))),
-        }
+    fn operators(&mut self) -> &mut OperatorsReader<'a> {
+        &mut self.reader
     }
 
-    /// Handles an operator in unreachable code: only the nesting matters.
-    fn unreachable_operator(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
-        match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-                self.unreachable_depth += 1;
-                Ok(())
-            }
-            Operator::Else if self.unreachable_depth == 0 => self.else_(),
-            Operator::End if self.unreachable_depth == 0 => self.end(),
-            Operator::End => {
-                self.unreachable_depth -= 1;
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+    fn reachable(&self) -> bool {
+        self.reachable
+    }
+
+    fn at_operator(&mut self, offset: u64) {
+        self.offset = offset;
+        self.b.set_srcloc(SourceLoc::new(
+            u32::try_from(offset).unwrap_or(u32::MAX - 1),
+        ));
+    }
+
+    fn before_operator(&mut self, op: &Operator<'a>) {
+        self.charge_fuel(op);
+    }
+
+    fn after_operator(&mut self, op: &Operator<'a>) -> Result<(), CompileError> {
+        self.finish_operator(op);
+        Ok(())
     }
 }

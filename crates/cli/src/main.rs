@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! tandem run FILE [--invoke NAME] [ARG...] [--backend cranelift|baseline]
-//! tandem compile FILE [--backend ...]
-//! tandem wast FILE... [--backend ...]
+//!     [--fuel UNITS] [--timeout SECONDS]
+//! tandem compile FILE [--backend cranelift|baseline]
+//! tandem wast FILE... [--backend cranelift|baseline]
 //! ```
 //!
 //! Every failure ends the process with status 1 after one line

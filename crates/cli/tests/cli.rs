@@ -254,6 +254,43 @@ fn help_succeeds() {
     assert!(out.stdout.contains("run"), "{}", out.stdout);
 }
 
+/// The usage block that opens `main.rs`'s docs lists every option each
+/// subcommand's `--help` does, so the two cannot drift apart.
+#[test]
+fn crate_docs_usage_names_every_option() {
+    let docs: Vec<&str> = include_str!("../src/main.rs")
+        .lines()
+        .take_while(|l| l.starts_with("//!"))
+        .collect();
+    for sub in ["run", "compile", "wast"] {
+        // The subcommand's line and its indented continuation lines.
+        let start = docs
+            .iter()
+            .position(|l| l.starts_with(&format!("//! tandem {sub} ")))
+            .unwrap_or_else(|| panic!("no usage line for `{sub}`"));
+        let usage: String = docs[start..]
+            .iter()
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || l.starts_with("//!     "))
+            .map(|(_, l)| *l)
+            .collect();
+        let help = tandem(&[sub, "--help"]);
+        assert_eq!(help.status, Some(0));
+        let options: Vec<&str> = help
+            .stdout
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| w.starts_with("--") && *w != "--help")
+            .collect();
+        assert!(!options.is_empty() || sub == "wast", "{}", help.stdout);
+        for option in options {
+            assert!(
+                usage.contains(option),
+                "`{option}` of `tandem {sub}` is missing from the usage in main.rs: {usage}"
+            );
+        }
+    }
+}
+
 #[test]
 fn wast_scripts() {
     let good = temp_file(

@@ -8,6 +8,7 @@
 //! | [`CompiledFunction`] | machine code plus relocations, trap table and address map |
 //! | [`CompiledModule`] | everything one module needs, as produced by [`Backend::compile_module`] |
 //! | [`abi`] | the Wasm-call convention both backends share, and the other calling contracts |
+//! | [`lower`] | the one operator table: operator families, one lowering trait per kind of operator, the shared operator loop |
 //! | [`CompileError`] | why compilation failed |
 //!
 //! Backends never see the runtime's Rust types: every address they compute
@@ -19,6 +20,7 @@
 pub mod abi;
 mod compiled;
 mod error;
+pub mod lower;
 
 pub use compiled::{
     CompiledFunction, CompiledModule, RelocKind, RelocTarget, Relocation, TrapSite,

@@ -9,7 +9,7 @@
 //! | [`translate`](mod@translate) | [`translate()`]: bytes -> validated [`Translation`] |
 //! | [`module`] | [`ModuleInfo`]: types, imports, exports, segments, names |
 //! | [`types`] | index newtypes ([`FuncIndex`], [`DefinedFuncIndex`], ...) and value types |
-//! | [`vmoffsets`] | [`VMOffsets`]: the byte layout of every structure compiled code reads |
+//! | [`vmoffsets`] | [`VMOffsets`]: the byte layout of every structure compiled code reads; [`foreach_vm_struct!`]: the one list of their fields |
 //! | [`builtin`] | [`foreach_libcall!`]: the one list of runtime library calls |
 //! | [`trap`] | [`TrapCode`]: why Wasm stopped |
 //! | [`tunables`] | [`Tunables`]: knobs shared by backends and runtime |

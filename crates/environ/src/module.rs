@@ -226,6 +226,19 @@ impl ModuleInfo {
         &self.types[self.functions[func.index()].index()]
     }
 
+    /// The type index of function `func`'s signature, or `None` when there
+    /// is no such function (a backend's internal error: validation checked
+    /// every index in a body).
+    pub fn func_type_index(&self, func: FuncIndex) -> Option<TypeIndex> {
+        self.functions.get(func.index()).copied()
+    }
+
+    /// The type of global `global`, or `None` when there is no such global
+    /// (as for [`ModuleInfo::func_type_index`]).
+    pub fn global_type(&self, global: GlobalIndex) -> Option<GlobalType> {
+        self.globals.get(global.index()).copied()
+    }
+
     /// The defined index of `func`, or `None` for an import.
     pub fn defined_func_index(&self, func: FuncIndex) -> Option<DefinedFuncIndex> {
         func.as_u32()

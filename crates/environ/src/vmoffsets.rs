@@ -1,6 +1,7 @@
 //! [`VMOffsets`]: the byte layout of every run-time structure compiled code
 //! touches. Backends compute addresses from it; `tandem-vm` defines
-//! `#[repr(C)]` structs and tests that they match it field by field.
+//! `#[repr(C)]` structs and checks them at compile time, field by field,
+//! against the list the constants are generated from ([`foreach_vm_struct!`](crate::foreach_vm_struct)).
 //!
 //! ```text
 //! VMContext (one per instance; the pointer compiled code receives)
@@ -36,6 +37,100 @@ pub const PTR: u32 = 8;
 pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"core");
 /// Magic number in the first word of a host function's context.
 pub const VMHOST_MAGIC: u32 = u32::from_le_bytes(*b"host");
+
+/// The one list of the `#[repr(C)]` structures compiled code reads and
+/// writes outside the VMContext: each field with the [`VMOffsets`] constant
+/// naming its byte offset, and each structure's size constant (omitted where
+/// the runtime owns a tail compiled code never sees).
+///
+/// Consumers: the constants of [`VMOffsets`] are generated from it, and
+/// `tandem-vm` generates a compile-time check of its structs from it (every
+/// field's offset and every size), so a row without its Rust field, or a
+/// Rust field that moves another, fails to compile with a message naming
+/// `Struct::field`.
+///
+/// Grammar, per structure: doc comments, then
+/// `Name [size SIZE_CONST = bytes] { field: OFFSET_CONST = offset, ... }`,
+/// each field with its doc comments.
+#[macro_export]
+macro_rules! foreach_vm_struct {
+    ($m:ident) => {
+        $m! {
+            /// Per-store state shared by all its instances.
+            VMStoreContext size STORE_SIZE = 48 {
+                /// Lowest stack address Wasm may use; prologues trap below it.
+                stack_limit: STORE_STACK_LIMIT = 0,
+                /// Fuel consumed, as a negative count of what is left (trap at > 0).
+                fuel_consumed: STORE_FUEL_CONSUMED = 8,
+                /// Epoch value at which Wasm must call `new_epoch`.
+                epoch_deadline: STORE_EPOCH_DEADLINE = 16,
+                /// Frame pointer of the last Wasm frame that called out to the host.
+                last_wasm_exit_fp: STORE_LAST_WASM_EXIT_FP = 24,
+                /// Return address into Wasm of that exit.
+                last_wasm_exit_pc: STORE_LAST_WASM_EXIT_PC = 32,
+                /// Frame pointer of the array-to-Wasm trampoline that entered Wasm last.
+                last_wasm_entry_fp: STORE_LAST_WASM_ENTRY_FP = 40,
+            }
+            /// A function reference.
+            VMFuncRef size FUNC_REF_SIZE = 32 {
+                /// `VMFuncRef::array_call`
+                array_call: FUNC_REF_ARRAY_CALL = 0,
+                /// `VMFuncRef::wasm_call` (null: a hole)
+                wasm_call: FUNC_REF_WASM_CALL = 8,
+                /// `VMFuncRef::type_index` (u32, engine-wide signature id)
+                type_index: FUNC_REF_TYPE_INDEX = 16,
+                /// `VMFuncRef::vmctx`
+                vmctx: FUNC_REF_VMCTX = 24,
+            }
+            /// The `vmctx` of a host function's func-ref (its tail belongs to
+            /// the runtime).
+            VMHostFuncContext {
+                /// `VMHostFuncContext::magic`
+                magic: HOST_CTX_MAGIC = 0,
+                /// `VMHostFuncContext::array_call`: what the Wasm-to-array trampoline calls.
+                array_call: HOST_CTX_ARRAY_CALL = 8,
+            }
+            /// A table's storage.
+            VMTableDefinition size TABLE_SIZE = 16 {
+                /// `VMTableDefinition::base`: `*mut *mut u8`, one pointer per element.
+                base: TABLE_BASE = 0,
+                /// `VMTableDefinition::current_elements` (usize).
+                current_elements: TABLE_CURRENT_ELEMENTS = 8,
+            }
+            /// A linear memory.
+            VMMemoryDefinition size MEMORY_SIZE = 16 {
+                /// `VMMemoryDefinition::base`
+                base: MEMORY_BASE = 0,
+                /// `VMMemoryDefinition::current_length` in bytes (usize).
+                current_length: MEMORY_CURRENT_LENGTH = 8,
+            }
+            /// A global's 16-byte value.
+            VMGlobalDefinition size GLOBAL_SIZE = 16 {}
+        }
+    };
+}
+
+/// Generates the [`VMOffsets`] constants of [`foreach_vm_struct!`].
+macro_rules! define_struct_offsets {
+    ($(
+        $(#[$sdoc:meta])*
+        $name:ident $(size $size:ident = $bytes:literal)? {
+            $( $(#[$fdoc:meta])* $field:ident : $konst:ident = $offset:literal, )*
+        }
+    )*) => {
+        impl VMOffsets {
+            $(
+                $( $(#[$fdoc])* pub const $konst: u32 = $offset; )*
+                $(
+                    #[doc = concat!("Size of `", stringify!($name), "`.")]
+                    pub const $size: u32 = $bytes;
+                )?
+            )*
+        }
+    };
+}
+
+foreach_vm_struct!(define_struct_offsets);
 
 /// Byte offsets of run-time structures for one module. The static parts are
 /// associated constants; the module-dependent parts are methods.
@@ -75,60 +170,8 @@ impl VMOffsets {
     /// Size of the fixed header.
     pub const VMCTX_HEADER_SIZE: u32 = 48;
 
-    // VMStoreContext: per-store state shared by all its instances.
-    /// Lowest stack address Wasm may use; prologues trap below it.
-    pub const STORE_STACK_LIMIT: u32 = 0;
-    /// Fuel consumed, as a negative count of what is left (trap at > 0).
-    pub const STORE_FUEL_CONSUMED: u32 = 8;
-    /// Epoch value at which Wasm must call `new_epoch`.
-    pub const STORE_EPOCH_DEADLINE: u32 = 16;
-    /// Frame pointer of the last Wasm frame that called out to the host.
-    pub const STORE_LAST_WASM_EXIT_FP: u32 = 24;
-    /// Return address into Wasm of that exit.
-    pub const STORE_LAST_WASM_EXIT_PC: u32 = 32;
-    /// Frame pointer of the array-to-Wasm trampoline that entered Wasm last.
-    pub const STORE_LAST_WASM_ENTRY_FP: u32 = 40;
-    /// Size of `VMStoreContext`.
-    pub const STORE_SIZE: u32 = 48;
-
-    // VMFuncRef.
-    /// `VMFuncRef::array_call`
-    pub const FUNC_REF_ARRAY_CALL: u32 = 0;
-    /// `VMFuncRef::wasm_call` (null: a hole)
-    pub const FUNC_REF_WASM_CALL: u32 = 8;
-    /// `VMFuncRef::type_index` (u32, engine-wide signature id)
-    pub const FUNC_REF_TYPE_INDEX: u32 = 16;
-    /// `VMFuncRef::vmctx`
-    pub const FUNC_REF_VMCTX: u32 = 24;
-    /// Size of `VMFuncRef`.
-    pub const FUNC_REF_SIZE: u32 = 32;
-
-    // VMHostFuncContext: the `vmctx` of a host function's func-ref.
-    /// `VMHostFuncContext::magic`
-    pub const HOST_CTX_MAGIC: u32 = 0;
-    /// `VMHostFuncContext::array_call`: what the Wasm-to-array trampoline calls.
-    pub const HOST_CTX_ARRAY_CALL: u32 = 8;
-
-    // VMTableDefinition.
-    /// `VMTableDefinition::base`: `*mut *mut u8`, one pointer per element.
-    pub const TABLE_BASE: u32 = 0;
-    /// `VMTableDefinition::current_elements` (usize).
-    pub const TABLE_CURRENT_ELEMENTS: u32 = 8;
-    /// Size of `VMTableDefinition`.
-    pub const TABLE_SIZE: u32 = 16;
     /// Size of one table element (a pointer, for funcref and externref).
     pub const TABLE_ELEMENT_SIZE: u32 = PTR;
-
-    // VMMemoryDefinition.
-    /// `VMMemoryDefinition::base`
-    pub const MEMORY_BASE: u32 = 0;
-    /// `VMMemoryDefinition::current_length` in bytes (usize).
-    pub const MEMORY_CURRENT_LENGTH: u32 = 8;
-    /// Size of `VMMemoryDefinition`.
-    pub const MEMORY_SIZE: u32 = 16;
-
-    /// Size of `VMGlobalDefinition`.
-    pub const GLOBAL_SIZE: u32 = 16;
 
     /// Computes the layout for `module`.
     pub fn new(module: &ModuleInfo) -> Self {

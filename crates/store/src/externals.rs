@@ -413,7 +413,7 @@ impl Table {
         let index = u32::try_from(index).ok()?;
         // SAFETY: the store owns the table.
         let (raw, element) = unsafe { ((*ptr).get(index).ok()?, (*ptr).element()) };
-        let raw = tandem_vm::ValRaw::funcref(raw.cast());
+        let raw = tandem_vm::ValRaw::ptr(raw);
         // SAFETY: table elements are null or live references of this store.
         unsafe { Val::from_raw(&mut store.opaque, raw, ValType::Ref(element)) }.ref_()
     }
@@ -489,7 +489,7 @@ fn ref_raw(store: &crate::store::StoreOpaque, element: RefType, value: &Ref) -> 
             ValType::Ref(element)
         );
     }
-    Ok(Val::from(*value).to_raw(store)?.get_funcref().cast())
+    Ok(Val::from(*value).to_raw(store)?.get_ptr())
 }
 
 /// A global.

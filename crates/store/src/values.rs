@@ -187,19 +187,16 @@ impl Val {
 
     /// The raw form, after checking the value belongs to `store`.
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
-        // Start from zero so every byte of the 16-byte slot is initialised.
-        let mut raw = ValRaw::default();
-        match self {
-            Val::I32(v) => raw.i64 = v as u32 as i64,
-            Val::I64(v) => raw.i64 = v,
-            Val::F32(v) => raw.i64 = v as i64,
-            Val::F64(v) => raw.f64 = v,
-            Val::V128(v) => raw.v128 = v.to_le_bytes(),
-            Val::FuncRef(None) | Val::ExternRef(None) => {}
-            Val::FuncRef(Some(f)) => raw.ptr = f.func_ref(store)?.as_ptr().cast(),
-            Val::ExternRef(Some(e)) => raw.ptr = e.to_raw(store)?,
-        }
-        Ok(raw)
+        Ok(match self {
+            Val::I32(v) => ValRaw::i32(v),
+            Val::I64(v) => ValRaw::i64(v),
+            Val::F32(v) => ValRaw::f32(v),
+            Val::F64(v) => ValRaw::f64(v),
+            Val::V128(v) => ValRaw::from_bytes(v.to_le_bytes()),
+            Val::FuncRef(None) | Val::ExternRef(None) => ValRaw::ptr(std::ptr::null_mut()),
+            Val::FuncRef(Some(f)) => ValRaw::ptr(f.func_ref(store)?.as_ptr().cast()),
+            Val::ExternRef(Some(e)) => ValRaw::ptr(e.to_raw(store)?),
+        })
     }
 
     /// Reads a raw value of type `ty`.
@@ -211,28 +208,26 @@ impl Val {
     /// externref stays alive in `store` until a collection finds it
     /// unreachable, see [`crate::Store::gc`]).
     pub(crate) unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
-        // SAFETY: each arm reads the union at the width the type says was
-        // written; references are valid per the caller's contract.
-        unsafe {
-            match ty {
-                ValType::I32 => Val::I32(raw.i32),
-                ValType::I64 => Val::I64(raw.i64),
-                ValType::F32 => Val::F32(raw.f32),
-                ValType::F64 => Val::F64(raw.f64),
-                ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
-                ValType::Ref(RefType::Func) => Val::FuncRef(
-                    NonNull::new(raw.ptr.cast::<VMFuncRef>())
-                        .map(|p| Func::from_func_ref(store, p)),
-                ),
-                // Root the raw pointer right away (the libcall rule): from
-                // here on a collection cannot free it.
-                ValType::Ref(RefType::Extern) => {
-                    let id = store.id;
-                    Val::ExternRef(
-                        NonNull::new(raw.ptr.cast::<ExternData>())
-                            .map(|ptr| store.externrefs.root_raw(id, ptr)),
-                    )
-                }
+        match ty {
+            ValType::I32 => Val::I32(raw.get_i32()),
+            ValType::I64 => Val::I64(raw.get_i64()),
+            ValType::F32 => Val::F32(raw.get_f32()),
+            ValType::F64 => Val::F64(raw.get_f64()),
+            ValType::V128 => Val::V128(u128::from_le_bytes(raw.to_bytes())),
+            ValType::Ref(RefType::Func) => Val::FuncRef(
+                NonNull::new(raw.get_ptr().cast::<VMFuncRef>())
+                    .map(|p| Func::from_func_ref(store, p)),
+            ),
+            // Root the raw pointer right away (the libcall rule): from
+            // here on a collection cannot free it.
+            ValType::Ref(RefType::Extern) => {
+                let id = store.id;
+                Val::ExternRef(
+                    NonNull::new(raw.get_ptr().cast::<ExternData>())
+                        // SAFETY: the pointer is a live externref of `store`
+                        // (the caller's contract).
+                        .map(|ptr| unsafe { store.externrefs.root_raw(id, ptr) }),
+                )
             }
         }
     }

@@ -91,54 +91,14 @@ impl Backtrace {
         Backtrace::default()
     }
 
-    /// Walks the frames from a trapping instruction at `pc` with frame
-    /// pointer `fp`, up to the entry frame pointer `entry_fp`.
-    ///
-    /// # Safety
-    ///
-    /// `pc` must be the trapping PC of Wasm code on this thread, `fp` its
-    /// frame pointer, and `entry_fp` the frame pointer of the array-to-Wasm
-    /// entry that this code runs under (or 0), so that every frame pointer
-    /// strictly between `fp` and `entry_fp` is a live frame of this stack.
-    pub unsafe fn capture(pc: usize, fp: usize, entry_fp: usize) -> Backtrace {
-        let mut walk = Walk::new();
-        // SAFETY: forwarded from the caller.
-        unsafe { walk.segment(Start::Trap { pc, fp }, entry_fp, usize::MAX) };
-        walk.finish()
-    }
-
-    /// Walks the frames from the last exit from Wasm: `exit_pc` is the return
-    /// address into Wasm and `exit_fp` the frame pointer of the Wasm frame it
-    /// returns to (as the exit trampolines record them).
-    ///
-    /// # Safety
-    ///
-    /// As for [`Backtrace::capture`]: the exit values and `entry_fp` must
-    /// describe live Wasm frames of this thread's stack (or be 0).
-    pub unsafe fn capture_from_exit(exit_pc: usize, exit_fp: usize, entry_fp: usize) -> Backtrace {
-        let mut walk = Walk::new();
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            walk.segment(
-                Start::Return {
-                    pc: exit_pc,
-                    fp: exit_fp,
-                },
-                entry_fp,
-                usize::MAX,
-            )
-        };
-        walk.finish()
-    }
-
     /// Whether no Wasm frame was found.
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
 
-    /// The names of the frames' functions, innermost first (for tests and
-    /// messages).
-    pub fn func_names(&self) -> Vec<Option<&str>> {
+    /// The names of the frames' functions, innermost first.
+    #[cfg(test)]
+    pub(crate) fn func_names(&self) -> Vec<Option<&str>> {
         self.frames.iter().map(Frame::func_name).collect()
     }
 }

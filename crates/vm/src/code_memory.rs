@@ -1,6 +1,6 @@
 //! Linking a [`CompiledModule`] into executable memory ([`LinkedCode`]) and
 //! the process-global registry that maps a program counter back to the code
-//! that contains it ([`lookup_code`]).
+//! that contains it (`lookup_code`).
 //!
 //! Linking lays every artifact out in one mapping (function bodies first,
 //! then array-to-Wasm entries, Wasm-to-array trampolines and libcall
@@ -338,13 +338,13 @@ impl LinkedCode {
     /// # Panics
     ///
     /// If `index` is not a defined function of the module.
-    pub fn func_body(&self, index: DefinedFuncIndex) -> *const u8 {
+    pub(crate) fn func_body(&self, index: DefinedFuncIndex) -> *const u8 {
         self.addr(self.funcs[index.index()].start)
     }
 
     /// The array-to-Wasm entry of defined function `index`, if it has one
     /// (only escaping functions do).
-    pub fn array_to_wasm(&self, index: DefinedFuncIndex) -> Option<ArrayCallFn> {
+    pub(crate) fn array_to_wasm(&self, index: DefinedFuncIndex) -> Option<ArrayCallFn> {
         let start = (*self.array_to_wasm.get(index.index())?)?;
         let ptr = self.addr(start);
         // SAFETY: the piece at `start` is an array-to-Wasm entry compiled to
@@ -364,7 +364,7 @@ impl LinkedCode {
 
     /// The trap code of the instruction at `pc`, if `pc` is exactly a trap
     /// site of this code.
-    pub fn lookup_trap(&self, pc: usize) -> Option<TrapCode> {
+    pub(crate) fn lookup_trap(&self, pc: usize) -> Option<TrapCode> {
         let offset = self.text_offset(pc)?;
         let i = self.traps.binary_search_by_key(&offset, |&(o, _)| o).ok()?;
         Some(self.traps[i].1)
@@ -373,7 +373,7 @@ impl LinkedCode {
     /// The defined function whose body contains `pc`, and the Wasm bytecode
     /// offset of the instruction there (if the address map covers it).
     /// Trampolines are not functions: `None` for them.
-    pub fn lookup_frame(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
+    pub(crate) fn lookup_frame(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
         let offset = self.text_offset(pc)?;
         let i = self
             .funcs
@@ -468,7 +468,7 @@ fn layout(pieces: &[Piece<'_>]) -> Result<(Vec<u32>, usize), LinkError> {
 ///
 /// Callable from a signal handler: it takes a read lock and upgrades a
 /// `Weak`, and never allocates.
-pub fn lookup_code(pc: usize) -> Option<Arc<LinkedCode>> {
+pub(crate) fn lookup_code(pc: usize) -> Option<Arc<LinkedCode>> {
     registry::lookup(pc)
 }
 

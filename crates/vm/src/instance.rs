@@ -361,7 +361,7 @@ impl Instance {
     }
 
     /// The VMContext pointer compiled code receives.
-    pub fn vmctx_ptr(&mut self) -> *mut u8 {
+    pub(crate) fn vmctx_ptr(&mut self) -> *mut u8 {
         self.vmctx.ptr()
     }
 
@@ -408,7 +408,7 @@ impl Instance {
     }
 
     /// The store context this instance was created with.
-    pub fn store_context(&self) -> *mut VMStoreContext {
+    pub(crate) fn store_context(&self) -> *mut VMStoreContext {
         self.store_ctx
     }
 
@@ -486,7 +486,7 @@ impl Instance {
     }
 
     /// Memory `index` (imported or defined).
-    pub fn memory_mut(&mut self, index: MemoryIndex) -> &mut LinearMemory {
+    pub(crate) fn memory_mut(&mut self, index: MemoryIndex) -> &mut LinearMemory {
         // SAFETY: memory pointers stay valid for the instance's life, and
         // `&mut self` stands for exclusive access to the store.
         unsafe { &mut *self.memories[index.index()] }
@@ -498,7 +498,7 @@ impl Instance {
     }
 
     /// Table `index` (imported or defined).
-    pub fn table_mut(&mut self, index: TableIndex) -> &mut Table {
+    pub(crate) fn table_mut(&mut self, index: TableIndex) -> &mut Table {
         // SAFETY: as for memories.
         unsafe { &mut *self.tables[index.index()] }
     }
@@ -509,7 +509,7 @@ impl Instance {
     }
 
     /// `table.init` of element segment `elem` into `table`.
-    pub fn table_init(
+    pub(crate) fn table_init(
         &mut self,
         table: TableIndex,
         elem: ElemIndex,
@@ -542,7 +542,7 @@ impl Instance {
     }
 
     /// `memory.init` of data segment `data` into `memory`.
-    pub fn memory_init(
+    pub(crate) fn memory_init(
         &mut self,
         memory: MemoryIndex,
         data: DataIndex,
@@ -565,18 +565,22 @@ impl Instance {
     }
 
     /// `data.drop`.
-    pub fn data_drop(&mut self, data: DataIndex) {
+    pub(crate) fn data_drop(&mut self, data: DataIndex) {
         self.dropped_data[data.index()] = true;
     }
 
     /// `elem.drop`.
-    pub fn elem_drop(&mut self, elem: ElemIndex) {
+    pub(crate) fn elem_drop(&mut self, elem: ElemIndex) {
         self.dropped_elems[elem.index()] = true;
     }
 }
 
 /// `start..start+len` within a memory of `size` bytes, or an out-of-bounds trap.
-pub fn memory_range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>, TrapCode> {
+pub(crate) fn memory_range(
+    start: u64,
+    len: u64,
+    size: usize,
+) -> Result<std::ops::Range<usize>, TrapCode> {
     let end = start.checked_add(len).ok_or(TrapCode::MemoryOutOfBounds)?;
     if end > size as u64 {
         return Err(TrapCode::MemoryOutOfBounds);

@@ -7,8 +7,8 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`vmcontext`] | `#[repr(C)]` structs laid out by `VMOffsets` |
-//! | [`mmap`] | reserved and protected address-space regions |
+//! | `vmcontext` | `#[repr(C)]` structs laid out by `VMOffsets` (re-exported: [`VMFuncRef`], [`ValRaw`], ...) |
+//! | `mmap` | reserved and protected address-space regions |
 //! | [`code_memory`] | linking a `CompiledModule` into executable memory; the global code registry |
 //! | [`traphandlers`] | entering Wasm with a landing pad, signal handlers, raising traps |
 //! | [`backtrace`] | walking Wasm frames through the frame-pointer chain |
@@ -20,24 +20,28 @@
 //! | [`limits`] | the hook consulted before memories and tables grow |
 //! | [`interrupt`] | the hook consulted when fuel runs out or an epoch deadline passes |
 //!
+//! Only what `tandem-store` builds on is public: the modules without a link
+//! above are private, and `unreachable_pub` keeps their items crate-local.
+//!
 //! `rustix` provides mmap/mprotect; `libc` provides what rustix lacks
 //! (`sigaction`, `sigaltstack`, `ucontext_t`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(unreachable_pub)]
 
 pub mod backtrace;
 pub mod code_memory;
-pub mod error;
+mod error;
 pub mod instance;
 pub mod interrupt;
 pub mod libcalls;
 pub mod limits;
 pub mod memory;
 pub mod memory_image;
-pub mod mmap;
+mod mmap;
 pub mod table;
 pub mod traphandlers;
-pub mod vmcontext;
+mod vmcontext;
 
 pub use error::VmError;
 pub use vmcontext::{

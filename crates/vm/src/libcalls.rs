@@ -3,7 +3,7 @@
 //! Rules every libcall follows (see the seed document on libcalls):
 //! - Parameters and results are raw `i32`/`i64`/`f32`/`f64`/pointers only,
 //!   as listed once in [`tandem_environ::foreach_libcall!`].
-//! - Each body in [`impls`] is an ordinary safe function returning
+//! - Each body in `impls` is an ordinary safe function returning
 //!   `Result`. The `extern "C"` shim generated for it converts the VMContext
 //!   to the instance, calls the body, and only after the body has returned —
 //!   so every Rust local it had is already dropped — raises the trap, which
@@ -54,7 +54,7 @@ impl FromVmctx for &mut Instance {
 
 /// The calling instance's VMContext, unborrowed.
 #[derive(Clone, Copy)]
-pub struct Vmctx(*mut u8);
+pub(crate) struct Vmctx(*mut u8);
 
 impl FromVmctx for Vmctx {
     unsafe fn from_vmctx(vmctx: *mut u8) -> Self {
@@ -91,7 +91,7 @@ macro_rules! libcall_type {
 macro_rules! define_shims {
     ($($(#[$doc:meta])* $name:ident(vmctx: vmctx $(, $pname:ident: $pty:ident)*) $(-> $rty:ident)?;)*) => {
         /// The `extern "C"` entry points, one per libcall.
-        pub mod raw {
+        pub(crate) mod raw {
             use super::*;
             $(
                 $(#[$doc])*
@@ -100,7 +100,7 @@ macro_rules! define_shims {
                 ///
                 /// Called only by compiled code, with the VMContext of a live
                 /// instance whose store is inside `catch_traps`.
-                pub unsafe extern "C" fn $name(vmctx: *mut u8 $(, $pname: libcall_type!($pty))*) $(-> libcall_type!($rty))? {
+                pub(crate) unsafe extern "C" fn $name(vmctx: *mut u8 $(, $pname: libcall_type!($pty))*) $(-> libcall_type!($rty))? {
                     let result = {
                         // SAFETY: compiled code passes its own live VMContext,
                         // and while Wasm runs nothing else borrows the instance.
@@ -109,20 +109,32 @@ macro_rules! define_shims {
                             impls::$name(instance $(, $pname)*)
                         }))
                     };
+                    // Each raise below skips only this shim (which owns
+                    // nothing: the body has returned, so its locals are
+                    // dropped), the libcall trampoline and Wasm.
                     match result {
                         Ok(Ok(value)) => value,
-                        Ok(Err(LibcallError::Trap(code))) => crate::traphandlers::raise_trap(code),
-                        Ok(Err(LibcallError::Pending)) => crate::traphandlers::raise_pending(),
-                        Err(payload) => crate::traphandlers::raise_unwind(
-                            crate::traphandlers::UnwindReason::Panic(payload),
-                        ),
+                        // SAFETY: only skippable frames are above the pad (see above).
+                        Ok(Err(LibcallError::Trap(code))) => unsafe {
+                            crate::traphandlers::raise_trap(code)
+                        },
+                        // SAFETY: as above.
+                        Ok(Err(LibcallError::Pending)) => unsafe {
+                            crate::traphandlers::raise_pending()
+                        },
+                        // SAFETY: as above.
+                        Err(payload) => unsafe {
+                            crate::traphandlers::raise_unwind(
+                                crate::traphandlers::UnwindReason::Panic(payload),
+                            )
+                        },
                     }
                 }
             )*
         }
 
         /// The address table every VMContext points to, in [`Libcall`] order.
-        pub static BUILTINS: Builtins = Builtins([$(raw::$name as *const u8,)*]);
+        pub(crate) static BUILTINS: Builtins = Builtins([$(raw::$name as *const u8,)*]);
 
         #[cfg(test)]
         const NAMES: &[&str] = &[$(stringify!($name),)*];
@@ -131,19 +143,20 @@ macro_rules! define_shims {
 
 /// The libcall address table.
 #[repr(transparent)]
-pub struct Builtins([*const u8; Libcall::COUNT]);
+pub(crate) struct Builtins([*const u8; Libcall::COUNT]);
 
 // SAFETY: the table holds immutable function addresses.
 unsafe impl Sync for Builtins {}
 
 impl Builtins {
     /// Pointer to the first entry (what `VMCTX_BUILTINS` holds).
-    pub fn as_ptr(&self) -> *const *const u8 {
+    pub(crate) fn as_ptr(&self) -> *const *const u8 {
         self.0.as_ptr()
     }
 
     /// The address of `libcall`.
-    pub fn get(&self, libcall: Libcall) -> *const u8 {
+    #[cfg(test)]
+    pub(crate) fn get(&self, libcall: Libcall) -> *const u8 {
         self.0[libcall.index()]
     }
 }
@@ -151,7 +164,7 @@ impl Builtins {
 tandem_environ::foreach_libcall!(define_shims);
 
 /// The libcall bodies: safe functions over the calling instance.
-pub mod impls {
+pub(crate) mod impls {
     use super::*;
     use tandem_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TrapCode};
 
@@ -198,14 +211,17 @@ pub mod impls {
             MemoryIndex::from_u32(src_memory as u32),
         );
         let (dst, src, len) = (dst as u64, src as u64, len as u64);
-        if dst_memory == src_memory {
+        // Two indices may name one memory (multi-memory can import a memory
+        // twice), so compare the memories, not the indices.
+        if instance.memory_ptr(dst_memory) == instance.memory_ptr(src_memory) {
             let data = instance.memory_mut(dst_memory).data_mut();
             let src_range = crate::instance::memory_range(src, len, data.len())?;
             crate::instance::memory_range(dst, len, data.len())?;
             data.copy_within(src_range, dst as usize);
         } else {
-            // SAFETY: distinct memories never alias, and both stay alive for
-            // the instance's life.
+            // SAFETY: the memories are distinct objects, so the shared and
+            // the exclusive borrow below do not alias, and both memories
+            // stay alive for the instance's life.
             let src_data = unsafe { (*instance.memory_ptr(src_memory)).data() };
             let src_range = crate::instance::memory_range(src, len, src_data.len())?;
             let dst_data = instance.memory_mut(dst_memory).data_mut();
@@ -364,6 +380,102 @@ pub mod impls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::code_memory::LinkedCode;
+    use crate::instance::InstanceImports;
+    use crate::memory::LinearMemory;
+    use crate::vmcontext::VMStoreContext;
+    use std::sync::Arc;
+    use tandem_environ::{MemoryType, ModuleInfo, TrapCode, Tunables};
+
+    /// A one-page memory holding `1, 2, ..., 8` from address 0.
+    fn memory() -> Box<LinearMemory> {
+        let ty = MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+        };
+        // SAFETY: a null definition makes the memory own it.
+        let mut m = Box::new(
+            unsafe { LinearMemory::new(ty, &Tunables::default(), std::ptr::null_mut()) }.unwrap(),
+        );
+        m.data_mut()[..8].copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        m
+    }
+
+    /// Runs `f` on an instance whose memories 0 and 1 are the imports
+    /// `memories` (the same memory twice, as multi-memory allows).
+    fn with_instance(memories: [*mut LinearMemory; 2], f: impl FnOnce(&mut Instance)) {
+        let (compiled, module) = crate::code_memory::testing::test_module(Vec::new(), &[]);
+        let mut module = ModuleInfo::clone(&module);
+        module.memories = memories
+            .iter()
+            // SAFETY: the memories outlive the instance.
+            .map(|&m| unsafe { (*m).ty() })
+            .collect();
+        module.num_imported_memories = 2;
+        let module = Arc::new(module);
+        let code = LinkedCode::link(&compiled, module.clone()).unwrap();
+        let mut store = VMStoreContext::default();
+        let epoch = 0u64;
+        let imports = InstanceImports {
+            funcs: &[],
+            tables: &[],
+            memories: &memories,
+            globals: &[],
+        };
+        // SAFETY: the memories, store context and epoch counter outlive the
+        // instance, which is dropped at the end of this function.
+        let mut instance = unsafe {
+            Instance::new(
+                module,
+                code,
+                Arc::from([0u32]),
+                &mut store,
+                &epoch,
+                imports,
+                &Tunables::default(),
+            )
+        }
+        .unwrap();
+        f(&mut instance);
+    }
+
+    #[test]
+    fn memory_copy_through_two_indices_of_one_memory_is_a_memmove() {
+        let mut m = memory();
+        let m_ptr: *mut LinearMemory = &mut *m;
+        with_instance([m_ptr, m_ptr], |instance| {
+            // Forward overlap: from memory 1 at 0 to memory 0 at 2.
+            impls::memory_copy(instance, 0, 2, 1, 0, 6).unwrap();
+            // Backward overlap: from memory 0 at 3 to memory 1 at 1.
+            impls::memory_copy(instance, 1, 1, 0, 3, 4).unwrap();
+            let oob = impls::memory_copy(instance, 0, 65535, 1, 0, 2);
+            assert!(matches!(
+                oob,
+                Err(LibcallError::Trap(TrapCode::MemoryOutOfBounds))
+            ));
+        });
+        assert_eq!(m.data()[..8], [1, 2, 3, 4, 5, 4, 5, 6]);
+    }
+
+    #[test]
+    fn memory_copy_between_distinct_memories() {
+        let (mut a, mut b) = (memory(), memory());
+        b.data_mut()[..8].fill(9);
+        let (a_ptr, b_ptr): (*mut LinearMemory, *mut LinearMemory) = (&mut *a, &mut *b);
+        with_instance([a_ptr, b_ptr], |instance| {
+            impls::memory_copy(instance, 0, 2, 1, 0, 3).unwrap();
+            impls::memory_copy(instance, 1, 6, 0, 0, 2).unwrap();
+            let oob = impls::memory_copy(instance, 1, 0, 0, 65535, 2);
+            assert!(matches!(
+                oob,
+                Err(LibcallError::Trap(TrapCode::MemoryOutOfBounds))
+            ));
+        });
+        assert_eq!(a.data()[..8], [1, 2, 9, 9, 9, 6, 7, 8]);
+        assert_eq!(b.data()[..8], [9, 9, 9, 9, 9, 9, 1, 2]);
+    }
 
     #[test]
     fn table_order_matches_the_libcall_list() {

@@ -8,9 +8,9 @@ use crate::{VMMemoryDefinition, VmError};
 use tandem_environ::{MemoryType, Tunables};
 
 /// Bytes per Wasm page.
-pub const WASM_PAGE_SIZE: u64 = 64 << 10;
+pub(crate) const WASM_PAGE_SIZE: u64 = 64 << 10;
 /// Most pages a 32-bit memory can have (4 GiB).
-pub const MAX_PAGES_32: u64 = 1 << 16;
+pub(crate) const MAX_PAGES_32: u64 = 1 << 16;
 
 /// `pages` Wasm pages in bytes, saturating.
 pub fn pages_to_bytes(pages: u64) -> usize {
@@ -140,7 +140,7 @@ impl LinearMemory {
     /// memory nothing has written yet: whatever the range held is replaced
     /// by the image, zeros included. The image must lie within the
     /// memory's current size.
-    pub fn map_image(&mut self, image: &MemoryImage) -> Result<(), VmError> {
+    pub(crate) fn map_image(&mut self, image: &MemoryImage) -> Result<(), VmError> {
         let size = pages_to_bytes(self.pages);
         if image
             .offset()

@@ -60,7 +60,7 @@ impl MemoryImage {
     }
 
     /// The file holding the bytes, from file offset 0.
-    pub fn fd(&self) -> BorrowedFd<'_> {
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 

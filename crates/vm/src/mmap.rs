@@ -15,7 +15,7 @@ use std::os::fd::BorrowedFd;
 use std::ptr::NonNull;
 
 /// The size of a virtual-memory page.
-pub fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     rustix::param::page_size()
 }
 
@@ -26,7 +26,7 @@ fn round_to_pages(len: usize) -> Option<usize> {
 
 /// An owned anonymous memory mapping.
 #[derive(Debug)]
-pub struct Mmap {
+pub(crate) struct Mmap {
     /// Start of the mapping; dangling (but non-null) when `len` is 0.
     ptr: NonNull<u8>,
     /// Length in bytes, a multiple of the page size.
@@ -42,12 +42,12 @@ unsafe impl Sync for Mmap {}
 impl Mmap {
     /// Reserves `len` bytes (rounded up to pages) of inaccessible address
     /// space. Touching it faults until [`Mmap::make_accessible`].
-    pub fn reserve(len: usize) -> Result<Mmap, VmError> {
+    pub(crate) fn reserve(len: usize) -> Result<Mmap, VmError> {
         Self::map(len, ProtFlags::empty())
     }
 
     /// Maps `len` bytes (rounded up to pages) of zeroed read+write memory.
-    pub fn accessible(len: usize) -> Result<Mmap, VmError> {
+    pub(crate) fn accessible(len: usize) -> Result<Mmap, VmError> {
         Self::map(len, ProtFlags::READ | ProtFlags::WRITE)
     }
 
@@ -82,24 +82,14 @@ impl Mmap {
     }
 
     /// Makes `[start, start + len)` readable and writable.
-    pub fn make_accessible(&mut self, start: usize, len: usize) -> Result<(), VmError> {
+    pub(crate) fn make_accessible(&mut self, start: usize, len: usize) -> Result<(), VmError> {
         self.protect(start, len, MprotectFlags::READ | MprotectFlags::WRITE)
     }
 
     /// Makes `[start, start + len)` readable and executable (and no longer
     /// writable).
-    pub fn make_executable(&mut self, start: usize, len: usize) -> Result<(), VmError> {
+    pub(crate) fn make_executable(&mut self, start: usize, len: usize) -> Result<(), VmError> {
         self.protect(start, len, MprotectFlags::READ | MprotectFlags::EXEC)
-    }
-
-    /// Makes `[start, start + len)` read-only.
-    pub fn make_readonly(&mut self, start: usize, len: usize) -> Result<(), VmError> {
-        self.protect(start, len, MprotectFlags::READ)
-    }
-
-    /// Makes `[start, start + len)` inaccessible again.
-    pub fn make_inaccessible(&mut self, start: usize, len: usize) -> Result<(), VmError> {
-        self.protect(start, len, MprotectFlags::empty())
     }
 
     /// Replaces `[start, start + len)` with a private (copy-on-write),
@@ -109,7 +99,7 @@ impl Mmap {
     /// Whatever the range held before is discarded. `fd` must be at least
     /// `len` bytes long and must not shrink while mapped (touching a page
     /// past its end raises `SIGBUS`); a sealed memfd guarantees both.
-    pub fn map_file_private(
+    pub(crate) fn map_file_private(
         &mut self,
         start: usize,
         len: usize,
@@ -174,34 +164,24 @@ impl Mmap {
     }
 
     /// Start of the mapping.
-    pub fn as_ptr(&self) -> *const u8 {
+    pub(crate) fn as_ptr(&self) -> *const u8 {
         self.ptr.as_ptr()
     }
 
     /// Start of the mapping, for writing.
-    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
     /// Length in bytes (a multiple of the page size).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    /// Whether the mapping is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The address range the mapping covers.
-    pub fn range(&self) -> std::ops::Range<usize> {
+    pub(crate) fn range(&self) -> std::ops::Range<usize> {
         let start = self.ptr.as_ptr() as usize;
         start..start + self.len
-    }
-
-    /// The page size (same as the free function [`page_size`]).
-    pub fn page_size(&self) -> usize {
-        page_size()
     }
 }
 
@@ -243,7 +223,7 @@ mod tests {
         let m = Mmap::accessible(1).unwrap();
         assert_eq!(m.len(), page_size());
         let empty = Mmap::reserve(0).unwrap();
-        assert!(empty.is_empty());
+        assert_eq!(empty.len(), 0);
         assert!(!empty.as_ptr().is_null());
     }
 
@@ -264,8 +244,5 @@ mod tests {
         // SAFETY: the mapping now holds a complete `extern "C" fn() -> i32`.
         let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(m.as_ptr()) };
         assert_eq!(f(), 42);
-        m.make_readonly(0, m.len()).unwrap();
-        // SAFETY: read-only memory is still readable.
-        assert_eq!(unsafe { *m.as_ptr() }, 0xB8);
     }
 }

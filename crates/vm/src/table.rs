@@ -7,7 +7,7 @@ use tandem_environ::{RefType, TableType};
 
 /// Most elements a table may have; beyond it growth fails (as the spec
 /// allows) instead of exhausting host memory.
-pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+pub(crate) const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
 /// A table. Like [`crate::memory::LinearMemory`], its definition lives in the
 /// owning VMContext or in its own box, and is kept current on growth.
@@ -145,7 +145,7 @@ impl Table {
 
     /// Copies `len` elements from `src` in `src_table` (or this table when
     /// `None`) to `dst`, with `memmove` semantics.
-    pub fn copy_within(&mut self, dst: u32, src: u32, len: u32) -> Result<(), OutOfBounds> {
+    pub(crate) fn copy_within(&mut self, dst: u32, src: u32, len: u32) -> Result<(), OutOfBounds> {
         let size = self.size();
         let src_range = bounds(src, len, size)?;
         bounds(dst, len, size)?;
@@ -182,7 +182,11 @@ impl Table {
 }
 
 /// `start..start+len` if it lies within `size`.
-pub fn bounds(start: u32, len: u32, size: u32) -> Result<std::ops::Range<usize>, OutOfBounds> {
+pub(crate) fn bounds(
+    start: u32,
+    len: u32,
+    size: u32,
+) -> Result<std::ops::Range<usize>, OutOfBounds> {
     let end = start.checked_add(len).ok_or(OutOfBounds)?;
     if end > size {
         return Err(OutOfBounds);

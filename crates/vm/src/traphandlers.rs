@@ -12,7 +12,7 @@
 //! - the signal handler (`signals`), for a fault at a trap site of
 //!   registered code, by rewriting the signal context so that returning from
 //!   the handler lands on the pad;
-//! - [`raise_unwind`] (and [`raise_trap`], [`raise_pending`]), called by
+//! - `raise_unwind` (and `raise_trap`, `raise_pending`), called by
 //!   libcalls, by jumping there with `resume_at`.
 //!
 //! The stub then returns `false` to [`catch_traps`], which returns the
@@ -43,7 +43,8 @@ mod stack_bounds;
 mod tests;
 
 pub use signals::init_traps;
-pub use stack_bounds::{STACK_SAFETY_MARGIN, clamp_stack_limit, stack_low_end};
+pub use stack_bounds::STACK_SAFETY_MARGIN;
+pub(crate) use stack_bounds::clamp_stack_limit;
 
 /// Why Wasm execution was aborted.
 pub enum UnwindReason {
@@ -232,14 +233,15 @@ pub unsafe fn catch_traps(
 
 /// The store of the innermost activation on this thread, if any Wasm call
 /// is in progress.
-pub fn with_activation_store() -> Option<*const VMStoreContext> {
+#[cfg(test)]
+pub(crate) fn with_activation_store() -> Option<*const VMStoreContext> {
     // SAFETY: the reference does not escape this expression.
     unsafe { innermost() }.map(|act| act.store)
 }
 
 /// The current stack pointer.
 #[inline(always)]
-pub fn current_stack_pointer() -> usize {
+pub(crate) fn current_stack_pointer() -> usize {
     let sp: usize;
     // SAFETY: reads a register; touches no memory.
     unsafe {
@@ -248,30 +250,44 @@ pub fn current_stack_pointer() -> usize {
     sp
 }
 
-/// Aborts Wasm with a trap. For libcalls, after their Rust locals are
-/// dropped.
+/// Aborts Wasm with a trap: [`raise_unwind`] with [`UnwindReason::Trap`].
+///
+/// # Safety
+///
+/// As for [`raise_unwind`].
 ///
 /// # Panics
 ///
 /// If no Wasm call is in progress on this thread.
-pub fn raise_trap(code: TrapCode) -> ! {
-    raise_unwind(UnwindReason::Trap { code })
+pub(crate) unsafe fn raise_trap(code: TrapCode) -> ! {
+    // SAFETY: the caller's duty is `raise_unwind`'s.
+    unsafe { raise_unwind(UnwindReason::Trap { code }) }
 }
 
 /// Aborts Wasm with `reason`: records it, with the backtrace from the
 /// store's last exit, in the innermost activation and resumes at its landing
 /// pad. Every frame in between is discarded without running destructors.
 ///
+/// # Safety
+///
+/// Every frame between the caller and the innermost [`catch_traps`] of this
+/// thread is skipped without being unwound, so each must be one that may be
+/// skipped: Wasm frames, trampolines, and Rust frames (the caller's among
+/// them) that own nothing to drop and hold no lock or borrow that outlives
+/// them. A libcall calls this only after its body has returned, so every
+/// local of the body is already dropped.
+///
 /// # Panics
 ///
-/// If no Wasm call is in progress on this thread.
-pub fn raise_unwind(reason: UnwindReason) -> ! {
+/// If no Wasm call is in progress on this thread (before skipping anything).
+pub(crate) unsafe fn raise_unwind(reason: UnwindReason) -> ! {
     // SAFETY: called from code running inside the activation, which stays
     // live until this function resumes at its pad or returns.
     let act =
         unsafe { innermost() }.expect("raise_unwind: no Wasm call is in progress on this thread");
     record_from_exit(act, reason);
-    resume(act)
+    // SAFETY: the frames above the pad may be skipped (the caller's duty).
+    unsafe { resume(act) }
 }
 
 /// Records `reason` as the innermost activation's pending unwind without
@@ -292,10 +308,14 @@ pub fn set_pending_unwind(reason: UnwindReason) {
 /// Aborts Wasm with the pending unwind recorded by [`set_pending_unwind`]
 /// (the `raise_trap` libcall with [`tandem_codegen_api::abi::RAISE_PENDING`]).
 ///
+/// # Safety
+///
+/// As for [`raise_unwind`].
+///
 /// # Panics
 ///
 /// If no Wasm call is in progress on this thread.
-pub fn raise_pending() -> ! {
+pub(crate) unsafe fn raise_pending() -> ! {
     // SAFETY: called from code running inside the activation, which stays
     // live until this function resumes at its pad or returns.
     let act =
@@ -309,7 +329,8 @@ pub fn raise_pending() -> ! {
             UnwindReason::Host("raise_pending called without a pending unwind".into()),
         );
     }
-    resume(act)
+    // SAFETY: the frames above the pad may be skipped (the caller's duty).
+    unsafe { resume(act) }
 }
 
 /// Records `reason` in `act` with the backtrace from the store's last exit.
@@ -375,13 +396,16 @@ fn enclosing_same_store(act: &Activation) -> Option<&Activation> {
 }
 
 /// Resumes at `act`'s landing pad.
-fn resume(act: &Activation) -> ! {
+///
+/// # Safety
+///
+/// Every frame above the pad may be skipped (see [`raise_unwind`]).
+unsafe fn resume(act: &Activation) -> ! {
     let pad = act.pad.get();
     assert!(pad.pc != 0, "unwind raised before Wasm was entered");
     // SAFETY: the pad was recorded by `enter_wasm` in a frame that is still
-    // live (the activation is on the chain), and every frame above the pad
-    // belongs to Wasm, trampolines or a raising libcall whose locals are
-    // already dropped.
+    // live (the activation is on the chain), and the caller guarantees every
+    // frame above it may be skipped.
     unsafe { resume_at(pad.sp, pad.fp, pad.pc) }
 }
 

@@ -1,5 +1,6 @@
 //! The `#[repr(C)]` structures compiled code reads and writes, laid out as
-//! [`tandem_environ::VMOffsets`] says (the tests check every field).
+//! [`tandem_environ::VMOffsets`] says (checked at compile time, every field,
+//! from [`tandem_environ::foreach_vm_struct!`]).
 
 use std::cell::UnsafeCell;
 use std::ptr;
@@ -106,32 +107,29 @@ pub struct VMGlobalDefinition {
 
 /// One value in an array-call buffer: 16 bytes, read at the width of the
 /// value's type from offset 0. References are pointers.
+///
+/// The fields are private so that every `ValRaw` starts with all 16 bytes
+/// initialised (each constructor zero-fills what its value does not cover)
+/// and every getter may read any of them: compiled code and host functions
+/// then overwrite values in place through raw pointers, which never
+/// de-initialises a byte.
+///
+/// ```compile_fail
+/// // A bare union literal would leave bytes 8..16 uninitialised.
+/// let raw = tandem_vm::ValRaw { ptr: std::ptr::null_mut() };
+/// ```
 #[repr(C, align(16))]
 #[derive(Clone, Copy)]
 pub union ValRaw {
-    /// i32
-    pub i32: i32,
-    /// i64
-    pub i64: i64,
-    /// f32 bits
-    pub f32: u32,
-    /// f64 bits
-    pub f64: u64,
-    /// v128
-    pub v128: [u8; 16],
-    /// funcref (`*mut VMFuncRef`) or externref pointer
-    pub ptr: *mut u8,
+    i32: i32,
+    i64: i64,
+    f32: u32,
+    f64: u64,
+    v128: [u8; 16],
+    ptr: *mut u8,
 }
 
 impl ValRaw {
-    /// The slot's 16 bytes.
-    pub fn to_bytes(self) -> [u8; 16] {
-        // SAFETY: every constructor initialises all 16 bytes (`Default` and
-        // `from_bytes` do; writers start from `Default`), and every bit
-        // pattern is a valid byte array.
-        unsafe { self.v128 }
-    }
-
     /// A slot holding `bytes`.
     pub fn from_bytes(bytes: [u8; 16]) -> ValRaw {
         ValRaw { v128: bytes }
@@ -236,6 +234,28 @@ impl ValRaw {
         // and every bit pattern is a valid pointer value.
         unsafe { self.ptr.cast() }
     }
+
+    /// A reference (func-ref or externref pointer, null for null), its
+    /// upper bytes zero.
+    pub fn ptr(p: *mut u8) -> ValRaw {
+        let mut raw = ValRaw::default();
+        raw.ptr = p;
+        raw
+    }
+
+    /// The slot's 16 bytes.
+    pub fn to_bytes(self) -> [u8; 16] {
+        // SAFETY: all 16 bytes are initialised (see the type's docs), and
+        // every bit pattern is a valid byte array.
+        unsafe { self.v128 }
+    }
+
+    /// The low 8 bytes as a reference pointer (whether it points anywhere
+    /// is for the caller to know).
+    pub fn get_ptr(self) -> *mut u8 {
+        // SAFETY: initialised bytes; any address is a valid raw pointer.
+        unsafe { self.ptr }
+    }
 }
 
 impl Default for ValRaw {
@@ -246,8 +266,7 @@ impl Default for ValRaw {
 
 impl std::fmt::Debug for ValRaw {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // SAFETY: every bit pattern is a valid [u8; 16].
-        write!(f, "ValRaw({:02x?})", unsafe { self.v128 })
+        write!(f, "ValRaw({:02x?})", self.to_bytes())
     }
 }
 
@@ -265,70 +284,75 @@ pub struct VMHostFuncContext {
     pub host_state: Box<dyn std::any::Any + Send + Sync>,
 }
 
-const _: () = {
-    assert!(size_of::<VMStoreContext>() == VMOffsets::STORE_SIZE as usize);
-    assert!(size_of::<VMFuncRef>() == VMOffsets::FUNC_REF_SIZE as usize);
-    assert!(size_of::<VMTableDefinition>() == VMOffsets::TABLE_SIZE as usize);
-    assert!(size_of::<VMMemoryDefinition>() == VMOffsets::MEMORY_SIZE as usize);
-    assert!(size_of::<VMGlobalDefinition>() == VMOffsets::GLOBAL_SIZE as usize);
-    assert!(size_of::<ValRaw>() == tandem_environ::VALRAW_SIZE as usize);
-};
+/// Checks, at compile time, every structure of
+/// [`tandem_environ::foreach_vm_struct!`] against the Rust definition here:
+/// each field's offset and each size. A mismatch fails the build with a
+/// message naming `Struct::field`.
+macro_rules! check_layouts {
+    ($(
+        $(#[$sdoc:meta])*
+        $name:ident $(size $size:ident = $bytes:literal)? {
+            $( $(#[$fdoc:meta])* $field:ident : $konst:ident = $offset:literal, )*
+        }
+    )*) => {
+        const _: () = {
+            $(
+                $(
+                    assert!(
+                        std::mem::offset_of!($name, $field) == VMOffsets::$konst as usize,
+                        concat!(
+                            "`", stringify!($name), "::", stringify!($field),
+                            "` is not where `VMOffsets::", stringify!($konst), "` says",
+                        ),
+                    );
+                )*
+                $(
+                    assert!(
+                        size_of::<$name>() == VMOffsets::$size as usize,
+                        concat!(
+                            "the size of `", stringify!($name),
+                            "` is not `VMOffsets::", stringify!($size), "`",
+                        ),
+                    );
+                )?
+            )*
+        };
+    };
+}
+
+tandem_environ::foreach_vm_struct!(check_layouts);
+
+const _: () = assert!(size_of::<ValRaw>() == tandem_environ::VALRAW_SIZE as usize);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::mem::offset_of;
+    use proptest::prelude::*;
 
-    #[test]
-    fn layouts_match_vmoffsets() {
-        type O = VMOffsets;
-        let checks = [
-            (
-                offset_of!(VMStoreContext, stack_limit),
-                O::STORE_STACK_LIMIT,
-            ),
-            (
-                offset_of!(VMStoreContext, fuel_consumed),
-                O::STORE_FUEL_CONSUMED,
-            ),
-            (
-                offset_of!(VMStoreContext, epoch_deadline),
-                O::STORE_EPOCH_DEADLINE,
-            ),
-            (
-                offset_of!(VMStoreContext, last_wasm_exit_fp),
-                O::STORE_LAST_WASM_EXIT_FP,
-            ),
-            (
-                offset_of!(VMStoreContext, last_wasm_exit_pc),
-                O::STORE_LAST_WASM_EXIT_PC,
-            ),
-            (
-                offset_of!(VMStoreContext, last_wasm_entry_fp),
-                O::STORE_LAST_WASM_ENTRY_FP,
-            ),
-            (offset_of!(VMFuncRef, array_call), O::FUNC_REF_ARRAY_CALL),
-            (offset_of!(VMFuncRef, wasm_call), O::FUNC_REF_WASM_CALL),
-            (offset_of!(VMFuncRef, type_index), O::FUNC_REF_TYPE_INDEX),
-            (offset_of!(VMFuncRef, vmctx), O::FUNC_REF_VMCTX),
-            (offset_of!(VMTableDefinition, base), O::TABLE_BASE),
-            (
-                offset_of!(VMTableDefinition, current_elements),
-                O::TABLE_CURRENT_ELEMENTS,
-            ),
-            (offset_of!(VMMemoryDefinition, base), O::MEMORY_BASE),
-            (
-                offset_of!(VMMemoryDefinition, current_length),
-                O::MEMORY_CURRENT_LENGTH,
-            ),
-            (offset_of!(VMHostFuncContext, magic), O::HOST_CTX_MAGIC),
-            (
-                offset_of!(VMHostFuncContext, array_call),
-                O::HOST_CTX_ARRAY_CALL,
-            ),
-        ];
-        for (i, (actual, expected)) in checks.into_iter().enumerate() {
-            assert_eq!(actual, expected as usize, "field #{i}");
+    proptest! {
+        /// Every constructor writes all 16 bytes (the value zero-extended),
+        /// and its getter reads the value back.
+        #[test]
+        fn val_raw_constructors_fill_the_slot(v: i64) {
+            let low = |bits: u64| {
+                let mut b = [0u8; 16];
+                b[..8].copy_from_slice(&bits.to_le_bytes());
+                b
+            };
+            let (v32, v64) = (v as i32, v as u64);
+            prop_assert_eq!(ValRaw::i32(v32).to_bytes(), low(u64::from(v32 as u32)));
+            prop_assert_eq!(ValRaw::i64(v).to_bytes(), low(v64));
+            prop_assert_eq!(ValRaw::f32(v32 as u32).to_bytes(), low(u64::from(v32 as u32)));
+            prop_assert_eq!(ValRaw::f64(v64).to_bytes(), low(v64));
+            let p = v64 as usize as *mut u8;
+            prop_assert_eq!(ValRaw::ptr(p).to_bytes(), low(v64));
+            prop_assert_eq!(ValRaw::i32(v32).get_i32(), v32);
+            prop_assert_eq!(ValRaw::i64(v).get_i64(), v);
+            prop_assert_eq!(ValRaw::f32(v32 as u32).get_f32(), v32 as u32);
+            prop_assert_eq!(ValRaw::f64(v64).get_f64(), v64);
+            prop_assert_eq!(ValRaw::ptr(p).get_ptr(), p);
+            let bytes = u128::from(v64).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes();
+            prop_assert_eq!(ValRaw::from_bytes(bytes).to_bytes(), bytes);
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::isa::x64::regs::{FSCRATCH, RAX, RBP, RSP, Reg, SCRATCH, VMCTX};
 use crate::masm::{Address, AluOp, Cond, FloatSize, MacroAssembler, Operand, Size, StoreSize};
 use crate::stack::{Loc, Ty, Val};
 use tandem_codegen_api::abi::{CallLayout, Loc as AbiLoc, wasm_call_layout};
+use tandem_codegen_api::lower::LowerCall;
 use tandem_codegen_api::{CompileError, RelocKind, RelocTarget, Relocation};
 use tandem_environ::{
     DefinedFuncIndex, FuncIndex, Libcall, TableIndex, TrapCode, TypeIndex, VMOffsets,
@@ -70,72 +71,6 @@ impl CodeGen<'_, '_> {
         }
         self.args.reverse();
         Ok(())
-    }
-
-    /// `call`.
-    pub fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
-        let module = self.env.module;
-        let ty = *module
-            .functions
-            .get(func.index())
-            .ok_or_else(|| self.bug("function index out of range"))?;
-        let callee = match module.defined_func_index(func) {
-            Some(d) => Callee::Direct(d),
-            None => Callee::Import(func),
-        };
-        self.emit_call(ty, callee)
-    }
-
-    /// `call_indirect`: bounds, null and signature checks, then a call
-    /// through the element's `VMFuncRef`.
-    pub fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
-        if ty.index() >= self.env.module.types.len() {
-            return Err(self.bug("type index out of range"));
-        }
-        let (_, index) = self.pop()?;
-        let func_ref = self.table_element(table, index, TrapCode::IndirectCallOutOfBounds)?;
-        // func_ref now holds the element's value.
-        self.masm.test(Size::S64, func_ref, func_ref);
-        let null = self.trap_label(TrapCode::IndirectCallToNull);
-        self.masm.jcc(Cond::Eq, null);
-        let code = self.alloc(false)?;
-        self.masm.mov(
-            Size::S64,
-            code,
-            Operand::Mem(Address::base_disp(VMCTX, VMOffsets::VMCTX_TYPE_IDS as i32)),
-        );
-        self.masm.mov(
-            Size::S32,
-            code,
-            Operand::Mem(Address::base_disp(code, (ty.as_u32() * 4) as i32)),
-        );
-        self.masm.cmp(
-            Size::S32,
-            Operand::Reg(code),
-            Operand::Mem(Address::base_disp(
-                func_ref,
-                VMOffsets::FUNC_REF_TYPE_INDEX as i32,
-            )),
-        );
-        let bad = self.trap_label(TrapCode::BadSignature);
-        self.masm.jcc(Cond::Ne, bad);
-        self.masm.mov(
-            Size::S64,
-            code,
-            Operand::Mem(Address::base_disp(
-                func_ref,
-                VMOffsets::FUNC_REF_WASM_CALL as i32,
-            )),
-        );
-        self.masm.mov(
-            Size::S64,
-            func_ref,
-            Operand::Mem(Address::base_disp(
-                func_ref,
-                VMOffsets::FUNC_REF_VMCTX as i32,
-            )),
-        );
-        self.emit_call(ty, Callee::Regs(code, func_ref))
     }
 
     /// The Wasm call of type `ty` to `callee`, arguments on the stack.
@@ -360,5 +295,71 @@ impl CodeGen<'_, '_> {
         }
         self.resolve_moves();
         Ok(())
+    }
+}
+
+impl LowerCall for CodeGen<'_, '_> {
+    /// `call`.
+    fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+        let module = self.env.module;
+        let ty = (module.func_type_index(func))
+            .ok_or_else(|| self.bug("function index out of range"))?;
+        let callee = match module.defined_func_index(func) {
+            Some(d) => Callee::Direct(d),
+            None => Callee::Import(func),
+        };
+        self.emit_call(ty, callee)
+    }
+
+    /// `call_indirect`: bounds, null and signature checks, then a call
+    /// through the element's `VMFuncRef`.
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
+        if ty.index() >= self.env.module.types.len() {
+            return Err(self.bug("type index out of range"));
+        }
+        let (_, index) = self.pop()?;
+        let func_ref = self.table_element(table, index, TrapCode::IndirectCallOutOfBounds)?;
+        // func_ref now holds the element's value.
+        self.masm.test(Size::S64, func_ref, func_ref);
+        let null = self.trap_label(TrapCode::IndirectCallToNull);
+        self.masm.jcc(Cond::Eq, null);
+        let code = self.alloc(false)?;
+        self.masm.mov(
+            Size::S64,
+            code,
+            Operand::Mem(Address::base_disp(VMCTX, VMOffsets::VMCTX_TYPE_IDS as i32)),
+        );
+        self.masm.mov(
+            Size::S32,
+            code,
+            Operand::Mem(Address::base_disp(code, (ty.as_u32() * 4) as i32)),
+        );
+        self.masm.cmp(
+            Size::S32,
+            Operand::Reg(code),
+            Operand::Mem(Address::base_disp(
+                func_ref,
+                VMOffsets::FUNC_REF_TYPE_INDEX as i32,
+            )),
+        );
+        let bad = self.trap_label(TrapCode::BadSignature);
+        self.masm.jcc(Cond::Ne, bad);
+        self.masm.mov(
+            Size::S64,
+            code,
+            Operand::Mem(Address::base_disp(
+                func_ref,
+                VMOffsets::FUNC_REF_WASM_CALL as i32,
+            )),
+        );
+        self.masm.mov(
+            Size::S64,
+            func_ref,
+            Operand::Mem(Address::base_disp(
+                func_ref,
+                VMOffsets::FUNC_REF_VMCTX as i32,
+            )),
+        );
+        self.emit_call(ty, Callee::Regs(code, func_ref))
     }
 }

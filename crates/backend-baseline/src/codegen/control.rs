@@ -18,6 +18,7 @@ use crate::masm::{Cond, MacroAssembler, Operand, Size};
 use crate::stack::{Loc, Ty, Val};
 use dynasmrt::DynamicLabel;
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::LowerControl;
 use tandem_environ::TrapCode;
 use wasmparser::{BlockType, BrTable};
 
@@ -301,58 +302,29 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// `block`.
-    pub fn block(&mut self, ty: BlockType) -> Result<(), CompileError> {
-        self.spill_all();
-        let (params, results) = self.arity(ty);
-        let base = self.stack.len() - params as usize;
-        let label = self.masm.new_label();
-        self.control.push(ControlFrame {
-            kind: FrameKind::Block,
-            label,
-            base,
-            height: base,
-            ty,
-            params,
-            results,
-            reached: false,
-        });
-        Ok(())
-    }
-
-    /// `loop`.
-    pub fn loop_(&mut self, ty: BlockType) -> Result<(), CompileError> {
-        self.spill_all();
-        let (params, results) = self.arity(ty);
-        let base = self.stack.len() - params as usize;
-        let frame = ControlFrame {
-            kind: FrameKind::Loop,
-            label: self.masm.new_label(),
-            base,
-            height: base,
-            ty,
-            params,
-            results,
-            reached: false,
-        };
-        self.control.push(frame);
-        let fi = self.control.len() - 1;
-        match self.canon(fi).1 {
-            Canon::Reg(r) => {
-                let (t, v) = self.pop()?;
-                self.load_val(t, r, v);
-                self.regs.take(r);
-                self.push_reg(t, r);
+    /// Resets the register and stack state to frame `f`'s start plus its
+    /// canonical results.
+    fn enter_after(&mut self, fi: usize) -> Result<(), CompileError> {
+        let f = self.control[fi];
+        self.regs.reset();
+        self.stack.truncate(f.base);
+        self.stack.clean = self.stack.clean.min(f.base);
+        let (n, canon) = self.canon(fi);
+        for i in 0..n {
+            let ty = self.frame_ty(&f, matches!(f.kind, FrameKind::Loop), i);
+            match canon {
+                Canon::Reg(r) => {
+                    self.regs.take(r);
+                    self.push_reg(ty, r);
+                }
+                _ => self.stack.push(ty, Loc::Mem),
             }
-            Canon::Slots(_) => self.materialize_top(params as usize),
-            _ => {}
         }
-        self.masm.bind(frame.label);
         Ok(())
     }
 
     /// `if`, with the condition already in the flags when `flags` is set.
-    pub fn if_(&mut self, ty: BlockType, flags: Option<Flags>) -> Result<(), CompileError> {
+    pub fn if_on(&mut self, ty: BlockType, flags: Option<Flags>) -> Result<(), CompileError> {
         let cond = match flags {
             Some(f) => Ok(f),
             None => self.condition()?,
@@ -383,112 +355,8 @@ impl CodeGen<'_, '_> {
         self.push_param_copies(base, params as usize)
     }
 
-    /// Resets the register and stack state to frame `f`'s start plus its
-    /// canonical results.
-    fn enter_after(&mut self, fi: usize) -> Result<(), CompileError> {
-        let f = self.control[fi];
-        self.regs.reset();
-        self.stack.truncate(f.base);
-        self.stack.clean = self.stack.clean.min(f.base);
-        let (n, canon) = self.canon(fi);
-        for i in 0..n {
-            let ty = self.frame_ty(&f, matches!(f.kind, FrameKind::Loop), i);
-            match canon {
-                Canon::Reg(r) => {
-                    self.regs.take(r);
-                    self.push_reg(ty, r);
-                }
-                _ => self.stack.push(ty, Loc::Mem),
-            }
-        }
-        Ok(())
-    }
-
-    /// `else`.
-    pub fn else_(&mut self) -> Result<(), CompileError> {
-        let fi = self.frame_index(0)?;
-        let f = self.control[fi];
-        let FrameKind::If { else_label, .. } = f.kind else {
-            return Err(self.bug("else outside an if"));
-        };
-        if self.reachable {
-            self.branch_moves(fi)?;
-            let end = self.target(fi);
-            self.masm.jmp(end);
-        }
-        self.masm.bind(else_label);
-        self.control[fi].kind = FrameKind::If {
-            else_label,
-            has_else: true,
-        };
-        self.regs.reset();
-        self.stack.truncate(f.height);
-        self.stack.clean = self.stack.clean.min(f.height);
-        self.reachable = true;
-        self.push_param_copies(f.base, f.params as usize)
-    }
-
-    /// `end` of any construct.
-    pub fn end(&mut self) -> Result<(), CompileError> {
-        let fi = self.frame_index(0)?;
-        let f = self.control[fi];
-        match f.kind {
-            FrameKind::Loop => {}
-            FrameKind::Func => {
-                if self.reachable {
-                    self.return_moves()?;
-                }
-                self.masm.bind(f.label);
-                self.epilogue();
-            }
-            FrameKind::Block | FrameKind::If { .. } => {
-                let (n, canon) = self.canon(fi);
-                let mut reached = f.reached;
-                if self.reachable {
-                    self.branch_moves(fi)?;
-                    reached = true;
-                }
-                if let FrameKind::If {
-                    else_label,
-                    has_else: false,
-                } = f.kind
-                {
-                    // The implicit else passes the saved parameters on.
-                    if let Canon::Reg(r) = canon {
-                        if self.reachable {
-                            self.masm.jmp(f.label);
-                        }
-                        self.masm.bind(else_label);
-                        let ty = self.frame_ty(&f, true, 0);
-                        let (_, v) = self.val_at(f.base);
-                        self.load_val(ty, r, v);
-                    } else {
-                        self.masm.bind(else_label);
-                    }
-                    let _ = n;
-                    reached = true;
-                }
-                self.masm.bind(f.label);
-                self.reachable = reached;
-                self.enter_after(fi)?;
-            }
-        }
-        self.control.pop();
-        Ok(())
-    }
-
-    /// `br`.
-    pub fn br(&mut self, depth: u32) -> Result<(), CompileError> {
-        let fi = self.frame_index(depth)?;
-        self.branch_moves(fi)?;
-        let l = self.target(fi);
-        self.masm.jmp(l);
-        self.reachable = false;
-        Ok(())
-    }
-
     /// `br_if`, with the condition already in the flags when `flags` is set.
-    pub fn br_if(&mut self, depth: u32, flags: Option<Flags>) -> Result<(), CompileError> {
+    pub fn br_if_on(&mut self, depth: u32, flags: Option<Flags>) -> Result<(), CompileError> {
         let cond = match flags {
             Some(f) => Ok(f),
             None => self.condition()?,
@@ -525,89 +393,9 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// `br_table`: a table of 5-byte jumps, with stubs for targets that
-    /// need values moved.
-    pub fn br_table(&mut self, table: &BrTable<'_>) -> Result<(), CompileError> {
-        self.targets.clear();
-        for t in table.targets() {
-            self.targets.push(t?);
-        }
-        let default = table.default();
-        let (_, idx) = self.pop()?;
-        if let Val::Const(c) = idx {
-            let depth = self
-                .targets
-                .get(c as u32 as usize)
-                .copied()
-                .unwrap_or(default);
-            return self.br(depth);
-        }
-        let idx = self.owned_reg(Ty::I32, idx)?;
-        let count = self.targets.len() as u32;
-        let at_limit = Operand::Imm(count as i32);
-        self.masm.cmp(Size::S32, Operand::Reg(idx), at_limit);
-        self.masm.cmov(Cond::AboveEq, Size::S32, idx, at_limit);
-        let table_label = self.masm.new_label();
-        self.masm.jmp_table(idx, table_label);
-        self.regs.free(idx);
-        self.masm.bind(table_label);
-        self.stubs.clear();
-        for i in 0..=count as usize {
-            let depth = if i == count as usize {
-                default
-            } else {
-                self.targets[i]
-            };
-            let fi = self.frame_index(depth)?;
-            let label = if self.needs_moves(fi) {
-                match self.stubs.iter().find(|(d, _)| *d == depth) {
-                    Some(&(_, l)) => l,
-                    None => {
-                        let l = self.masm.new_label();
-                        self.stubs.push((depth, l));
-                        l
-                    }
-                }
-            } else {
-                self.target(fi)
-            };
-            self.masm.jmp(label);
-        }
-        for i in 0..self.stubs.len() {
-            let (depth, label) = self.stubs[i];
-            self.masm.bind(label);
-            let fi = self.frame_index(depth)?;
-            self.branch_moves(fi)?;
-            let l = self.target(fi);
-            self.masm.jmp(l);
-        }
-        self.reachable = false;
-        Ok(())
-    }
-
-    /// `return`.
-    pub fn return_(&mut self) -> Result<(), CompileError> {
-        self.br(self.control.len() as u32 - 1)
-    }
-
-    /// `unreachable`.
-    pub fn unreachable(&mut self) -> Result<(), CompileError> {
-        let at = self.masm.ud2();
-        self.trap_site(at, TrapCode::UnreachableCodeReached);
-        self.reachable = false;
-        Ok(())
-    }
-
-    /// `drop`.
-    pub fn drop_(&mut self) -> Result<(), CompileError> {
-        let (_, v) = self.pop()?;
-        self.free(v);
-        Ok(())
-    }
-
     /// `select`, with the condition already in the flags when `flags` is
     /// set (integer conditions only).
-    pub fn select(&mut self, flags: Option<Cond>) -> Result<(), CompileError> {
+    pub fn select_on(&mut self, flags: Option<Cond>) -> Result<(), CompileError> {
         let cond = match flags {
             Some(c) => Ok(c),
             None => {
@@ -677,5 +465,235 @@ impl CodeGen<'_, '_> {
         }
         self.push_reg(ty, dst);
         Ok(())
+    }
+}
+
+impl LowerControl for CodeGen<'_, '_> {
+    /// `block`.
+    fn block(&mut self, ty: BlockType) -> Result<(), CompileError> {
+        self.spill_all();
+        let (params, results) = self.arity(ty);
+        let base = self.stack.len() - params as usize;
+        let label = self.masm.new_label();
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            label,
+            base,
+            height: base,
+            ty,
+            params,
+            results,
+            reached: false,
+        });
+        Ok(())
+    }
+
+    /// `loop`.
+    fn loop_(&mut self, ty: BlockType) -> Result<(), CompileError> {
+        self.spill_all();
+        let (params, results) = self.arity(ty);
+        let base = self.stack.len() - params as usize;
+        let frame = ControlFrame {
+            kind: FrameKind::Loop,
+            label: self.masm.new_label(),
+            base,
+            height: base,
+            ty,
+            params,
+            results,
+            reached: false,
+        };
+        self.control.push(frame);
+        let fi = self.control.len() - 1;
+        match self.canon(fi).1 {
+            Canon::Reg(r) => {
+                let (t, v) = self.pop()?;
+                self.load_val(t, r, v);
+                self.regs.take(r);
+                self.push_reg(t, r);
+            }
+            Canon::Slots(_) => self.materialize_top(params as usize),
+            _ => {}
+        }
+        self.masm.bind(frame.label);
+        Ok(())
+    }
+
+    /// `if`.
+    fn if_(&mut self, ty: BlockType) -> Result<(), CompileError> {
+        self.if_on(ty, None)
+    }
+
+    /// `else`.
+    fn else_(&mut self) -> Result<(), CompileError> {
+        let fi = self.frame_index(0)?;
+        let f = self.control[fi];
+        let FrameKind::If { else_label, .. } = f.kind else {
+            return Err(self.bug("else outside an if"));
+        };
+        if self.reachable {
+            self.branch_moves(fi)?;
+            let end = self.target(fi);
+            self.masm.jmp(end);
+        }
+        self.masm.bind(else_label);
+        self.control[fi].kind = FrameKind::If {
+            else_label,
+            has_else: true,
+        };
+        self.regs.reset();
+        self.stack.truncate(f.height);
+        self.stack.clean = self.stack.clean.min(f.height);
+        self.reachable = true;
+        self.push_param_copies(f.base, f.params as usize)
+    }
+
+    /// `end` of any construct.
+    fn end(&mut self) -> Result<(), CompileError> {
+        let fi = self.frame_index(0)?;
+        let f = self.control[fi];
+        match f.kind {
+            FrameKind::Loop => {}
+            FrameKind::Func => {
+                if self.reachable {
+                    self.return_moves()?;
+                }
+                self.masm.bind(f.label);
+                self.epilogue();
+            }
+            FrameKind::Block | FrameKind::If { .. } => {
+                let (n, canon) = self.canon(fi);
+                let mut reached = f.reached;
+                if self.reachable {
+                    self.branch_moves(fi)?;
+                    reached = true;
+                }
+                if let FrameKind::If {
+                    else_label,
+                    has_else: false,
+                } = f.kind
+                {
+                    // The implicit else passes the saved parameters on.
+                    if let Canon::Reg(r) = canon {
+                        if self.reachable {
+                            self.masm.jmp(f.label);
+                        }
+                        self.masm.bind(else_label);
+                        let ty = self.frame_ty(&f, true, 0);
+                        let (_, v) = self.val_at(f.base);
+                        self.load_val(ty, r, v);
+                    } else {
+                        self.masm.bind(else_label);
+                    }
+                    let _ = n;
+                    reached = true;
+                }
+                self.masm.bind(f.label);
+                self.reachable = reached;
+                self.enter_after(fi)?;
+            }
+        }
+        self.control.pop();
+        Ok(())
+    }
+
+    /// `br`.
+    fn br(&mut self, depth: u32) -> Result<(), CompileError> {
+        let fi = self.frame_index(depth)?;
+        self.branch_moves(fi)?;
+        let l = self.target(fi);
+        self.masm.jmp(l);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// `br_if`.
+    fn br_if(&mut self, depth: u32) -> Result<(), CompileError> {
+        self.br_if_on(depth, None)
+    }
+
+    /// `br_table`: a table of 5-byte jumps, with stubs for targets that
+    /// need values moved.
+    fn br_table(&mut self, table: &BrTable<'_>) -> Result<(), CompileError> {
+        self.targets.clear();
+        for t in table.targets() {
+            self.targets.push(t?);
+        }
+        let default = table.default();
+        let (_, idx) = self.pop()?;
+        if let Val::Const(c) = idx {
+            let depth = self
+                .targets
+                .get(c as u32 as usize)
+                .copied()
+                .unwrap_or(default);
+            return self.br(depth);
+        }
+        let idx = self.owned_reg(Ty::I32, idx)?;
+        let count = self.targets.len() as u32;
+        let at_limit = Operand::Imm(count as i32);
+        self.masm.cmp(Size::S32, Operand::Reg(idx), at_limit);
+        self.masm.cmov(Cond::AboveEq, Size::S32, idx, at_limit);
+        let table_label = self.masm.new_label();
+        self.masm.jmp_table(idx, table_label);
+        self.regs.free(idx);
+        self.masm.bind(table_label);
+        self.stubs.clear();
+        for i in 0..=count as usize {
+            let depth = if i == count as usize {
+                default
+            } else {
+                self.targets[i]
+            };
+            let fi = self.frame_index(depth)?;
+            let label = if self.needs_moves(fi) {
+                match self.stubs.iter().find(|(d, _)| *d == depth) {
+                    Some(&(_, l)) => l,
+                    None => {
+                        let l = self.masm.new_label();
+                        self.stubs.push((depth, l));
+                        l
+                    }
+                }
+            } else {
+                self.target(fi)
+            };
+            self.masm.jmp(label);
+        }
+        for i in 0..self.stubs.len() {
+            let (depth, label) = self.stubs[i];
+            self.masm.bind(label);
+            let fi = self.frame_index(depth)?;
+            self.branch_moves(fi)?;
+            let l = self.target(fi);
+            self.masm.jmp(l);
+        }
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// `return`.
+    fn return_(&mut self) -> Result<(), CompileError> {
+        self.br(self.control.len() as u32 - 1)
+    }
+
+    /// `unreachable`.
+    fn unreachable(&mut self) -> Result<(), CompileError> {
+        let at = self.masm.ud2();
+        self.trap_site(at, TrapCode::UnreachableCodeReached);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// `drop`.
+    fn drop_(&mut self) -> Result<(), CompileError> {
+        let (_, v) = self.pop()?;
+        self.free(v);
+        Ok(())
+    }
+
+    /// `select`.
+    fn select(&mut self) -> Result<(), CompileError> {
+        self.select_on(None)
     }
 }

@@ -13,6 +13,7 @@ use crate::masm::{
 };
 use crate::stack::{Loc, Ty, Val};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::{Convert, LowerConvert};
 use tandem_environ::TrapCode;
 
 /// Bits of a float constant of `size`.
@@ -58,7 +59,10 @@ impl CodeGen<'_, '_> {
                 self.push_reg(Ty::I32, r);
                 Ok(())
             }
-            Val::Const(c) => self.iconst(Ty::I32, i64::from(c as i32)),
+            Val::Const(c) => {
+                self.push_const(Ty::I32, i64::from(c as i32));
+                Ok(())
+            }
             Val::Mem(_) => self.push_retyped(Ty::I32, v),
         }
     }
@@ -72,7 +76,8 @@ impl CodeGen<'_, '_> {
             } else {
                 i64::from(c as u32)
             };
-            return self.iconst(Ty::I64, r);
+            self.push_const(Ty::I64, r);
+            return Ok(());
         }
         if !signed && let Val::Reg(r) = v {
             // The upper half of an i32 register is already zero.
@@ -101,7 +106,8 @@ impl CodeGen<'_, '_> {
             } else {
                 r
             };
-            return self.iconst(ty, r);
+            self.push_const(ty, r);
+            return Ok(());
         }
         let r = self.owned_reg(ty, v)?;
         let ext = match bits {
@@ -307,5 +313,30 @@ impl CodeGen<'_, '_> {
         self.regs.free(x);
         self.push_reg(to, dst);
         Ok(())
+    }
+}
+
+impl LowerConvert for CodeGen<'_, '_> {
+    fn convert(&mut self, op: Convert) -> Result<(), CompileError> {
+        match op {
+            Convert::Wrap => self.wrap(),
+            Convert::ExtendI32 { signed } => self.extend_i32(signed),
+            Convert::Trunc {
+                to,
+                signed,
+                saturating: false,
+                ..
+            } => self.float_to_int(to.into(), signed),
+            Convert::Trunc {
+                to,
+                signed,
+                saturating: true,
+                ..
+            } => self.float_to_int_sat(to.into(), signed),
+            Convert::FromInt { to, signed, .. } => self.int_to_float(to.into(), signed),
+            Convert::Demote => self.float_convert(Ty::F32),
+            Convert::Promote => self.float_convert(Ty::F64),
+            Convert::Reinterpret { to } => self.reinterpret(Ty::from(to)),
+        }
     }
 }

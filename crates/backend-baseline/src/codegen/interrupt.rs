@@ -61,15 +61,8 @@ impl CodeGen<'_, '_> {
 
     /// Accounts for a reachable operator before its code: adds its cost
     /// and, if it ends a region, charges the region.
-    ///
-    /// A comparison followed by `br_if` or `if` (directly or after
-    /// `i32.eqz`s, which fold into its condition) charges its region before
-    /// its own code, the branch's cost included, so the flags it sets
-    /// survive to the branch (the charge's `add` would clobber them).
-    /// Nothing between the two can trap or observe the count, so the
-    /// result is the same as charging just before the branch.
     #[inline]
-    pub(super) fn before_operator(&mut self, op: &Operator<'_>) {
+    pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.tunables.consume_fuel {
             return;
         }
@@ -83,33 +76,43 @@ impl CodeGen<'_, '_> {
             // An `i32.eqz` after a comparison folded to a constant: the
             // comparison's charge covers it and the branch after it.
             self.fuel_prepaid = true;
-        } else if is_comparison(op) {
-            // The branch may follow after `i32.eqz`s, which `use_flags`
-            // folds into the condition (each costs as usual).
-            let mut bytes = self.reader.get_binary_reader();
-            let mut cost = 0;
-            let next = loop {
-                match bytes.read_u8() {
-                    Ok(0x45) => cost += fuel_cost(&Operator::I32Eqz),
-                    Ok(0x0d) => break Operator::BrIf { relative_depth: 0 },
-                    Ok(0x04) => {
-                        break Operator::If {
-                            blockty: wasmparser::BlockType::Empty,
-                        };
-                    }
-                    _ => return,
-                }
-            };
-            self.fuel_pending += cost + fuel_cost(&next);
-            self.fuel_charge();
-            self.fuel_prepaid = true;
         }
+    }
+
+    /// Called first by every comparison that may leave its result in the
+    /// flags (`codegen/numeric::use_flags`): when a `br_if` or `if` follows
+    /// (directly or after `i32.eqz`s, which fold into the condition), the
+    /// region is charged now, the branch's cost included, so the flags the
+    /// comparison sets survive to the branch (the charge's `add` would
+    /// clobber them). Nothing between the two can trap or observe the
+    /// count, so the result is the same as charging just before the branch.
+    pub(super) fn prepay_branch(&mut self) {
+        if !self.env.tunables.consume_fuel || self.fuel_prepaid {
+            return;
+        }
+        let mut bytes = self.reader.get_binary_reader();
+        let mut cost = 0;
+        let next = loop {
+            match bytes.read_u8() {
+                Ok(0x45) => cost += fuel_cost(&Operator::I32Eqz),
+                Ok(0x0d) => break Operator::BrIf { relative_depth: 0 },
+                Ok(0x04) => {
+                    break Operator::If {
+                        blockty: wasmparser::BlockType::Empty,
+                    };
+                }
+                _ => return,
+            }
+        };
+        self.fuel_pending += cost + fuel_cost(&next);
+        self.fuel_charge();
+        self.fuel_prepaid = true;
     }
 
     /// Finishes an operator: forgets the cost of a region that ended in a
     /// trap and emits a loop header's checks.
     #[inline]
-    pub(super) fn after_operator(&mut self, is_loop: bool) -> Result<(), CompileError> {
+    pub(super) fn finish_operator(&mut self, is_loop: bool) -> Result<(), CompileError> {
         if !self.reachable {
             // The region ended in a trap (or was charged before a branch).
             self.fuel_pending = 0;
@@ -119,7 +122,7 @@ impl CodeGen<'_, '_> {
     }
 
     /// Accounts for an operator a comparison fused with (it never passes
-    /// through [`CodeGen::before_operator`]). Only operators that do not end
+    /// through [`CodeGen::charge_fuel`]). Only operators that do not end
     /// a region may be fused when fuel is on.
     pub(super) fn fused_operator(&mut self, op: &Operator<'_>) {
         if self.env.tunables.consume_fuel && !std::mem::take(&mut self.fuel_prepaid) {
@@ -280,48 +283,4 @@ impl CodeGen<'_, '_> {
             self.masm.jmp(stub.resume);
         }
     }
-}
-
-/// Whether `op` is a comparison whose result the code generator may leave
-/// in the flags for a following branch (`codegen/numeric::use_flags`).
-fn is_comparison(op: &Operator<'_>) -> bool {
-    use Operator as O;
-    matches!(
-        op,
-        O::I32Eqz
-            | O::I32Eq
-            | O::I32Ne
-            | O::I32LtS
-            | O::I32LtU
-            | O::I32GtS
-            | O::I32GtU
-            | O::I32LeS
-            | O::I32LeU
-            | O::I32GeS
-            | O::I32GeU
-            | O::I64Eqz
-            | O::I64Eq
-            | O::I64Ne
-            | O::I64LtS
-            | O::I64LtU
-            | O::I64GtS
-            | O::I64GtU
-            | O::I64LeS
-            | O::I64LeU
-            | O::I64GeS
-            | O::I64GeU
-            | O::F32Eq
-            | O::F32Ne
-            | O::F32Lt
-            | O::F32Gt
-            | O::F32Le
-            | O::F32Ge
-            | O::F64Eq
-            | O::F64Ne
-            | O::F64Lt
-            | O::F64Gt
-            | O::F64Le
-            | O::F64Ge
-            | O::RefIsNull
-    )
 }

@@ -13,16 +13,20 @@ use crate::isa::x64::regs::{HEAP_BASE, Reg, SCRATCH, VMCTX};
 use crate::masm::{Address, AluOp, Cond, Extend, MacroAssembler, Operand, Size, StoreSize};
 use crate::stack::{Ty, Val};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::{Load, LowerMemory, Store, Width};
 use tandem_environ::{DataIndex, Libcall, MemoryIndex, TrapCode, VMOffsets};
 use wasmparser::MemArg;
 
-/// What a load reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LoadKind {
-    /// A full-width value of the result type.
-    Full,
-    /// A narrow integer, widened.
-    Ext(Extend),
+/// How a narrow load widens its bytes.
+fn extension(load: Load) -> Extend {
+    match (load.width, load.signed) {
+        (Width::W8, true) => Extend::S8,
+        (Width::W8, false) => Extend::U8,
+        (Width::W16, true) => Extend::S16,
+        (Width::W16, false) => Extend::U16,
+        (Width::W32 | Width::W64, true) => Extend::S32,
+        (Width::W32 | Width::W64, false) => Extend::U32,
+    }
 }
 
 impl CodeGen<'_, '_> {
@@ -118,33 +122,39 @@ impl CodeGen<'_, '_> {
         }
     }
 
-    /// A load of `ty` (narrow when `kind` says so).
-    pub fn load(&mut self, memarg: &MemArg, ty: Ty, kind: LoadKind) -> Result<(), CompileError> {
-        let bytes = match kind {
-            LoadKind::Full => match ty {
-                Ty::I32 | Ty::F32 => 4,
-                _ => 8,
-            },
-            LoadKind::Ext(Extend::U8 | Extend::S8) => 1,
-            LoadKind::Ext(Extend::U16 | Extend::S16) => 2,
-            LoadKind::Ext(_) => 4,
-        };
-        let (addr, tmp) = self.heap_addr(memarg, bytes)?;
+    /// Pops `n` operands into an array, deepest first.
+    pub fn pop_n<const N: usize>(&mut self) -> Result<[(Ty, Val); N], CompileError> {
+        let mut out = [(Ty::I32, Val::Const(0)); N];
+        for slot in out.iter_mut().rev() {
+            *slot = self.pop()?;
+        }
+        Ok(out)
+    }
+}
+
+impl LowerMemory for CodeGen<'_, '_> {
+    /// A scalar load.
+    fn load(&mut self, load: Load, memarg: &MemArg) -> Result<(), CompileError> {
+        let ty = Ty::from(load.ty);
+        let (addr, tmp) = self.heap_addr(memarg, u32::from(load.width.bytes()))?;
         let dest = self.result_dest(ty, tmp)?;
         let dst = dest.reg();
         let at = self.masm.offset();
-        match kind {
-            LoadKind::Full if ty.is_float() => self.masm.fload(ty.fsize(), dst, addr),
-            LoadKind::Full => self.masm.mov(ty.size(), dst, Operand::Mem(addr)),
-            LoadKind::Ext(ext) => self.masm.load_extend(ext, ty.size(), dst, addr),
+        if load.is_narrow() {
+            self.masm.load_extend(extension(load), ty.size(), dst, addr);
+        } else if ty.is_float() {
+            self.masm.fload(ty.fsize(), dst, addr);
+        } else {
+            self.masm.mov(ty.size(), dst, Operand::Mem(addr));
         }
         self.trap_site(at, TrapCode::MemoryOutOfBounds);
         self.finish_dest(ty, dest);
         Ok(())
     }
 
-    /// A store of `bytes` bytes of the popped value.
-    pub fn store(&mut self, memarg: &MemArg, bytes: u8) -> Result<(), CompileError> {
+    /// A scalar store of the popped value.
+    fn store(&mut self, store: Store, memarg: &MemArg) -> Result<(), CompileError> {
+        let bytes = store.width.bytes();
         let (ty, v) = self.pop()?;
         // Put the value in a register or immediate before the address
         // computation uses the scratch register.
@@ -163,11 +173,11 @@ impl CodeGen<'_, '_> {
         match src {
             Operand::Reg(r) if ty.is_float() => self.masm.fstore(ty.fsize(), addr, r),
             _ => {
-                let size = match bytes {
-                    1 => StoreSize::B8,
-                    2 => StoreSize::B16,
-                    4 => StoreSize::B32,
-                    _ => StoreSize::B64,
+                let size = match store.width {
+                    Width::W8 => StoreSize::B8,
+                    Width::W16 => StoreSize::B16,
+                    Width::W32 => StoreSize::B32,
+                    Width::W64 => StoreSize::B64,
                 };
                 self.masm.store(size, addr, src);
             }
@@ -183,9 +193,9 @@ impl CodeGen<'_, '_> {
     }
 
     /// `memory.size`: the current length in 64 KiB pages.
-    pub fn memory_size(&mut self, mem: u32) -> Result<(), CompileError> {
+    fn memory_size(&mut self, mem: MemoryIndex) -> Result<(), CompileError> {
         let dst = self.alloc(false)?;
-        let def = self.memory_def_addr(MemoryIndex::from_u32(mem), dst);
+        let def = self.memory_def_addr(mem, dst);
         self.masm.mov(
             Size::S64,
             dst,
@@ -197,22 +207,13 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// Pops `n` operands into an array, deepest first.
-    pub fn pop_n<const N: usize>(&mut self) -> Result<[(Ty, Val); N], CompileError> {
-        let mut out = [(Ty::I32, Val::Const(0)); N];
-        for slot in out.iter_mut().rev() {
-            *slot = self.pop()?;
-        }
-        Ok(out)
-    }
-
     /// `memory.grow`.
-    pub fn memory_grow(&mut self, mem: u32) -> Result<(), CompileError> {
+    fn memory_grow(&mut self, mem: MemoryIndex) -> Result<(), CompileError> {
         let [delta] = self.pop_n::<1>()?;
         let r = self
             .libcall(
                 Libcall::memory_grow,
-                &[(Ty::I32, Val::Const(i64::from(mem))), delta],
+                &[(Ty::I32, Val::Const(i64::from(mem.as_u32()))), delta],
             )?
             .ok_or_else(|| self.bug("memory_grow returns nothing"))?;
         self.masm.asm.mov_rr(Size::S32, r, r);
@@ -221,33 +222,37 @@ impl CodeGen<'_, '_> {
     }
 
     /// `memory.fill`.
-    pub fn memory_fill(&mut self, mem: u32) -> Result<(), CompileError> {
+    fn memory_fill(&mut self, mem: MemoryIndex) -> Result<(), CompileError> {
         let [dst, val, len] = self.pop_n::<3>()?;
-        let m = (Ty::I32, Val::Const(i64::from(mem)));
+        let m = (Ty::I32, Val::Const(i64::from(mem.as_u32())));
         self.libcall(Libcall::memory_fill, &[m, dst, val, len])?;
         Ok(())
     }
 
     /// `memory.copy`.
-    pub fn memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> Result<(), CompileError> {
+    fn memory_copy(
+        &mut self,
+        dst_mem: MemoryIndex,
+        src_mem: MemoryIndex,
+    ) -> Result<(), CompileError> {
         let [dst, src, len] = self.pop_n::<3>()?;
-        let d = (Ty::I32, Val::Const(i64::from(dst_mem)));
-        let s = (Ty::I32, Val::Const(i64::from(src_mem)));
+        let d = (Ty::I32, Val::Const(i64::from(dst_mem.as_u32())));
+        let s = (Ty::I32, Val::Const(i64::from(src_mem.as_u32())));
         self.libcall(Libcall::memory_copy, &[d, dst, s, src, len])?;
         Ok(())
     }
 
     /// `memory.init`.
-    pub fn memory_init(&mut self, mem: u32, data: DataIndex) -> Result<(), CompileError> {
+    fn memory_init(&mut self, mem: MemoryIndex, data: DataIndex) -> Result<(), CompileError> {
         let [dst, src, len] = self.pop_n::<3>()?;
-        let m = (Ty::I32, Val::Const(i64::from(mem)));
+        let m = (Ty::I32, Val::Const(i64::from(mem.as_u32())));
         let d = (Ty::I32, Val::Const(i64::from(data.as_u32())));
         self.libcall(Libcall::memory_init, &[m, d, dst, src, len])?;
         Ok(())
     }
 
     /// `data.drop`.
-    pub fn data_drop(&mut self, data: DataIndex) -> Result<(), CompileError> {
+    fn data_drop(&mut self, data: DataIndex) -> Result<(), CompileError> {
         let d = (Ty::I32, Val::Const(i64::from(data.as_u32())));
         self.libcall(Libcall::data_drop, &[d])?;
         Ok(())

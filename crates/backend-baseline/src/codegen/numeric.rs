@@ -12,112 +12,64 @@ use crate::masm::{
 };
 use crate::stack::{Ty, Val};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::{
+    Const, FloatBinOp, FloatCmpOp, FloatTy, FloatUnOp, IntBinOp, IntCmpOp, IntTy, IntUnOp,
+    LowerNumeric, lower_operator,
+};
 use tandem_environ::TrapCode;
 use wasmparser::Operator;
 
-/// Integer binary operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum IntBin {
-    Add,
-    Sub,
-    Mul,
-    And,
-    Or,
-    Xor,
-    Shl,
-    ShrS,
-    ShrU,
-    Rotl,
-    Rotr,
-    DivS,
-    DivU,
-    RemS,
-    RemU,
-}
-
-/// Float comparisons.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FloatCmp {
-    Eq,
-    Ne,
-    Lt,
-    Gt,
-    Le,
-    Ge,
-}
-
-/// Float binary operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FloatBin {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Min,
-    Max,
-    Copysign,
-}
-
-/// Float unary operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FloatUn {
-    Abs,
-    Neg,
-    Sqrt,
-    Round(RoundMode),
-}
-
 /// Folds an integer operator on constants; `None` when it would trap.
-fn fold(op: IntBin, ty: Ty, a: i64, b: i64) -> Option<i64> {
+fn fold(op: IntBinOp, ty: Ty, a: i64, b: i64) -> Option<i64> {
     if ty == Ty::I32 {
         let (a, b) = (a as i32, b as i32);
         let (ua, ub) = (a as u32, b as u32);
         let r = match op {
-            IntBin::Add => a.wrapping_add(b),
-            IntBin::Sub => a.wrapping_sub(b),
-            IntBin::Mul => a.wrapping_mul(b),
-            IntBin::And => a & b,
-            IntBin::Or => a | b,
-            IntBin::Xor => a ^ b,
-            IntBin::Shl => a.wrapping_shl(ub),
-            IntBin::ShrS => a.wrapping_shr(ub),
-            IntBin::ShrU => ua.wrapping_shr(ub) as i32,
-            IntBin::Rotl => ua.rotate_left(ub & 31) as i32,
-            IntBin::Rotr => ua.rotate_right(ub & 31) as i32,
-            IntBin::DivS => a.checked_div(b)?,
-            IntBin::DivU => ua.checked_div(ub)? as i32,
-            IntBin::RemS => {
+            IntBinOp::Add => a.wrapping_add(b),
+            IntBinOp::Sub => a.wrapping_sub(b),
+            IntBinOp::Mul => a.wrapping_mul(b),
+            IntBinOp::And => a & b,
+            IntBinOp::Or => a | b,
+            IntBinOp::Xor => a ^ b,
+            IntBinOp::Shl => a.wrapping_shl(ub),
+            IntBinOp::ShrS => a.wrapping_shr(ub),
+            IntBinOp::ShrU => ua.wrapping_shr(ub) as i32,
+            IntBinOp::Rotl => ua.rotate_left(ub & 31) as i32,
+            IntBinOp::Rotr => ua.rotate_right(ub & 31) as i32,
+            IntBinOp::DivS => a.checked_div(b)?,
+            IntBinOp::DivU => ua.checked_div(ub)? as i32,
+            IntBinOp::RemS => {
                 if b == 0 {
                     return None;
                 }
                 a.wrapping_rem(b)
             }
-            IntBin::RemU => ua.checked_rem(ub)? as i32,
+            IntBinOp::RemU => ua.checked_rem(ub)? as i32,
         };
         Some(i64::from(r))
     } else {
         let (ua, ub) = (a as u64, b as u64);
         Some(match op {
-            IntBin::Add => a.wrapping_add(b),
-            IntBin::Sub => a.wrapping_sub(b),
-            IntBin::Mul => a.wrapping_mul(b),
-            IntBin::And => a & b,
-            IntBin::Or => a | b,
-            IntBin::Xor => a ^ b,
-            IntBin::Shl => a.wrapping_shl(ub as u32),
-            IntBin::ShrS => a.wrapping_shr(ub as u32),
-            IntBin::ShrU => ua.wrapping_shr(ub as u32) as i64,
-            IntBin::Rotl => ua.rotate_left((ub & 63) as u32) as i64,
-            IntBin::Rotr => ua.rotate_right((ub & 63) as u32) as i64,
-            IntBin::DivS => a.checked_div(b)?,
-            IntBin::DivU => ua.checked_div(ub)? as i64,
-            IntBin::RemS => {
+            IntBinOp::Add => a.wrapping_add(b),
+            IntBinOp::Sub => a.wrapping_sub(b),
+            IntBinOp::Mul => a.wrapping_mul(b),
+            IntBinOp::And => a & b,
+            IntBinOp::Or => a | b,
+            IntBinOp::Xor => a ^ b,
+            IntBinOp::Shl => a.wrapping_shl(ub as u32),
+            IntBinOp::ShrS => a.wrapping_shr(ub as u32),
+            IntBinOp::ShrU => ua.wrapping_shr(ub as u32) as i64,
+            IntBinOp::Rotl => ua.rotate_left((ub & 63) as u32) as i64,
+            IntBinOp::Rotr => ua.rotate_right((ub & 63) as u32) as i64,
+            IntBinOp::DivS => a.checked_div(b)?,
+            IntBinOp::DivU => ua.checked_div(ub)? as i64,
+            IntBinOp::RemS => {
                 if b == 0 {
                     return None;
                 }
                 a.wrapping_rem(b)
             }
-            IntBin::RemU => ua.checked_rem(ub)? as i64,
+            IntBinOp::RemU => ua.checked_rem(ub)? as i64,
         })
     }
 }
@@ -155,63 +107,6 @@ fn sign_bit(ty: Ty) -> u64 {
 }
 
 impl CodeGen<'_, '_> {
-    /// `i32.const` / `i64.const`.
-    pub fn iconst(&mut self, ty: Ty, v: i64) -> Result<(), CompileError> {
-        self.push_const(ty, v);
-        Ok(())
-    }
-
-    /// `f32.const` / `f64.const`, as bits.
-    pub fn fconst(&mut self, ty: Ty, bits: u64) -> Result<(), CompileError> {
-        self.push_const(ty, bits as i64);
-        Ok(())
-    }
-
-    /// Integer binary operators.
-    pub fn int_binary(&mut self, op: IntBin, ty: Ty) -> Result<(), CompileError> {
-        let (_, rhs) = self.pop()?;
-        let (_, lhs) = self.pop()?;
-        if let (Val::Const(a), Val::Const(b)) = (lhs, rhs)
-            && let Some(r) = fold(op, ty, a, b)
-        {
-            self.push_const(ty, r);
-            return Ok(());
-        }
-        let alu = match op {
-            IntBin::Add => AluOp::Add,
-            IntBin::Sub => AluOp::Sub,
-            IntBin::And => AluOp::And,
-            IntBin::Or => AluOp::Or,
-            IntBin::Xor => AluOp::Xor,
-            IntBin::Mul => AluOp::Add,
-            IntBin::Shl => return self.shift(ShiftOp::Shl, ty, lhs, rhs),
-            IntBin::ShrS => return self.shift(ShiftOp::Sar, ty, lhs, rhs),
-            IntBin::ShrU => return self.shift(ShiftOp::Shr, ty, lhs, rhs),
-            IntBin::Rotl => return self.shift(ShiftOp::Rol, ty, lhs, rhs),
-            IntBin::Rotr => return self.shift(ShiftOp::Ror, ty, lhs, rhs),
-            IntBin::DivS | IntBin::DivU | IntBin::RemS | IntBin::RemU => {
-                return self.divide(op, ty, lhs, rhs);
-            }
-        };
-        let commutative = !matches!(op, IntBin::Sub);
-        let (lhs, rhs) = if commutative && !matches!(lhs, Val::Reg(_)) && matches!(rhs, Val::Reg(_))
-        {
-            (rhs, lhs)
-        } else {
-            (lhs, rhs)
-        };
-        let (dest, rhs) = self.binary_dest(ty, lhs, rhs, commutative)?;
-        let src = self.int_operand(ty, rhs);
-        if op == IntBin::Mul {
-            self.masm.mul(ty.size(), dest.reg(), src);
-        } else {
-            self.masm.alu(alu, ty.size(), dest.reg(), src);
-        }
-        self.free(rhs);
-        self.finish_dest(ty, dest);
-        Ok(())
-    }
-
     /// Shifts and rotates: the amount goes in `cl` unless constant.
     fn shift(&mut self, op: ShiftOp, ty: Ty, lhs: Val, rhs: Val) -> Result<(), CompileError> {
         if let Val::Const(c) = rhs {
@@ -241,10 +136,10 @@ impl CodeGen<'_, '_> {
     }
 
     /// Division and remainder in `rdx:rax`.
-    fn divide(&mut self, op: IntBin, ty: Ty, lhs: Val, rhs: Val) -> Result<(), CompileError> {
+    fn divide(&mut self, op: IntBinOp, ty: Ty, lhs: Val, rhs: Val) -> Result<(), CompileError> {
         let size = ty.size();
-        let signed = matches!(op, IntBin::DivS | IntBin::RemS);
-        let rem = matches!(op, IntBin::RemS | IntBin::RemU);
+        let signed = matches!(op, IntBinOp::DivS | IntBinOp::RemS);
+        let rem = matches!(op, IntBinOp::RemS | IntBinOp::RemU);
         let min = if ty == Ty::I32 {
             i64::from(i32::MIN)
         } else {
@@ -258,7 +153,7 @@ impl CodeGen<'_, '_> {
                 self.push_const(ty, 0);
                 return Ok(());
             }
-            Val::Const(-1) if op == IntBin::RemS => {
+            Val::Const(-1) if op == IntBinOp::RemS => {
                 self.free(lhs);
                 self.push_const(ty, 0);
                 return Ok(());
@@ -324,32 +219,9 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// Integer comparisons.
-    pub fn int_compare(&mut self, cc: Cond, ty: Ty) -> Result<(), CompileError> {
-        let (_, rhs) = self.pop()?;
-        let (_, lhs) = self.pop()?;
-        if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
-            self.push_const(Ty::I32, i64::from(fold_cmp(cc, ty, a, b)));
-            return Ok(());
-        }
-        let (mut lhs, rhs, cc) = if matches!(lhs, Val::Const(_)) {
-            (rhs, lhs, cc.swap())
-        } else {
-            (lhs, rhs, cc)
-        };
-        if matches!((lhs, rhs), (Val::Mem(_), Val::Mem(_))) {
-            lhs = Val::Reg(self.owned_reg(ty, lhs)?);
-        }
-        let l = self.int_operand(ty, lhs);
-        let r = self.int_operand(ty, rhs);
-        self.masm.cmp(ty.size(), l, r);
-        self.free(lhs);
-        self.free(rhs);
-        self.use_flags(Flags::Int(cc))
-    }
-
     /// `i32.eqz` / `i64.eqz` / `ref.is_null`.
     pub fn eqz(&mut self, ty: Ty) -> Result<(), CompileError> {
+        self.prepay_branch();
         let (_, v) = self.pop()?;
         match v {
             Val::Const(c) => {
@@ -365,45 +237,6 @@ impl CodeGen<'_, '_> {
         }
         self.free(v);
         self.use_flags(Flags::Int(Cond::Eq))
-    }
-
-    /// Float comparisons (false on NaN except `ne`).
-    pub fn float_compare(&mut self, cmp: FloatCmp, ty: Ty) -> Result<(), CompileError> {
-        let (_, rhs) = self.pop()?;
-        let (_, lhs) = self.pop()?;
-        if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
-            let (a, b) = if ty == Ty::F32 {
-                (
-                    f64::from(f32::from_bits(a as u32)),
-                    f64::from(f32::from_bits(b as u32)),
-                )
-            } else {
-                (f64::from_bits(a as u64), f64::from_bits(b as u64))
-            };
-            let r = match cmp {
-                FloatCmp::Eq => a == b,
-                FloatCmp::Ne => a != b,
-                FloatCmp::Lt => a < b,
-                FloatCmp::Gt => a > b,
-                FloatCmp::Le => a <= b,
-                FloatCmp::Ge => a >= b,
-            };
-            self.push_const(Ty::I32, i64::from(r));
-            return Ok(());
-        }
-        let ((x, y), flags) = match cmp {
-            FloatCmp::Eq => ((lhs, rhs), Flags::FloatEq),
-            FloatCmp::Ne => ((lhs, rhs), Flags::FloatNe),
-            FloatCmp::Gt => ((lhs, rhs), Flags::Int(Cond::Above)),
-            FloatCmp::Ge => ((lhs, rhs), Flags::Int(Cond::AboveEq)),
-            FloatCmp::Lt => ((rhs, lhs), Flags::Int(Cond::Above)),
-            FloatCmp::Le => ((rhs, lhs), Flags::Int(Cond::AboveEq)),
-        };
-        let xr = self.owned_reg(ty, x)?;
-        self.float_cmp(ty, xr, y);
-        self.regs.free(xr);
-        self.free(y);
-        self.use_flags(flags)
     }
 
     /// Hands a comparison's flags to a following `br_if`, `if` or `select`,
@@ -431,14 +264,14 @@ impl CodeGen<'_, '_> {
         if !self.may_fuse_with(&next) {
             // Fuel charged before `next` would clobber the flags.
             self.materialize_flags(flags)?;
-            return self.operator(offset, &next);
+            return lower_operator(self, u64::from(offset), &next);
         }
         self.fused_operator(&next);
         self.offset = offset;
         match (next, flags) {
-            (Operator::BrIf { relative_depth }, _) => self.br_if(relative_depth, Some(flags)),
-            (Operator::If { blockty }, _) => self.if_(blockty, Some(flags)),
-            (_, Flags::Int(c)) => self.select(Some(c)),
+            (Operator::BrIf { relative_depth }, _) => self.br_if_on(relative_depth, Some(flags)),
+            (Operator::If { blockty }, _) => self.if_on(blockty, Some(flags)),
+            (_, Flags::Int(c)) => self.select_on(Some(c)),
             _ => Err(self.bug("bad fusion")),
         }
     }
@@ -492,21 +325,181 @@ impl CodeGen<'_, '_> {
         self.push_reg(ty, dst);
         Ok(())
     }
+}
+
+impl LowerNumeric for CodeGen<'_, '_> {
+    /// `*.const`: constants stay on the value stack until used.
+    fn constant(&mut self, value: Const) -> Result<(), CompileError> {
+        match value {
+            Const::I32(v) => self.push_const(Ty::I32, i64::from(v)),
+            Const::I64(v) => self.push_const(Ty::I64, v),
+            Const::F32(bits) => self.push_const(Ty::F32, i64::from(bits)),
+            Const::F64(bits) => self.push_const(Ty::F64, bits as i64),
+        }
+        Ok(())
+    }
+
+    /// Counting bits, and sign-extending in place.
+    fn int_unary(&mut self, op: IntUnOp, ty: IntTy) -> Result<(), CompileError> {
+        let ty = Ty::from(ty);
+        match op {
+            IntUnOp::Clz => self.bit_count(BitCount::Clz, ty),
+            IntUnOp::Ctz => self.bit_count(BitCount::Ctz, ty),
+            IntUnOp::Popcnt => self.bit_count(BitCount::Popcnt, ty),
+            IntUnOp::Extend8S => self.extend_in_place(ty, 8),
+            IntUnOp::Extend16S => self.extend_in_place(ty, 16),
+            IntUnOp::Extend32S => self.extend_in_place(ty, 32),
+        }
+    }
+
+    /// Integer binary operators.
+    fn int_binary(&mut self, op: IntBinOp, ty: IntTy) -> Result<(), CompileError> {
+        let ty = Ty::from(ty);
+        let (_, rhs) = self.pop()?;
+        let (_, lhs) = self.pop()?;
+        if let (Val::Const(a), Val::Const(b)) = (lhs, rhs)
+            && let Some(r) = fold(op, ty, a, b)
+        {
+            self.push_const(ty, r);
+            return Ok(());
+        }
+        let alu = match op {
+            IntBinOp::Add => AluOp::Add,
+            IntBinOp::Sub => AluOp::Sub,
+            IntBinOp::And => AluOp::And,
+            IntBinOp::Or => AluOp::Or,
+            IntBinOp::Xor => AluOp::Xor,
+            IntBinOp::Mul => AluOp::Add,
+            IntBinOp::Shl => return self.shift(ShiftOp::Shl, ty, lhs, rhs),
+            IntBinOp::ShrS => return self.shift(ShiftOp::Sar, ty, lhs, rhs),
+            IntBinOp::ShrU => return self.shift(ShiftOp::Shr, ty, lhs, rhs),
+            IntBinOp::Rotl => return self.shift(ShiftOp::Rol, ty, lhs, rhs),
+            IntBinOp::Rotr => return self.shift(ShiftOp::Ror, ty, lhs, rhs),
+            IntBinOp::DivS | IntBinOp::DivU | IntBinOp::RemS | IntBinOp::RemU => {
+                return self.divide(op, ty, lhs, rhs);
+            }
+        };
+        let commutative = !matches!(op, IntBinOp::Sub);
+        let (lhs, rhs) = if commutative && !matches!(lhs, Val::Reg(_)) && matches!(rhs, Val::Reg(_))
+        {
+            (rhs, lhs)
+        } else {
+            (lhs, rhs)
+        };
+        let (dest, rhs) = self.binary_dest(ty, lhs, rhs, commutative)?;
+        let src = self.int_operand(ty, rhs);
+        if op == IntBinOp::Mul {
+            self.masm.mul(ty.size(), dest.reg(), src);
+        } else {
+            self.masm.alu(alu, ty.size(), dest.reg(), src);
+        }
+        self.free(rhs);
+        self.finish_dest(ty, dest);
+        Ok(())
+    }
+
+    /// `i32.eqz` / `i64.eqz`.
+    fn int_eqz(&mut self, ty: IntTy) -> Result<(), CompileError> {
+        self.eqz(Ty::from(ty))
+    }
+
+    /// Integer comparisons.
+    fn int_compare(&mut self, op: IntCmpOp, ty: IntTy) -> Result<(), CompileError> {
+        self.prepay_branch();
+        let ty = Ty::from(ty);
+        let cc = match op {
+            IntCmpOp::Eq => Cond::Eq,
+            IntCmpOp::Ne => Cond::Ne,
+            IntCmpOp::LtS => Cond::Lt,
+            IntCmpOp::LtU => Cond::Below,
+            IntCmpOp::GtS => Cond::Gt,
+            IntCmpOp::GtU => Cond::Above,
+            IntCmpOp::LeS => Cond::Le,
+            IntCmpOp::LeU => Cond::BelowEq,
+            IntCmpOp::GeS => Cond::Ge,
+            IntCmpOp::GeU => Cond::AboveEq,
+        };
+        let (_, rhs) = self.pop()?;
+        let (_, lhs) = self.pop()?;
+        if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
+            self.push_const(Ty::I32, i64::from(fold_cmp(cc, ty, a, b)));
+            return Ok(());
+        }
+        let (mut lhs, rhs, cc) = if matches!(lhs, Val::Const(_)) {
+            (rhs, lhs, cc.swap())
+        } else {
+            (lhs, rhs, cc)
+        };
+        if matches!((lhs, rhs), (Val::Mem(_), Val::Mem(_))) {
+            lhs = Val::Reg(self.owned_reg(ty, lhs)?);
+        }
+        let l = self.int_operand(ty, lhs);
+        let r = self.int_operand(ty, rhs);
+        self.masm.cmp(ty.size(), l, r);
+        self.free(lhs);
+        self.free(rhs);
+        self.use_flags(Flags::Int(cc))
+    }
+
+    /// Float unary operators.
+    fn float_unary(&mut self, op: FloatUnOp, ty: FloatTy) -> Result<(), CompileError> {
+        let ty = Ty::from(ty);
+        let (_, v) = self.pop()?;
+        let size = ty.fsize();
+        let s = sign_bit(ty);
+        if let Val::Const(c) = v {
+            match op {
+                FloatUnOp::Abs => {
+                    self.push_const(ty, (c as u64 & !s) as i64);
+                    return Ok(());
+                }
+                FloatUnOp::Neg => {
+                    self.push_const(ty, (c as u64 ^ s) as i64);
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        let dst = self.owned_reg(ty, v)?;
+        match op {
+            FloatUnOp::Abs => {
+                let mask = if ty == Ty::F32 {
+                    u64::from(u32::MAX) & !s
+                } else {
+                    !s
+                };
+                self.masm.fconst(size, FSCRATCH, mask);
+                self.masm.fbit(FloatBitOp::And, dst, FSCRATCH);
+            }
+            FloatUnOp::Neg => {
+                self.masm.fconst(size, FSCRATCH, s);
+                self.masm.fbit(FloatBitOp::Xor, dst, FSCRATCH);
+            }
+            FloatUnOp::Sqrt => self.masm.fop(FloatOp::Sqrt, size, dst, Operand::Reg(dst)),
+            FloatUnOp::Ceil => self.masm.fround(RoundMode::Ceil, size, dst, dst),
+            FloatUnOp::Floor => self.masm.fround(RoundMode::Floor, size, dst, dst),
+            FloatUnOp::Trunc => self.masm.fround(RoundMode::Trunc, size, dst, dst),
+            FloatUnOp::Nearest => self.masm.fround(RoundMode::Nearest, size, dst, dst),
+        }
+        self.push_reg(ty, dst);
+        Ok(())
+    }
 
     /// Float binary operators with Wasm semantics.
-    pub fn float_binary(&mut self, op: FloatBin, ty: Ty) -> Result<(), CompileError> {
+    fn float_binary(&mut self, op: FloatBinOp, ty: FloatTy) -> Result<(), CompileError> {
+        let ty = Ty::from(ty);
         let (_, rhs) = self.pop()?;
         let (_, lhs) = self.pop()?;
         let size = ty.fsize();
         let simple = match op {
-            FloatBin::Add => Some(FloatOp::Add),
-            FloatBin::Sub => Some(FloatOp::Sub),
-            FloatBin::Mul => Some(FloatOp::Mul),
-            FloatBin::Div => Some(FloatOp::Div),
+            FloatBinOp::Add => Some(FloatOp::Add),
+            FloatBinOp::Sub => Some(FloatOp::Sub),
+            FloatBinOp::Mul => Some(FloatOp::Mul),
+            FloatBinOp::Div => Some(FloatOp::Div),
             _ => None,
         };
         if let Some(fop) = simple {
-            let commutative = matches!(op, FloatBin::Add | FloatBin::Mul);
+            let commutative = matches!(op, FloatBinOp::Add | FloatBinOp::Mul);
             let (lhs, rhs) =
                 if commutative && !matches!(lhs, Val::Reg(_)) && matches!(rhs, Val::Reg(_)) {
                     (rhs, lhs)
@@ -519,7 +512,7 @@ impl CodeGen<'_, '_> {
             self.finish_dest(ty, dest);
             return Ok(());
         }
-        if op == FloatBin::Copysign {
+        if op == FloatBinOp::Copysign {
             if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
                 let s = sign_bit(ty);
                 let r = (a as u64 & !s) | (b as u64 & s);
@@ -547,7 +540,7 @@ impl CodeGen<'_, '_> {
         self.masm.fcmp(size, dst, Operand::Reg(src));
         self.masm.jcc(Cond::Parity, nan);
         self.masm.jcc(Cond::Ne, normal);
-        let (bit, fop) = if op == FloatBin::Min {
+        let (bit, fop) = if op == FloatBinOp::Min {
             (FloatBitOp::Or, FloatOp::Min)
         } else {
             (FloatBitOp::And, FloatOp::Max)
@@ -565,38 +558,45 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// Float unary operators.
-    pub fn float_unary(&mut self, op: FloatUn, ty: Ty) -> Result<(), CompileError> {
-        let (_, v) = self.pop()?;
-        let size = ty.fsize();
-        let s = sign_bit(ty);
-        if let Val::Const(c) = v {
-            match op {
-                FloatUn::Abs => return self.fconst(ty, c as u64 & !s),
-                FloatUn::Neg => return self.fconst(ty, c as u64 ^ s),
-                _ => {}
-            }
+    /// Float comparisons (false on NaN except `ne`).
+    fn float_compare(&mut self, cmp: FloatCmpOp, ty: FloatTy) -> Result<(), CompileError> {
+        self.prepay_branch();
+        let ty = Ty::from(ty);
+        let (_, rhs) = self.pop()?;
+        let (_, lhs) = self.pop()?;
+        if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
+            let (a, b) = if ty == Ty::F32 {
+                (
+                    f64::from(f32::from_bits(a as u32)),
+                    f64::from(f32::from_bits(b as u32)),
+                )
+            } else {
+                (f64::from_bits(a as u64), f64::from_bits(b as u64))
+            };
+            let r = match cmp {
+                FloatCmpOp::Eq => a == b,
+                FloatCmpOp::Ne => a != b,
+                FloatCmpOp::Lt => a < b,
+                FloatCmpOp::Gt => a > b,
+                FloatCmpOp::Le => a <= b,
+                FloatCmpOp::Ge => a >= b,
+            };
+            self.push_const(Ty::I32, i64::from(r));
+            return Ok(());
         }
-        let dst = self.owned_reg(ty, v)?;
-        match op {
-            FloatUn::Abs => {
-                let mask = if ty == Ty::F32 {
-                    u64::from(u32::MAX) & !s
-                } else {
-                    !s
-                };
-                self.masm.fconst(size, FSCRATCH, mask);
-                self.masm.fbit(FloatBitOp::And, dst, FSCRATCH);
-            }
-            FloatUn::Neg => {
-                self.masm.fconst(size, FSCRATCH, s);
-                self.masm.fbit(FloatBitOp::Xor, dst, FSCRATCH);
-            }
-            FloatUn::Sqrt => self.masm.fop(FloatOp::Sqrt, size, dst, Operand::Reg(dst)),
-            FloatUn::Round(mode) => self.masm.fround(mode, size, dst, dst),
-        }
-        self.push_reg(ty, dst);
-        Ok(())
+        let ((x, y), flags) = match cmp {
+            FloatCmpOp::Eq => ((lhs, rhs), Flags::FloatEq),
+            FloatCmpOp::Ne => ((lhs, rhs), Flags::FloatNe),
+            FloatCmpOp::Gt => ((lhs, rhs), Flags::Int(Cond::Above)),
+            FloatCmpOp::Ge => ((lhs, rhs), Flags::Int(Cond::AboveEq)),
+            FloatCmpOp::Lt => ((rhs, lhs), Flags::Int(Cond::Above)),
+            FloatCmpOp::Le => ((rhs, lhs), Flags::Int(Cond::AboveEq)),
+        };
+        let xr = self.owned_reg(ty, x)?;
+        self.float_cmp(ty, xr, y);
+        self.regs.free(xr);
+        self.free(y);
+        self.use_flags(flags)
     }
 }
 

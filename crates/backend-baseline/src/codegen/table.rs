@@ -7,7 +7,9 @@ use crate::isa::x64::regs::{Reg, SCRATCH, VMCTX};
 use crate::masm::{Address, Cond, MacroAssembler, Operand, Size};
 use crate::stack::{Ty, Val};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::LowerTable;
 use tandem_environ::{ElemIndex, FuncIndex, Libcall, TableIndex, TrapCode, VMOffsets};
+use wasmparser::HeapType;
 
 impl CodeGen<'_, '_> {
     /// Where table `index`'s `VMTableDefinition` is (the import's pointer
@@ -70,8 +72,15 @@ impl CodeGen<'_, '_> {
         self.table_access(table, index, trap, false)
     }
 
+    /// An i32 immediate argument.
+    fn imm(v: u32) -> (Ty, Val) {
+        (Ty::I32, Val::Const(i64::from(v)))
+    }
+}
+
+impl LowerTable for CodeGen<'_, '_> {
     /// `table.get`.
-    pub fn table_get(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_get(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let (_, index) = self.pop()?;
         let r = self.table_element(table, index, TrapCode::TableOutOfBounds)?;
         self.push_reg(Ty::I64, r);
@@ -79,7 +88,7 @@ impl CodeGen<'_, '_> {
     }
 
     /// `table.set`.
-    pub fn table_set(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_set(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let (_, value) = self.pop()?;
         let (_, index) = self.pop()?;
         let value = Val::Reg(self.owned_reg(Ty::I64, value)?);
@@ -91,7 +100,7 @@ impl CodeGen<'_, '_> {
     }
 
     /// `table.size`.
-    pub fn table_size(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_size(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let dst = self.alloc(false)?;
         let def = self.table_def_addr(table, dst)?;
         self.masm.mov(
@@ -103,13 +112,8 @@ impl CodeGen<'_, '_> {
         Ok(())
     }
 
-    /// An i32 immediate argument.
-    fn imm(v: u32) -> (Ty, Val) {
-        (Ty::I32, Val::Const(i64::from(v)))
-    }
-
     /// `table.grow`.
-    pub fn table_grow(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_grow(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let [init, delta] = self.pop_n::<2>()?;
         let r = self
             .libcall(
@@ -123,7 +127,7 @@ impl CodeGen<'_, '_> {
     }
 
     /// `table.fill`.
-    pub fn table_fill(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_fill(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let [dst, val, len] = self.pop_n::<3>()?;
         self.libcall(
             Libcall::table_fill,
@@ -133,7 +137,7 @@ impl CodeGen<'_, '_> {
     }
 
     /// `table.copy`.
-    pub fn table_copy(
+    fn table_copy(
         &mut self,
         dst_table: TableIndex,
         src_table: TableIndex,
@@ -151,7 +155,7 @@ impl CodeGen<'_, '_> {
     }
 
     /// `table.init`.
-    pub fn table_init(&mut self, table: TableIndex, elem: ElemIndex) -> Result<(), CompileError> {
+    fn table_init(&mut self, table: TableIndex, elem: ElemIndex) -> Result<(), CompileError> {
         let [d, s, n] = self.pop_n::<3>()?;
         let args = [Self::imm(table.as_u32()), Self::imm(elem.as_u32()), d, s, n];
         self.libcall(Libcall::table_init, &args)?;
@@ -159,19 +163,24 @@ impl CodeGen<'_, '_> {
     }
 
     /// `elem.drop`.
-    pub fn elem_drop(&mut self, elem: ElemIndex) -> Result<(), CompileError> {
+    fn elem_drop(&mut self, elem: ElemIndex) -> Result<(), CompileError> {
         self.libcall(Libcall::elem_drop, &[Self::imm(elem.as_u32())])?;
         Ok(())
     }
 
-    /// `ref.null`.
-    pub fn ref_null(&mut self) -> Result<(), CompileError> {
+    /// `ref.null`: 0, whatever the type.
+    fn ref_null(&mut self, _ty: HeapType) -> Result<(), CompileError> {
         self.push_const(Ty::I64, 0);
         Ok(())
     }
 
+    /// `ref.is_null`: a comparison with 0, as `i64.eqz`.
+    fn ref_is_null(&mut self) -> Result<(), CompileError> {
+        self.eqz(Ty::I64)
+    }
+
     /// `ref.func`: the address of the function's `VMFuncRef`.
-    pub fn ref_func(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+    fn ref_func(&mut self, func: FuncIndex) -> Result<(), CompileError> {
         if func.index() >= self.env.module.functions.len() {
             return Err(self.bug("function index out of range"));
         }

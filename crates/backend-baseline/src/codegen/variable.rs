@@ -9,6 +9,7 @@ use crate::isa::x64::regs::{RBP, Reg, SCRATCH, VMCTX};
 use crate::masm::{Address, MacroAssembler, Operand, Size};
 use crate::stack::{Loc, Ty, Val};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::LowerVariable;
 use tandem_environ::GlobalIndex;
 
 /// Where an operator puts its result.
@@ -49,13 +50,6 @@ impl CodeGen<'_, '_> {
             .ok_or_else(|| self.bug("local index out of range"))
     }
 
-    /// `local.get`.
-    pub fn local_get(&mut self, index: u32) -> Result<(), CompileError> {
-        let l = self.local(index)?;
-        self.stack.push(l.ty, Loc::Local(index));
-        Ok(())
-    }
-
     /// Copies stack references to local `index` away before it changes:
     /// into a free register, or into their slots.
     fn detach_local(&mut self, index: u32) {
@@ -90,31 +84,6 @@ impl CodeGen<'_, '_> {
             Some(_) => {}
             None if v != Val::Mem(l.disp) => self.store_val(ty, Address::base_disp(RBP, l.disp), v),
             None => {}
-        }
-        Ok(())
-    }
-
-    /// `local.set`.
-    pub fn local_set(&mut self, index: u32) -> Result<(), CompileError> {
-        let (ty, v) = self.pop()?;
-        self.set_local(index, ty, v)?;
-        self.free(v);
-        Ok(())
-    }
-
-    /// `local.tee`.
-    pub fn local_tee(&mut self, index: u32) -> Result<(), CompileError> {
-        let (ty, v) = self.pop()?;
-        self.set_local(index, ty, v)?;
-        match v {
-            // A local in a register is as good as the value's register.
-            Val::Reg(r) if self.locals[index as usize].reg.is_some() => {
-                self.regs.free(r);
-                self.stack.push(ty, Loc::Local(index));
-            }
-            Val::Reg(r) => self.push_reg(ty, r),
-            Val::Const(c) => self.push_const(ty, c),
-            Val::Mem(_) | Val::LocalReg(_) => self.stack.push(ty, Loc::Local(index)),
         }
         Ok(())
     }
@@ -239,12 +208,7 @@ impl CodeGen<'_, '_> {
     /// The type of global `index` and where its value is (loading an
     /// import's pointer into `tmp`).
     fn global_addr(&mut self, index: GlobalIndex, tmp: Reg) -> Result<(Ty, Address), CompileError> {
-        let g = self
-            .env
-            .module
-            .globals
-            .get(index.index())
-            .copied()
+        let g = (self.env.module.global_type(index))
             .ok_or_else(|| self.bug("global index out of range"))?;
         let ty = Ty::of(g.content).ok_or_else(|| self.unsupported("v128 globals"))?;
         let addr = match self.env.module.defined_global_index(index) {
@@ -258,14 +222,44 @@ impl CodeGen<'_, '_> {
         };
         Ok((ty, addr))
     }
+}
+
+impl LowerVariable for CodeGen<'_, '_> {
+    /// `local.get`.
+    fn local_get(&mut self, index: u32) -> Result<(), CompileError> {
+        let l = self.local(index)?;
+        self.stack.push(l.ty, Loc::Local(index));
+        Ok(())
+    }
+
+    /// `local.set`.
+    fn local_set(&mut self, index: u32) -> Result<(), CompileError> {
+        let (ty, v) = self.pop()?;
+        self.set_local(index, ty, v)?;
+        self.free(v);
+        Ok(())
+    }
+
+    /// `local.tee`.
+    fn local_tee(&mut self, index: u32) -> Result<(), CompileError> {
+        let (ty, v) = self.pop()?;
+        self.set_local(index, ty, v)?;
+        match v {
+            // A local in a register is as good as the value's register.
+            Val::Reg(r) if self.locals[index as usize].reg.is_some() => {
+                self.regs.free(r);
+                self.stack.push(ty, Loc::Local(index));
+            }
+            Val::Reg(r) => self.push_reg(ty, r),
+            Val::Const(c) => self.push_const(ty, c),
+            Val::Mem(_) | Val::LocalReg(_) => self.stack.push(ty, Loc::Local(index)),
+        }
+        Ok(())
+    }
 
     /// `global.get`.
-    pub fn global_get(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
-        let ty = self
-            .env
-            .module
-            .globals
-            .get(index.index())
+    fn global_get(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
+        let ty = (self.env.module.global_type(index))
             .and_then(|g| Ty::of(g.content))
             .ok_or_else(|| self.bug("bad global"))?;
         let dst = self.alloc_for(ty)?;
@@ -281,7 +275,7 @@ impl CodeGen<'_, '_> {
     }
 
     /// `global.set`.
-    pub fn global_set(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
+    fn global_set(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
         let (ty, v) = self.pop()?;
         // Values in memory go through a register: the store may need the
         // scratch register for an imported global's pointer.

@@ -12,6 +12,7 @@ use crate::isa::ir_trap;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Inst, InstBuilder, MemFlagsData, Value, types};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::LowerCall;
 use tandem_environ::{FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets};
 
 /// Flags for a field of a `VMFuncRef` reached through a checked pointer:
@@ -38,13 +39,13 @@ impl Translator<'_, '_> {
         let results = self.b.inst_results(call);
         self.bufs.stack.extend_from_slice(results);
     }
+}
 
+impl LowerCall for Translator<'_, '_> {
     /// `call`.
-    pub(super) fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+    fn call(&mut self, func: FuncIndex) -> Result<(), CompileError> {
         let module = self.env.module;
-        let ty = *module
-            .functions
-            .get(func.index())
+        let ty = (module.func_type_index(func))
             .ok_or_else(|| crate::codegen_error("function index out of range"))?;
         let params = module.types[ty.index()].params.len();
         let call = match module.defined_func_index(func) {
@@ -72,11 +73,7 @@ impl Translator<'_, '_> {
 
     /// `call_indirect`: bounds, null and signature checks, then a call
     /// through the element's `VMFuncRef`.
-    pub(super) fn call_indirect(
-        &mut self,
-        ty: TypeIndex,
-        table: TableIndex,
-    ) -> Result<(), CompileError> {
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result<(), CompileError> {
         let params = self
             .env
             .module

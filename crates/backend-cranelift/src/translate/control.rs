@@ -6,13 +6,14 @@
 //! are the loop's parameters. An `if` always gets an `else` block; without an
 //! `else` arm it forwards the `if`'s parameters to `next`. Frames are only
 //! pushed in reachable code; nesting inside unreachable code is counted by
-//! the driver.
+//! the shared driver (`tandem_codegen_api::lower`).
 
 use super::Translator;
 use crate::env::{ir_type_at, wasm_ir_type};
 use crate::isa::ir_trap;
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::LowerControl;
 use tandem_environ::TrapCode;
 use tandem_environ::wasmparser::{BlockType, BrTable};
 
@@ -139,16 +140,18 @@ impl Translator<'_, '_> {
             }
         })
     }
+}
 
+impl LowerControl for Translator<'_, '_> {
     /// `unreachable`.
-    pub(super) fn unreachable(&mut self) -> Result<(), CompileError> {
+    fn unreachable(&mut self) -> Result<(), CompileError> {
         self.b.ins().trap(ir_trap(TrapCode::UnreachableCodeReached));
         self.reachable = false;
         Ok(())
     }
 
     /// `block`.
-    pub(super) fn block(&mut self, ty: BlockType) -> Result<(), CompileError> {
+    fn block(&mut self, ty: BlockType) -> Result<(), CompileError> {
         let next = self.b.create_block();
         self.append_types(next, ty, true)?;
         let (params, results) = self.arity(ty);
@@ -157,7 +160,7 @@ impl Translator<'_, '_> {
     }
 
     /// `loop`.
-    pub(super) fn loop_(&mut self, ty: BlockType) -> Result<(), CompileError> {
+    fn loop_(&mut self, ty: BlockType) -> Result<(), CompileError> {
         let (params, results) = self.arity(ty);
         let header = self.b.create_block();
         self.append_types(header, ty, false)?;
@@ -175,7 +178,7 @@ impl Translator<'_, '_> {
     }
 
     /// `if`.
-    pub(super) fn if_(&mut self, ty: BlockType) -> Result<(), CompileError> {
+    fn if_(&mut self, ty: BlockType) -> Result<(), CompileError> {
         let cond = self.pop()?;
         let (params, results) = self.arity(ty);
         let then_block = self.b.create_block();
@@ -200,7 +203,7 @@ impl Translator<'_, '_> {
     }
 
     /// `else`: ends the `then` arm and starts the `else` arm.
-    pub(super) fn else_(&mut self) -> Result<(), CompileError> {
+    fn else_(&mut self) -> Result<(), CompileError> {
         let frame = self
             .bufs
             .control
@@ -236,7 +239,7 @@ impl Translator<'_, '_> {
     }
 
     /// `end` of any frame, including the function body.
-    pub(super) fn end(&mut self) -> Result<(), CompileError> {
+    fn end(&mut self) -> Result<(), CompileError> {
         let mut frame = self
             .bufs
             .control
@@ -285,7 +288,7 @@ impl Translator<'_, '_> {
     }
 
     /// `br`.
-    pub(super) fn br(&mut self, depth: u32) -> Result<(), CompileError> {
+    fn br(&mut self, depth: u32) -> Result<(), CompileError> {
         let (target, n) = self.branch_target(depth)?;
         self.jump_with_top(target, n)?;
         self.reachable = false;
@@ -293,7 +296,7 @@ impl Translator<'_, '_> {
     }
 
     /// `br_if`.
-    pub(super) fn br_if(&mut self, depth: u32) -> Result<(), CompileError> {
+    fn br_if(&mut self, depth: u32) -> Result<(), CompileError> {
         let cond = self.pop()?;
         let (target, n) = self.branch_target(depth)?;
         let at = self.top(n)?;
@@ -312,7 +315,7 @@ impl Translator<'_, '_> {
 
     /// `br_table`. Targets that need operands get a block of their own
     /// that forwards them (one per distinct depth).
-    pub(super) fn br_table(&mut self, table: &BrTable<'_>) -> Result<(), CompileError> {
+    fn br_table(&mut self, table: &BrTable<'_>) -> Result<(), CompileError> {
         let index = self.pop()?;
         let mut depths = Vec::with_capacity(table.len() as usize);
         for depth in table.targets() {
@@ -364,7 +367,7 @@ impl Translator<'_, '_> {
     }
 
     /// `return`.
-    pub(super) fn return_(&mut self) -> Result<(), CompileError> {
+    fn return_(&mut self) -> Result<(), CompileError> {
         let n = self.bufs.control.first().map_or(0, |f| f.results);
         let at = self.top(n)?;
         self.b.ins().return_(&self.bufs.stack[at..]);
@@ -373,13 +376,13 @@ impl Translator<'_, '_> {
     }
 
     /// `drop`.
-    pub(super) fn drop_(&mut self) -> Result<(), CompileError> {
+    fn drop_(&mut self) -> Result<(), CompileError> {
         self.pop()?;
         Ok(())
     }
 
     /// `select` and typed `select`.
-    pub(super) fn select(&mut self) -> Result<(), CompileError> {
+    fn select(&mut self) -> Result<(), CompileError> {
         let (x, y, cond) = self.pop3()?;
         let v = self.b.ins().select(cond, x, y);
         self.push(v);

@@ -23,16 +23,6 @@ use tandem_environ::{Libcall, VMOffsets};
 
 use tandem_environ::fuel::{ends_region, operator_cost as fuel_cost};
 
-/// What [`Translator::before_operator`] found out about an operator, for
-/// [`Translator::after_operator`].
-#[derive(Clone, Copy)]
-pub(super) struct OpClass {
-    /// `call` or `call_indirect`: reload fuel afterwards.
-    is_call: bool,
-    /// `loop`: the header's checks follow.
-    is_loop: bool,
-}
-
 impl Translator<'_, '_> {
     /// Emits the function-entry checks: charges the entry's unit of fuel,
     /// then checks fuel and the epoch deadline.
@@ -49,36 +39,31 @@ impl Translator<'_, '_> {
     /// Accounts for a reachable operator before it is translated: adds its
     /// cost and, if it ends a region, charges the region (and writes the
     /// fuel back to the store before calls and `return`).
-    pub(super) fn before_operator(&mut self, op: &Operator<'_>) -> OpClass {
-        let class = OpClass {
-            is_call: matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. }),
-            is_loop: matches!(op, Operator::Loop { .. }),
-        };
+    pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if self.fuel.is_some() {
             self.fuel_pending += fuel_cost(op);
             if ends_region(op) {
                 self.fuel_flush();
             }
-            if class.is_call || matches!(op, Operator::Return) {
+            if is_call(op) || matches!(op, Operator::Return) {
                 self.fuel_save();
             }
         }
-        class
     }
 
     /// Finishes an operator: reloads fuel after a call, emits the loop
     /// header's checks, and forgets the cost of a region that ended in a
     /// trap.
-    pub(super) fn after_operator(&mut self, class: OpClass) {
+    pub(super) fn finish_operator(&mut self, op: &Operator<'_>) {
         if !self.reachable {
             // `unreachable` ends its region with a trap: nothing to charge.
             self.fuel_pending = 0;
             return;
         }
-        if class.is_call {
+        if is_call(op) {
             self.fuel_reload();
         }
-        if class.is_loop {
+        if matches!(op, Operator::Loop { .. }) {
             self.checks();
         }
     }
@@ -199,4 +184,10 @@ impl Translator<'_, '_> {
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
     }
+}
+
+/// `call` or `call_indirect`: the callee charges its own operators in the
+/// store, so fuel is saved before and reloaded after.
+fn is_call(op: &Operator<'_>) -> bool {
+    matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. })
 }

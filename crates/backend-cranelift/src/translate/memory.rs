@@ -9,11 +9,12 @@
 //! before the access.
 
 use super::Translator;
-use crate::env::{POINTER, constant_field, mutable_field};
+use crate::env::{POINTER, constant_field, mutable_field, num_type};
 use crate::isa::ir_trap;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Type, Value, types};
+use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Value, types};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::{Load, LowerMemory, Store, Width};
 use tandem_environ::wasmparser::{MemArg, MemArgTarget};
 use tandem_environ::{BoundsChecks, DataIndex, Libcall, MemoryIndex, TrapCode, VMOffsets};
 
@@ -95,68 +96,6 @@ impl Translator<'_, '_> {
         })
     }
 
-    /// A load of `mem_ty` bytes producing a `ty` value (sign- or
-    /// zero-extended when narrower).
-    pub(super) fn load(
-        &mut self,
-        memarg: &MemArg,
-        mem_ty: Type,
-        ty: Type,
-        signed: bool,
-    ) -> Result<(), CompileError> {
-        let (addr, offset) = self.heap_addr(memarg, mem_ty.bytes())?;
-        let flags = heap_flags();
-        let ins = self.b.ins();
-        let v = match (mem_ty.bytes() < ty.bytes(), mem_ty, signed) {
-            (false, _, _) => ins.load(ty, flags, addr, offset),
-            (true, types::I8, true) => ins.sload8(ty, flags, addr, offset),
-            (true, types::I8, false) => ins.uload8(ty, flags, addr, offset),
-            (true, types::I16, true) => ins.sload16(ty, flags, addr, offset),
-            (true, types::I16, false) => ins.uload16(ty, flags, addr, offset),
-            (true, _, true) => ins.sload32(flags, addr, offset),
-            (true, _, false) => ins.uload32(flags, addr, offset),
-        };
-        self.push(v);
-        Ok(())
-    }
-
-    /// A store, truncated to `narrow` when given.
-    pub(super) fn store(
-        &mut self,
-        memarg: &MemArg,
-        narrow: Option<Type>,
-    ) -> Result<(), CompileError> {
-        let value = self.pop()?;
-        let ty = self.b.func.dfg.value_type(value);
-        let size = narrow.unwrap_or(ty).bytes();
-        let (addr, offset) = self.heap_addr(memarg, size)?;
-        let flags = heap_flags();
-        let ins = self.b.ins();
-        match narrow {
-            None => ins.store(flags, value, addr, offset),
-            Some(types::I8) => ins.istore8(flags, value, addr, offset),
-            Some(types::I16) => ins.istore16(flags, value, addr, offset),
-            Some(_) => ins.istore32(flags, value, addr, offset),
-        };
-        Ok(())
-    }
-
-    /// `memory.size`: the current length in 64 KiB pages.
-    pub(super) fn memory_size(&mut self, index: MemoryIndex) -> Result<(), CompileError> {
-        self.check_memory(index)?;
-        let def = self.env.memory_def(&mut self.b, index);
-        let len = self.b.ins().load(
-            POINTER,
-            mutable_field(),
-            def.base,
-            def.field(VMOffsets::MEMORY_CURRENT_LENGTH),
-        );
-        let pages = self.b.ins().ushr_imm_u(len, 16);
-        let v = self.b.ins().ireduce(types::I32, pages);
-        self.push(v);
-        Ok(())
-    }
-
     /// An i32 constant for an index immediate.
     pub(super) fn index_const(&mut self, index: u32) -> Value {
         self.b.ins().iconst(types::I32, i64::from(index))
@@ -171,9 +110,61 @@ impl Translator<'_, '_> {
     pub(super) fn libcall(&mut self, libcall: Libcall, args: &[Value]) -> Option<Value> {
         self.env.call_libcall(&mut self.b, libcall, args)
     }
+}
+
+impl LowerMemory for Translator<'_, '_> {
+    /// A scalar load (sign- or zero-extended when narrower than its type).
+    fn load(&mut self, load: Load, memarg: &MemArg) -> Result<(), CompileError> {
+        let ty = num_type(load.ty);
+        let (addr, offset) = self.heap_addr(memarg, u32::from(load.width.bytes()))?;
+        let flags = heap_flags();
+        let ins = self.b.ins();
+        let v = match (load.is_narrow(), load.width, load.signed) {
+            (false, _, _) => ins.load(ty, flags, addr, offset),
+            (true, Width::W8, true) => ins.sload8(ty, flags, addr, offset),
+            (true, Width::W8, false) => ins.uload8(ty, flags, addr, offset),
+            (true, Width::W16, true) => ins.sload16(ty, flags, addr, offset),
+            (true, Width::W16, false) => ins.uload16(ty, flags, addr, offset),
+            (true, Width::W32 | Width::W64, true) => ins.sload32(flags, addr, offset),
+            (true, Width::W32 | Width::W64, false) => ins.uload32(flags, addr, offset),
+        };
+        self.push(v);
+        Ok(())
+    }
+
+    /// A scalar store (of the low bytes when narrower than its type).
+    fn store(&mut self, store: Store, memarg: &MemArg) -> Result<(), CompileError> {
+        let value = self.pop()?;
+        let (addr, offset) = self.heap_addr(memarg, u32::from(store.width.bytes()))?;
+        let flags = heap_flags();
+        let ins = self.b.ins();
+        match (store.is_narrow(), store.width) {
+            (false, _) => ins.store(flags, value, addr, offset),
+            (true, Width::W8) => ins.istore8(flags, value, addr, offset),
+            (true, Width::W16) => ins.istore16(flags, value, addr, offset),
+            (true, Width::W32 | Width::W64) => ins.istore32(flags, value, addr, offset),
+        };
+        Ok(())
+    }
+
+    /// `memory.size`: the current length in 64 KiB pages.
+    fn memory_size(&mut self, index: MemoryIndex) -> Result<(), CompileError> {
+        self.check_memory(index)?;
+        let def = self.env.memory_def(&mut self.b, index);
+        let len = self.b.ins().load(
+            POINTER,
+            mutable_field(),
+            def.base,
+            def.field(VMOffsets::MEMORY_CURRENT_LENGTH),
+        );
+        let pages = self.b.ins().ushr_imm_u(len, 16);
+        let v = self.b.ins().ireduce(types::I32, pages);
+        self.push(v);
+        Ok(())
+    }
 
     /// `memory.grow`: the old size in pages, or -1.
-    pub(super) fn memory_grow(&mut self, index: MemoryIndex) -> Result<(), CompileError> {
+    fn memory_grow(&mut self, index: MemoryIndex) -> Result<(), CompileError> {
         self.check_memory(index)?;
         let delta = self.pop()?;
         let delta = self.widen(delta);
@@ -187,7 +178,7 @@ impl Translator<'_, '_> {
     }
 
     /// `memory.fill`.
-    pub(super) fn memory_fill(&mut self, index: MemoryIndex) -> Result<(), CompileError> {
+    fn memory_fill(&mut self, index: MemoryIndex) -> Result<(), CompileError> {
         self.check_memory(index)?;
         let (dst, value, len) = self.pop3()?;
         let (dst, len) = (self.widen(dst), self.widen(len));
@@ -197,7 +188,7 @@ impl Translator<'_, '_> {
     }
 
     /// `memory.copy`.
-    pub(super) fn memory_copy(
+    fn memory_copy(
         &mut self,
         dst_index: MemoryIndex,
         src_index: MemoryIndex,
@@ -213,11 +204,7 @@ impl Translator<'_, '_> {
     }
 
     /// `memory.init`.
-    pub(super) fn memory_init(
-        &mut self,
-        index: MemoryIndex,
-        data: DataIndex,
-    ) -> Result<(), CompileError> {
+    fn memory_init(&mut self, index: MemoryIndex, data: DataIndex) -> Result<(), CompileError> {
         self.check_memory(index)?;
         let (dst, src, len) = self.pop3()?;
         let dst = self.widen(dst);
@@ -228,7 +215,7 @@ impl Translator<'_, '_> {
     }
 
     /// `data.drop`.
-    pub(super) fn data_drop(&mut self, data: DataIndex) -> Result<(), CompileError> {
+    fn data_drop(&mut self, data: DataIndex) -> Result<(), CompileError> {
         let data = self.index_const(data.as_u32());
         self.libcall(Libcall::data_drop, &[data]);
         Ok(())

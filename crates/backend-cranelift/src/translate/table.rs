@@ -8,6 +8,8 @@ use crate::isa::ir_trap;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value, types};
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::LowerTable;
+use tandem_environ::wasmparser::HeapType;
 use tandem_environ::{ElemIndex, FuncIndex, Libcall, TableIndex, TrapCode, VMOffsets};
 
 impl Translator<'_, '_> {
@@ -32,9 +34,11 @@ impl Translator<'_, '_> {
         );
         self.b.ins().iadd(base, scaled)
     }
+}
 
+impl LowerTable for Translator<'_, '_> {
     /// `table.get`.
-    pub(super) fn table_get(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_get(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let index = self.pop()?;
         let addr = self.table_elem_addr(table, index, TrapCode::TableOutOfBounds);
         let v = self.b.ins().load(POINTER, mutable_field(), addr, 0);
@@ -43,7 +47,7 @@ impl Translator<'_, '_> {
     }
 
     /// `table.set`.
-    pub(super) fn table_set(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_set(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let (index, value) = self.pop2()?;
         let addr = self.table_elem_addr(table, index, TrapCode::TableOutOfBounds);
         self.b.ins().store(mutable_field(), value, addr, 0);
@@ -51,7 +55,7 @@ impl Translator<'_, '_> {
     }
 
     /// `table.size`.
-    pub(super) fn table_size(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_size(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let (_, len) = self.env.table_bounds(&mut self.b, table);
         let v = self.b.ins().ireduce(types::I32, len);
         self.push(v);
@@ -59,7 +63,7 @@ impl Translator<'_, '_> {
     }
 
     /// `table.grow`: the old size, or -1.
-    pub(super) fn table_grow(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_grow(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let (init, delta) = self.pop2()?;
         let t = self.index_const(table.as_u32());
         let old = self
@@ -70,7 +74,7 @@ impl Translator<'_, '_> {
     }
 
     /// `table.fill`.
-    pub(super) fn table_fill(&mut self, table: TableIndex) -> Result<(), CompileError> {
+    fn table_fill(&mut self, table: TableIndex) -> Result<(), CompileError> {
         let (dst, value, len) = self.pop3()?;
         let t = self.index_const(table.as_u32());
         self.libcall(Libcall::table_fill, &[t, dst, value, len]);
@@ -78,11 +82,7 @@ impl Translator<'_, '_> {
     }
 
     /// `table.copy`.
-    pub(super) fn table_copy(
-        &mut self,
-        dst: TableIndex,
-        src: TableIndex,
-    ) -> Result<(), CompileError> {
+    fn table_copy(&mut self, dst: TableIndex, src: TableIndex) -> Result<(), CompileError> {
         let (d, s, n) = self.pop3()?;
         let dt = self.index_const(dst.as_u32());
         let st = self.index_const(src.as_u32());
@@ -91,11 +91,7 @@ impl Translator<'_, '_> {
     }
 
     /// `table.init`.
-    pub(super) fn table_init(
-        &mut self,
-        table: TableIndex,
-        elem: ElemIndex,
-    ) -> Result<(), CompileError> {
+    fn table_init(&mut self, table: TableIndex, elem: ElemIndex) -> Result<(), CompileError> {
         let (d, s, n) = self.pop3()?;
         let t = self.index_const(table.as_u32());
         let e = self.index_const(elem.as_u32());
@@ -104,21 +100,21 @@ impl Translator<'_, '_> {
     }
 
     /// `elem.drop`.
-    pub(super) fn elem_drop(&mut self, elem: ElemIndex) -> Result<(), CompileError> {
+    fn elem_drop(&mut self, elem: ElemIndex) -> Result<(), CompileError> {
         let e = self.index_const(elem.as_u32());
         self.libcall(Libcall::elem_drop, &[e]);
         Ok(())
     }
 
-    /// `ref.null`: the null pointer.
-    pub(super) fn ref_null(&mut self) -> Result<(), CompileError> {
+    /// `ref.null`: the null pointer, whatever the type.
+    fn ref_null(&mut self, _ty: HeapType) -> Result<(), CompileError> {
         let v = self.b.ins().iconst(POINTER, 0);
         self.push(v);
         Ok(())
     }
 
     /// `ref.is_null`.
-    pub(super) fn ref_is_null(&mut self) -> Result<(), CompileError> {
+    fn ref_is_null(&mut self) -> Result<(), CompileError> {
         let r = self.pop()?;
         let c = self.b.ins().icmp_imm_u(IntCC::Equal, r, 0);
         let v = self.b.ins().uextend(types::I32, c);
@@ -127,7 +123,7 @@ impl Translator<'_, '_> {
     }
 
     /// `ref.func`: the address of the function's `VMFuncRef`.
-    pub(super) fn ref_func(&mut self, func: FuncIndex) -> Result<(), CompileError> {
+    fn ref_func(&mut self, func: FuncIndex) -> Result<(), CompileError> {
         let v = self.env.func_ref_addr(&mut self.b, func);
         self.push(v);
         Ok(())

@@ -7,6 +7,7 @@ use crate::env::{constant_field, ir_type_at, mutable_field};
 use cranelift_codegen::ir::InstBuilder;
 use cranelift_frontend::Variable;
 use tandem_codegen_api::CompileError;
+use tandem_codegen_api::lower::LowerVariable;
 use tandem_environ::GlobalIndex;
 
 impl Translator<'_, '_> {
@@ -18,9 +19,11 @@ impl Translator<'_, '_> {
             .copied()
             .ok_or_else(|| crate::codegen_error("local index out of range"))
     }
+}
 
+impl LowerVariable for Translator<'_, '_> {
     /// `local.get`.
-    pub(super) fn local_get(&mut self, index: u32) -> Result<(), CompileError> {
+    fn local_get(&mut self, index: u32) -> Result<(), CompileError> {
         let var = self.local(index)?;
         let v = self.b.use_var(var);
         self.push(v);
@@ -28,7 +31,7 @@ impl Translator<'_, '_> {
     }
 
     /// `local.set`.
-    pub(super) fn local_set(&mut self, index: u32) -> Result<(), CompileError> {
+    fn local_set(&mut self, index: u32) -> Result<(), CompileError> {
         let var = self.local(index)?;
         let v = self.pop()?;
         self.b.def_var(var, v);
@@ -36,7 +39,7 @@ impl Translator<'_, '_> {
     }
 
     /// `local.tee`.
-    pub(super) fn local_tee(&mut self, index: u32) -> Result<(), CompileError> {
+    fn local_tee(&mut self, index: u32) -> Result<(), CompileError> {
         let var = self.local(index)?;
         let v = *self
             .bufs
@@ -48,13 +51,8 @@ impl Translator<'_, '_> {
     }
 
     /// `global.get`.
-    pub(super) fn global_get(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
-        let ty = self
-            .env
-            .module
-            .globals
-            .get(index.index())
-            .copied()
+    fn global_get(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
+        let ty = (self.env.module.global_type(index))
             .ok_or_else(|| crate::codegen_error("global index out of range"))?;
         let ir_ty = ir_type_at(ty.content, self.offset)?;
         let flags = if ty.mutable {
@@ -69,7 +67,7 @@ impl Translator<'_, '_> {
     }
 
     /// `global.set`.
-    pub(super) fn global_set(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
+    fn global_set(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
         let v = self.pop()?;
         let def = self.env.global_def(&mut self.b, index);
         self.b.ins().store(mutable_field(), v, def.base, def.offset);

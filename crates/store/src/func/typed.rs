@@ -70,10 +70,7 @@ macro_rules! wasm_ty {
                 Ok(())
             }
             unsafe fn load_raw<S>(_store: &mut Store<S>, slot: &ValRaw) -> Option<Self> {
-                // SAFETY: every slot has all 16 bytes initialised (see
-                // `ValRaw`), so reading any numeric field is defined; the
-                // caller guarantees it holds a value of this type.
-                let $u = unsafe { slot.$field };
+                let $u = slot.$field();
                 Some($load)
             }
             )?
@@ -82,14 +79,14 @@ macro_rules! wasm_ty {
 }
 
 wasm_ty! {
-    i32 => ValType::I32, I32, |v| v, |w| *w, raw |r| r as u32, i32 |u| u;
-    u32 => ValType::I32, I32, |v| v as i32, |w| *w as u32, raw |r| r, i32 |u| u as u32;
-    i64 => ValType::I64, I64, |v| v, |w| *w, raw |r| r as u64, i64 |u| u;
-    u64 => ValType::I64, I64, |v| v as i64, |w| *w as u64, raw |r| r, i64 |u| u as u64;
+    i32 => ValType::I32, I32, |v| v, |w| *w, raw |r| r as u32, get_i32 |u| u;
+    u32 => ValType::I32, I32, |v| v as i32, |w| *w as u32, raw |r| r, get_i32 |u| u as u32;
+    i64 => ValType::I64, I64, |v| v, |w| *w, raw |r| r as u64, get_i64 |u| u;
+    u64 => ValType::I64, I64, |v| v as i64, |w| *w as u64, raw |r| r, get_i64 |u| u as u64;
     f32 => ValType::F32, F32, |v| v.to_bits(), |w| f32::from_bits(*w),
-        raw |r| r.to_bits(), f32 |u| f32::from_bits(u);
+        raw |r| r.to_bits(), get_f32 |u| f32::from_bits(u);
     f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w),
-        raw |r| r.to_bits(), f64 |u| f64::from_bits(u);
+        raw |r| r.to_bits(), get_f64 |u| f64::from_bits(u);
     Option<Func> => ValType::Ref(RefType::Func), FuncRef, |v| v, |w| *w;
     Option<Rooted<ExternRef>> => ValType::Ref(RefType::Extern), ExternRef, |v| v, |w| *w;
 }

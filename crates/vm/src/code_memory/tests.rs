@@ -31,8 +31,7 @@ fn call_entry(entry: ArrayCallFn) -> i64 {
     // store and `values[0]`.
     let ok = unsafe { entry(vmctx, vmctx, values.as_mut_ptr(), 1) };
     assert!(ok);
-    // SAFETY: the entry wrote an i64 to slot 0.
-    unsafe { values[0].i64 }
+    values[0].get_i64()
 }
 
 #[test]

@@ -45,7 +45,7 @@ thread_local! {
 }
 
 /// The lowest usable address of this thread's stack, if known.
-pub fn stack_low_end() -> Option<usize> {
+pub(crate) fn stack_low_end() -> Option<usize> {
     STACK_LOW
         .try_with(|cell| *cell.get_or_init(query_stack_low_end))
         .ok()
@@ -55,7 +55,7 @@ pub fn stack_low_end() -> Option<usize> {
 /// `limit` (the address Wasm's stack may not go below), raised if needed so
 /// that at least [`STACK_SAFETY_MARGIN`] bytes of this thread's stack remain
 /// below it. Unchanged when the bounds are unknown.
-pub fn clamp_stack_limit(limit: usize) -> usize {
+pub(crate) fn clamp_stack_limit(limit: usize) -> usize {
     match stack_low_end() {
         Some(low) => limit.max(low.saturating_add(STACK_SAFETY_MARGIN)),
         None => limit,

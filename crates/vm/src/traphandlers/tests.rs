@@ -129,10 +129,14 @@ fn linked() -> Arc<LinkedCode> {
 
 /// The test builtin in the `raise_trap` slot.
 extern "C" fn test_raise_trap(_vmctx: *mut u8, code: i32) {
-    if code == RAISE_PENDING {
-        raise_pending();
+    // SAFETY: called by the test code through its libcall trampoline; this
+    // frame owns nothing, and above it are only that trampoline and Wasm.
+    unsafe {
+        if code == RAISE_PENDING {
+            raise_pending();
+        }
+        raise_trap(TrapCode::from_u8(code as u8).unwrap_or(TrapCode::HostError))
     }
-    raise_trap(TrapCode::from_u8(code as u8).unwrap_or(TrapCode::HostError))
 }
 
 /// What the host function in the `memory_grow` slot does.
@@ -252,8 +256,7 @@ impl Harness {
                 1,
             )?;
         }
-        // SAFETY: slot 0 holds the i64 result.
-        Ok(unsafe { values[0].i64 })
+        Ok(values[0].get_i64())
     }
 
     fn trap_code(&mut self, func: usize) -> TrapCode {
@@ -376,7 +379,10 @@ unsafe extern "C" fn host_fails(_: *mut u8, _: *mut u8, _: *mut ValRaw, _: usize
 unsafe extern "C" fn host_panics(_: *mut u8, _: *mut u8, _: *mut ValRaw, _: usize) -> bool {
     match std::panic::catch_unwind(|| -> bool { std::panic::panic_any(17u32) }) {
         Ok(ok) => ok,
-        Err(payload) => raise_unwind(UnwindReason::Panic(payload)),
+        // SAFETY: `catch_unwind` has returned, so this frame owns only the
+        // payload, which moves into the unwind; above it is the Wasm-to-array
+        // trampoline and Wasm.
+        Err(payload) => unsafe { raise_unwind(UnwindReason::Panic(payload)) },
     }
 }
 
@@ -467,8 +473,9 @@ fn traps_work_on_many_threads() {
 
 #[test]
 fn raising_outside_wasm_panics_clearly() {
-    let err =
-        std::panic::catch_unwind(|| raise_trap(TrapCode::UnreachableCodeReached)).unwrap_err();
+    // SAFETY: with no activation it panics before skipping any frame.
+    let err = std::panic::catch_unwind(|| unsafe { raise_trap(TrapCode::UnreachableCodeReached) })
+        .unwrap_err();
     let msg = err
         .downcast_ref::<String>()
         .cloned()

@@ -1,0 +1,46 @@
+//! The crate docs' feature table, checked: what validation rejects, and
+//! what this backend rejects with `CompileError::Unsupported`.
+
+use tandem_codegen_api::{Backend, CompileError};
+use tandem_environ::{WasmFeatures, default_features, translate};
+
+/// Compiles `wat` with `features`: `None` when validation rejects it.
+fn compile(wat: &str, features: WasmFeatures) -> Option<Result<(), CompileError>> {
+    let wasm = wat::parse_str(wat).expect("wat parses");
+    let translation = translate(&wasm, features).ok()?;
+    let backend = tandem_backend_baseline::BaselineBackend::new().expect("backend");
+    Some(
+        backend
+            .compile_module(&translation, &Default::default())
+            .map(drop),
+    )
+}
+
+#[test]
+fn multi_memory_is_a_validation_error_and_else_unsupported_beyond_memory_0() {
+    let wat = r#"(module (memory 1) (memory 1)
+        (func (result i32) (i32.load 1 (i32.const 0))))"#;
+    assert!(compile(wat, default_features()).is_none());
+    let enabled = default_features() | WasmFeatures::MULTI_MEMORY;
+    match compile(wat, enabled) {
+        Some(Err(CompileError::Unsupported { what, .. })) => {
+            assert!(what.contains("multiple memories"), "{what}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Memory 0 of a module with two compiles.
+    let first = r#"(module (memory 1) (memory 1)
+        (func (result i32) (i32.load (i32.const 0))))"#;
+    assert!(matches!(compile(first, enabled), Some(Ok(()))));
+}
+
+#[test]
+fn simd_is_unsupported_when_validation_lets_it_through() {
+    let wat = "(module (func (result i32) (v128.const i64x2 0 0) (i32x4.extract_lane 0)))";
+    assert!(compile(wat, default_features()).is_none());
+    let enabled = default_features() | WasmFeatures::SIMD;
+    assert!(matches!(
+        compile(wat, enabled),
+        Some(Err(CompileError::Unsupported { .. }))
+    ));
+}

@@ -1,0 +1,471 @@
+//! Tests of the table and the driver with a recording backend: each
+//! lowering logs the wasmparser name of the operator it was asked for,
+//! spelled from its family arguments, so a row that maps an operator to
+//! the wrong family member shows up as a name mismatch.
+
+use super::*;
+use crate::CompileError;
+use tandem_environ::wasmparser::{
+    BinaryReader, BlockType, BrTable, HeapType, MemArg, Operator, OperatorsReader, WasmFeatures,
+};
+use tandem_environ::{
+    DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex,
+};
+
+/// A backend that compiles nothing and logs what it was asked to lower.
+struct Recorder<'a> {
+    reader: OperatorsReader<'a>,
+    reachable: bool,
+    /// Names of the lowered operators, in order.
+    lowered: Vec<String>,
+    /// Every offset announced by `at_operator`.
+    offsets: Vec<u64>,
+    /// `before_operator` / `after_operator` calls.
+    hooks: Vec<String>,
+}
+
+impl<'a> Recorder<'a> {
+    fn new(body: &'a [u8], features: WasmFeatures) -> Self {
+        let reader = BinaryReader::new_features(body, 0, features);
+        Recorder {
+            reader: OperatorsReader::new(reader),
+            reachable: true,
+            lowered: Vec::new(),
+            offsets: Vec::new(),
+            hooks: Vec::new(),
+        }
+    }
+
+    fn log(&mut self, name: impl Into<String>) -> LowerResult {
+        self.lowered.push(name.into());
+        Ok(())
+    }
+
+    /// Logs `name` and ends the straight line.
+    fn log_jump(&mut self, name: &str) -> LowerResult {
+        self.reachable = false;
+        self.log(name)
+    }
+}
+
+/// The name wasmparser gives an operator: its variant, without immediates.
+fn name_of(op: &Operator<'_>) -> String {
+    let debug = format!("{op:?}");
+    debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `S` or `U`.
+fn sign(signed: bool) -> &'static str {
+    if signed { "S" } else { "U" }
+}
+
+impl LowerControl for Recorder<'_> {
+    fn unreachable(&mut self) -> LowerResult {
+        self.log_jump("Unreachable")
+    }
+    fn block(&mut self, _: BlockType) -> LowerResult {
+        self.log("Block")
+    }
+    fn loop_(&mut self, _: BlockType) -> LowerResult {
+        self.log("Loop")
+    }
+    fn if_(&mut self, _: BlockType) -> LowerResult {
+        self.log("If")
+    }
+    fn else_(&mut self) -> LowerResult {
+        self.reachable = true;
+        self.log("Else")
+    }
+    fn end(&mut self) -> LowerResult {
+        self.reachable = true;
+        self.log("End")
+    }
+    fn br(&mut self, _: u32) -> LowerResult {
+        self.log_jump("Br")
+    }
+    fn br_if(&mut self, _: u32) -> LowerResult {
+        self.log("BrIf")
+    }
+    fn br_table(&mut self, _: &BrTable<'_>) -> LowerResult {
+        self.log_jump("BrTable")
+    }
+    fn return_(&mut self) -> LowerResult {
+        self.log_jump("Return")
+    }
+    fn drop_(&mut self) -> LowerResult {
+        self.log("Drop")
+    }
+    fn select(&mut self) -> LowerResult {
+        self.log("Select")
+    }
+}
+
+impl LowerCall for Recorder<'_> {
+    fn call(&mut self, _: FuncIndex) -> LowerResult {
+        self.log("Call")
+    }
+    fn call_indirect(&mut self, _: TypeIndex, _: TableIndex) -> LowerResult {
+        self.log("CallIndirect")
+    }
+}
+
+impl LowerVariable for Recorder<'_> {
+    fn local_get(&mut self, _: u32) -> LowerResult {
+        self.log("LocalGet")
+    }
+    fn local_set(&mut self, _: u32) -> LowerResult {
+        self.log("LocalSet")
+    }
+    fn local_tee(&mut self, _: u32) -> LowerResult {
+        self.log("LocalTee")
+    }
+    fn global_get(&mut self, _: GlobalIndex) -> LowerResult {
+        self.log("GlobalGet")
+    }
+    fn global_set(&mut self, _: GlobalIndex) -> LowerResult {
+        self.log("GlobalSet")
+    }
+}
+
+impl LowerMemory for Recorder<'_> {
+    fn load(&mut self, load: Load, _: &MemArg) -> LowerResult {
+        let narrow = if load.is_narrow() {
+            format!("{}{}", load.width.bytes() * 8, sign(load.signed))
+        } else {
+            String::new()
+        };
+        self.log(format!("{:?}Load{narrow}", load.ty))
+    }
+    fn store(&mut self, store: Store, _: &MemArg) -> LowerResult {
+        let narrow = if store.is_narrow() {
+            (store.width.bytes() * 8).to_string()
+        } else {
+            String::new()
+        };
+        self.log(format!("{:?}Store{narrow}", store.ty))
+    }
+    fn memory_size(&mut self, _: MemoryIndex) -> LowerResult {
+        self.log("MemorySize")
+    }
+    fn memory_grow(&mut self, _: MemoryIndex) -> LowerResult {
+        self.log("MemoryGrow")
+    }
+    fn memory_fill(&mut self, _: MemoryIndex) -> LowerResult {
+        self.log("MemoryFill")
+    }
+    fn memory_copy(&mut self, _: MemoryIndex, _: MemoryIndex) -> LowerResult {
+        self.log("MemoryCopy")
+    }
+    fn memory_init(&mut self, _: MemoryIndex, _: DataIndex) -> LowerResult {
+        self.log("MemoryInit")
+    }
+    fn data_drop(&mut self, _: DataIndex) -> LowerResult {
+        self.log("DataDrop")
+    }
+}
+
+impl LowerTable for Recorder<'_> {
+    fn table_get(&mut self, _: TableIndex) -> LowerResult {
+        self.log("TableGet")
+    }
+    fn table_set(&mut self, _: TableIndex) -> LowerResult {
+        self.log("TableSet")
+    }
+    fn table_size(&mut self, _: TableIndex) -> LowerResult {
+        self.log("TableSize")
+    }
+    fn table_grow(&mut self, _: TableIndex) -> LowerResult {
+        self.log("TableGrow")
+    }
+    fn table_fill(&mut self, _: TableIndex) -> LowerResult {
+        self.log("TableFill")
+    }
+    fn table_copy(&mut self, _: TableIndex, _: TableIndex) -> LowerResult {
+        self.log("TableCopy")
+    }
+    fn table_init(&mut self, _: TableIndex, _: ElemIndex) -> LowerResult {
+        self.log("TableInit")
+    }
+    fn elem_drop(&mut self, _: ElemIndex) -> LowerResult {
+        self.log("ElemDrop")
+    }
+    fn ref_null(&mut self, _: HeapType) -> LowerResult {
+        self.log("RefNull")
+    }
+    fn ref_is_null(&mut self) -> LowerResult {
+        self.log("RefIsNull")
+    }
+    fn ref_func(&mut self, _: FuncIndex) -> LowerResult {
+        self.log("RefFunc")
+    }
+}
+
+impl LowerNumeric for Recorder<'_> {
+    fn constant(&mut self, value: Const) -> LowerResult {
+        let ty = match value {
+            Const::I32(_) => "I32",
+            Const::I64(_) => "I64",
+            Const::F32(_) => "F32",
+            Const::F64(_) => "F64",
+        };
+        self.log(format!("{ty}Const"))
+    }
+    fn int_unary(&mut self, op: IntUnOp, ty: IntTy) -> LowerResult {
+        self.log(format!("{ty:?}{op:?}"))
+    }
+    fn int_binary(&mut self, op: IntBinOp, ty: IntTy) -> LowerResult {
+        self.log(format!("{ty:?}{op:?}"))
+    }
+    fn int_eqz(&mut self, ty: IntTy) -> LowerResult {
+        self.log(format!("{ty:?}Eqz"))
+    }
+    fn int_compare(&mut self, op: IntCmpOp, ty: IntTy) -> LowerResult {
+        self.log(format!("{ty:?}{op:?}"))
+    }
+    fn float_unary(&mut self, op: FloatUnOp, ty: FloatTy) -> LowerResult {
+        self.log(format!("{ty:?}{op:?}"))
+    }
+    fn float_binary(&mut self, op: FloatBinOp, ty: FloatTy) -> LowerResult {
+        self.log(format!("{ty:?}{op:?}"))
+    }
+    fn float_compare(&mut self, op: FloatCmpOp, ty: FloatTy) -> LowerResult {
+        self.log(format!("{ty:?}{op:?}"))
+    }
+}
+
+impl LowerConvert for Recorder<'_> {
+    fn convert(&mut self, op: Convert) -> LowerResult {
+        let name = match op {
+            Convert::Wrap => "I32WrapI64".to_string(),
+            Convert::ExtendI32 { signed } => format!("I64ExtendI32{}", sign(signed)),
+            Convert::Trunc {
+                from,
+                to,
+                signed,
+                saturating,
+            } => {
+                let sat = if saturating { "Sat" } else { "" };
+                format!("{to:?}Trunc{sat}{from:?}{}", sign(signed))
+            }
+            Convert::FromInt { from, to, signed } => {
+                format!("{to:?}Convert{from:?}{}", sign(signed))
+            }
+            Convert::Demote => "F32DemoteF64".to_string(),
+            Convert::Promote => "F64PromoteF32".to_string(),
+            Convert::Reinterpret { to } => {
+                let from = match to {
+                    NumTy::I32 => "F32",
+                    NumTy::I64 => "F64",
+                    NumTy::F32 => "I32",
+                    NumTy::F64 => "I64",
+                };
+                format!("{to:?}Reinterpret{from}")
+            }
+        };
+        self.log(name)
+    }
+}
+
+impl<'a> LowerFunction<'a> for Recorder<'a> {
+    const BACKEND: &'static str = "recorder";
+
+    fn operators(&mut self) -> &mut OperatorsReader<'a> {
+        &mut self.reader
+    }
+    fn reachable(&self) -> bool {
+        self.reachable
+    }
+    fn at_operator(&mut self, offset: u64) {
+        self.offsets.push(offset);
+    }
+    fn before_operator(&mut self, op: &Operator<'a>) {
+        self.hooks.push(format!("before {}", name_of(op)));
+    }
+    fn after_operator(&mut self, op: &Operator<'a>) -> LowerResult {
+        self.hooks.push(format!("after {}", name_of(op)));
+        Ok(())
+    }
+}
+
+/// The operator bytes of the first function body in `wat` (which need not
+/// type-check: the recorder has no operand stack).
+fn body_of(wat: &str) -> Vec<u8> {
+    let wasm = wat::parse_str(wat).expect("wat parses");
+    for payload in tandem_environ::wasmparser::Parser::new(0).parse_all(&wasm) {
+        if let tandem_environ::wasmparser::Payload::CodeSectionEntry(body) =
+            payload.expect("parses")
+        {
+            let reader = body.get_binary_reader_for_operators().expect("operators");
+            let start = reader.original_position() as usize;
+            let len = reader.bytes_remaining();
+            return wasm[start..start + len].to_vec();
+        }
+    }
+    panic!("no function body in {wat}")
+}
+
+/// The names of every operator in `body`.
+fn names_in(body: &[u8], features: WasmFeatures) -> Vec<String> {
+    let mut reader = OperatorsReader::new(BinaryReader::new_features(body, 0, features));
+    let mut names = Vec::new();
+    while !reader.eof() {
+        names.push(name_of(&reader.read().expect("operator")));
+    }
+    names
+}
+
+/// Every Wasm 2.0 operator but SIMD, each once, in an order the recorder
+/// keeps reachable (each jump is followed by the `end` it leaves through).
+const EVERY_OPERATOR: &str = r#"
+(module
+  (type (func))
+  (memory 1) (table 1 funcref) (global (mut i32) (i32.const 0))
+  (data "x") (elem func 0)
+  (func (local i32)
+    nop
+    (block unreachable)
+    (block br 0)
+    (loop)
+    (if (then) (else))
+    br_if 0
+    (block (br_table 0 0))
+    (block return)
+    drop select (select (result i32))
+    call 0 (call_indirect (type 0))
+    local.get 0 local.set 0 local.tee 0 global.get 0 global.set 0
+    i32.load i64.load f32.load f64.load
+    i32.load8_s i32.load8_u i32.load16_s i32.load16_u
+    i64.load8_s i64.load8_u i64.load16_s i64.load16_u i64.load32_s i64.load32_u
+    i32.store i64.store f32.store f64.store
+    i32.store8 i32.store16 i64.store8 i64.store16 i64.store32
+    memory.size memory.grow memory.fill memory.copy (memory.init 0) (data.drop 0)
+    table.get 0 table.set 0 table.size 0 table.grow 0 table.fill 0
+    (table.copy 0 0) (table.init 0 0) (elem.drop 0)
+    ref.null func ref.is_null ref.func 0
+    i32.const 1 i64.const 1 f32.const 1 f64.const 1
+    i32.eqz i32.eq i32.ne i32.lt_s i32.lt_u i32.gt_s i32.gt_u
+    i32.le_s i32.le_u i32.ge_s i32.ge_u
+    i64.eqz i64.eq i64.ne i64.lt_s i64.lt_u i64.gt_s i64.gt_u
+    i64.le_s i64.le_u i64.ge_s i64.ge_u
+    f32.eq f32.ne f32.lt f32.gt f32.le f32.ge
+    f64.eq f64.ne f64.lt f64.gt f64.le f64.ge
+    i32.clz i32.ctz i32.popcnt
+    i32.add i32.sub i32.mul i32.div_s i32.div_u i32.rem_s i32.rem_u
+    i32.and i32.or i32.xor i32.shl i32.shr_s i32.shr_u i32.rotl i32.rotr
+    i64.clz i64.ctz i64.popcnt
+    i64.add i64.sub i64.mul i64.div_s i64.div_u i64.rem_s i64.rem_u
+    i64.and i64.or i64.xor i64.shl i64.shr_s i64.shr_u i64.rotl i64.rotr
+    f32.abs f32.neg f32.ceil f32.floor f32.trunc f32.nearest f32.sqrt
+    f32.add f32.sub f32.mul f32.div f32.min f32.max f32.copysign
+    f64.abs f64.neg f64.ceil f64.floor f64.trunc f64.nearest f64.sqrt
+    f64.add f64.sub f64.mul f64.div f64.min f64.max f64.copysign
+    i32.wrap_i64
+    i32.trunc_f32_s i32.trunc_f32_u i32.trunc_f64_s i32.trunc_f64_u
+    i64.extend_i32_s i64.extend_i32_u
+    i64.trunc_f32_s i64.trunc_f32_u i64.trunc_f64_s i64.trunc_f64_u
+    f32.convert_i32_s f32.convert_i32_u f32.convert_i64_s f32.convert_i64_u
+    f32.demote_f64
+    f64.convert_i32_s f64.convert_i32_u f64.convert_i64_s f64.convert_i64_u
+    f64.promote_f32
+    i32.reinterpret_f32 i64.reinterpret_f64 f32.reinterpret_i32 f64.reinterpret_i64
+    i32.extend8_s i32.extend16_s i64.extend8_s i64.extend16_s i64.extend32_s
+    i32.trunc_sat_f32_s i32.trunc_sat_f32_u i32.trunc_sat_f64_s i32.trunc_sat_f64_u
+    i64.trunc_sat_f32_s i64.trunc_sat_f32_u i64.trunc_sat_f64_s i64.trunc_sat_f64_u))
+"#;
+
+#[test]
+fn every_row_lowers_the_family_member_its_operator_names() {
+    let body = body_of(EVERY_OPERATOR);
+    let features = tandem_environ::default_features();
+    let mut r = Recorder::new(&body, features);
+    lower_body(&mut r).expect("every Wasm 2.0 operator has a row");
+    let names = names_in(&body, features);
+    // `nop` needs no lowering, and `TypedSelect` is lowered as `select`.
+    let expected: Vec<String> = names
+        .iter()
+        .filter(|n| *n != "Nop")
+        .map(|n| n.replace("TypedSelect", "Select"))
+        .collect();
+    assert_eq!(r.lowered, expected);
+    assert!(r.lowered.len() > 180, "{} operators", r.lowered.len());
+}
+
+#[test]
+fn hooks_surround_each_reachable_operator() {
+    let body = body_of("(module (func i32.const 1 drop))");
+    let mut r = Recorder::new(&body, tandem_environ::default_features());
+    lower_body(&mut r).unwrap();
+    assert_eq!(
+        r.hooks,
+        [
+            "before I32Const",
+            "after I32Const",
+            "before Drop",
+            "after Drop",
+            "before End",
+            "after End"
+        ]
+    );
+    assert_eq!(r.offsets, [0, 2, 3]);
+}
+
+#[test]
+fn unreachable_code_is_skipped_but_its_nesting_kept() {
+    let body = body_of(
+        "(module (func
+            (block
+              br 0
+              i32.const 1
+              (block (loop (if (then i32.add) (else i32.sub))))
+              drop)
+            (if (then unreachable i32.const 2) (else i32.const 3))
+            nop))",
+    );
+    let mut r = Recorder::new(&body, tandem_environ::default_features());
+    lower_body(&mut r).unwrap();
+    assert_eq!(
+        r.lowered,
+        [
+            "Block",
+            "Br",
+            // The skipped constructs' `end`s are not lowered; the block's is.
+            "End",
+            "If",
+            "Unreachable",
+            // `else` after an unreachable `then` makes code reachable again.
+            "Else",
+            "I32Const",
+            "End",
+            "End",
+        ]
+    );
+    // Every operator is announced, skipped or not.
+    assert_eq!(
+        r.offsets.len(),
+        names_in(&body, tandem_environ::default_features()).len()
+    );
+    // Skipped operators get no hooks.
+    assert!(!r.hooks.iter().any(|h| h.contains("I32Add")));
+}
+
+#[test]
+fn an_operator_without_a_row_is_unsupported_at_its_offset() {
+    let body = body_of("(module (func i32.const 0 v128.const i64x2 0 0 drop))");
+    let mut r = Recorder::new(&body, WasmFeatures::all());
+    match lower_body(&mut r).unwrap_err() {
+        CompileError::Unsupported {
+            backend,
+            what,
+            offset,
+        } => {
+            assert_eq!(backend, "recorder");
+            assert!(what.contains("V128Const"), "{what}");
+            assert_eq!(offset, 2);
+        }
+        other => panic!("{other}"),
+    }
+}
