@@ -77,6 +77,7 @@ mod limits;
 mod linker;
 mod module;
 mod rooting;
+mod serialize;
 mod store;
 mod trap;
 mod types;
@@ -102,6 +103,7 @@ pub use limits::{
 pub use linker::{InstancePre, Linker};
 pub use module::Module;
 pub use rooting::{GcRef, OwnedRooted, RootScope, Rooted, RootedGcRef};
+pub use serialize::{Precompiled, PrecompiledError};
 pub use store::Store;
 /// The same type as [`Trap`], under the name the internal crates use.
 pub use tandem_environ::TrapCode;

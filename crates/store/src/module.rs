@@ -130,8 +130,22 @@ impl Module {
             })?,
             None => compile_fresh(engine, bytes, backend)?,
         };
-        let type_ids = info.types.iter().map(|ty| inner.signature_id(ty)).collect();
-        Ok(Module {
+        Ok(Module::from_code(engine, info, code, backend))
+    }
+
+    /// The module of `info` whose linked code is `code`.
+    pub(crate) fn from_code(
+        engine: &Engine,
+        info: Arc<ModuleInfo>,
+        code: Arc<LinkedCode>,
+        backend: BackendKind,
+    ) -> Module {
+        let type_ids = info
+            .types
+            .iter()
+            .map(|ty| engine.inner.signature_id(ty))
+            .collect();
+        Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 info,
@@ -140,7 +154,7 @@ impl Module {
                 backend,
                 memory_images: OnceLock::new(),
             }),
-        })
+        }
     }
 
     /// The engine the module belongs to.

@@ -18,6 +18,9 @@ use std::sync::{Arc, PoisonError, RwLock, Weak};
 use tandem_codegen_api::{CompiledFunction, CompiledModule, RelocKind, RelocTarget, Relocation};
 use tandem_environ::{DefinedFuncIndex, Libcall, ModuleInfo, TrapCode, TypeIndex};
 
+pub use artifact::{ArtifactFile, CodeLayout, Text};
+
+mod artifact;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -109,6 +112,20 @@ pub struct LinkedCode {
     libcall_trampolines: Vec<(Libcall, u32)>,
     /// `(text offset, code)` for every trap site, sorted by offset.
     traps: Vec<(u32, TrapCode)>,
+    /// The relocations whose value depends on where the text is (absolute
+    /// addresses), to redo when the text is loaded elsewhere. The others
+    /// are PC-relative between places in the text, so the linked bytes stay
+    /// right wherever the text goes.
+    abs_relocs: Vec<AbsReloc>,
+}
+
+/// An absolute-address field of the text: `text + target + addend` goes
+/// at text offset `field`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct AbsReloc {
+    field: u32,
+    target: u32,
+    addend: i64,
 }
 
 /// One artifact of a [`CompiledModule`], named in [`LinkError`]s.
@@ -206,6 +223,7 @@ impl LinkedCode {
             wasm_to_array_of_type: compiled.wasm_to_array_of_type.clone(),
             libcall_trampolines: Vec::with_capacity(compiled.libcall_trampolines.len()),
             traps: Vec::new(),
+            abs_relocs: Vec::new(),
         };
         for (piece, &start) in pieces.iter().zip(&starts) {
             match piece.name {
@@ -310,6 +328,11 @@ impl LinkedCode {
                         .cast::<[u8; 8]>()
                         .write_unaligned(target_addr.to_le_bytes())
                 };
+                self.abs_relocs.push(AbsReloc {
+                    field: field_offset as u32,
+                    target,
+                    addend: reloc.addend,
+                });
             }
         }
         Ok(())

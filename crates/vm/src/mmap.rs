@@ -81,6 +81,62 @@ impl Mmap {
         Ok(Mmap { ptr, len })
     }
 
+    /// Maps `len` bytes (rounded up to pages) of `fd` from file offset
+    /// `offset` (a multiple of the page size) privately: reads see the
+    /// file, and with `writable` writes go to private copies of the pages
+    /// they touch (the file never changes). Pages that nothing writes stay
+    /// shared with the page cache.
+    ///
+    /// # Safety
+    ///
+    /// The file must hold at least `offset + len` bytes and must neither
+    /// shrink nor change while mapped: a page past its end raises `SIGBUS`
+    /// when touched, and a change shows through pages nobody wrote.
+    pub(crate) unsafe fn map_file(
+        fd: BorrowedFd<'_>,
+        offset: u64,
+        len: usize,
+        writable: bool,
+    ) -> Result<Mmap, VmError> {
+        let invalid = || VmError::Mmap {
+            size: len,
+            source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+        };
+        let len = round_to_pages(len).ok_or_else(invalid)?;
+        if len == 0 {
+            return Ok(Mmap {
+                ptr: NonNull::dangling(),
+                len: 0,
+            });
+        }
+        if !offset.is_multiple_of(page_size() as u64) {
+            return Err(invalid());
+        }
+        let prot = if writable {
+            ProtFlags::READ | ProtFlags::WRITE
+        } else {
+            ProtFlags::READ
+        };
+        // SAFETY: a fresh private mapping at an address the kernel picks
+        // cannot alias any Rust object; the caller keeps the file intact.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                MapFlags::PRIVATE,
+                fd,
+                offset,
+            )
+        }
+        .map_err(|e| VmError::Mmap {
+            size: len,
+            source: e.into(),
+        })?;
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(invalid)?;
+        Ok(Mmap { ptr, len })
+    }
+
     /// Makes `[start, start + len)` readable and writable.
     pub(crate) fn make_accessible(&mut self, start: usize, len: usize) -> Result<(), VmError> {
         self.protect(start, len, MprotectFlags::READ | MprotectFlags::WRITE)
