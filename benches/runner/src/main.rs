@@ -15,6 +15,7 @@
 //! | `compile FILE` | per repetition `validate WALL CPU`, then `compile SUBJECT serial\|parallel WALL CPU` |
 //! | `hostcall` | `sample SUBJECT WALL CPU RESULT` per repetition (`--count` calls each) |
 //! | `instantiate` | `sample SUBJECT WALL CPU RESULT` per repetition (`--count` stores + instances each) |
+//! | `deserialize FILE` | `ready SUBJECT SECONDS` (compile + precompile to a temporary file), then `sample SUBJECT WALL CPU RESULT` per repetition (`--count` loads of the precompiled file + instantiations each) |
 //! | `peak-rss FILE` | `rss SUBJECT START_KIB PEAK_KIB` (compiles FILE once; one subject) |
 //!
 //! `WALL` is elapsed seconds, `CPU` the seconds of CPU time the whole
@@ -87,7 +88,8 @@ impl Options {
 }
 
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("`{text}` is not a number"))
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a number"))
 }
 
 fn dispatch(args: &[String]) -> Result<(), String> {
@@ -122,6 +124,23 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         "instantiate" => {
             let wasm = kernels::binary(kernels::INSTANTIATE)?;
             measure_jobs(&options, |s| s.prepare_instantiate(&wasm, options.count))
+        }
+        "deserialize" => {
+            let wasm = options.one_file()?;
+            let dir = std::env::temp_dir();
+            let artifact = |name: &str| {
+                dir.join(format!(
+                    "bench-runner-{}-{name}.precompiled",
+                    std::process::id()
+                ))
+            };
+            let result = measure_jobs(&options, |s| {
+                s.prepare_deserialize(&wasm, &artifact(s.name()), options.count)
+            });
+            for subject in subject::all()? {
+                let _ = std::fs::remove_file(artifact(subject.name()));
+            }
+            result
         }
         "compile" => compile(&options),
         "peak-rss" => peak_rss(&options),
@@ -307,9 +326,7 @@ fn run_type(wasm: &[u8]) -> &'static str {
         }
     }
     let Some(run) = run else { return "-" };
-    let ty = funcs
-        .get(run as usize)
-        .and_then(|&t| types.get(t as usize));
+    let ty = funcs.get(run as usize).and_then(|&t| types.get(t as usize));
     match ty {
         Some((params, results)) if params.is_empty() => match results.as_slice() {
             [ValType::I32] => "i32",

@@ -3,8 +3,9 @@
 //! wasmtime with Cranelift and Winch). Subjects prepare work; the caller
 //! times it.
 
+use std::path::Path;
 use tandem_store::{
-    BackendKind, Config, Engine, ExternType, Func, Instance, Module, Store, ValType,
+    BackendKind, Config, Engine, ExternType, Func, Instance, Linker, Module, Store, ValType,
 };
 
 /// A prepared measurement: one call does the timed work and returns a
@@ -23,6 +24,10 @@ pub trait Subject {
     fn prepare_host_calls(&self, wasm: &[u8], calls: i32) -> Result<Job, String>;
     /// The job creates `iters` stores with one instance of `wasm` each.
     fn prepare_instantiate(&self, wasm: &[u8], iters: u32) -> Result<Job, String>;
+    /// Precompiles `wasm` into the file `artifact`; the job loads it
+    /// (`deserialize_file`) and instantiates it in a new store, its
+    /// function imports defined as traps, `iters` times.
+    fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String>;
 }
 
 /// Every subject this runner was built with, in a fixed order: Tandem's
@@ -74,6 +79,9 @@ impl Subject for tandem_bench_wasmtime::Wasmtime {
     fn prepare_instantiate(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
         tandem_bench_wasmtime::Wasmtime::prepare_instantiate(self, wasm, iters)
     }
+    fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String> {
+        tandem_bench_wasmtime::Wasmtime::prepare_deserialize(self, wasm, artifact, iters)
+    }
 }
 
 /// Tandem with one backend.
@@ -122,7 +130,9 @@ impl Subject for Tandem {
     fn prepare_run(&self, wasm: &[u8]) -> Result<Job, String> {
         let module = Module::from_binary(&self.parallel, wasm).map_err(err)?;
         let results = module.exports().find_map(|export| match export.ty() {
-            ExternType::Func(ty) if export.name() == "run" => Some(ty.results().collect::<Vec<_>>()),
+            ExternType::Func(ty) if export.name() == "run" => {
+                Some(ty.results().collect::<Vec<_>>())
+            }
             _ => None,
         });
         let mut store = Store::new(&self.parallel, ());
@@ -167,6 +177,29 @@ impl Subject for Tandem {
             for _ in 0..iters {
                 let mut store = Store::new(&engine, ());
                 Instance::new(&mut store, &module, &[]).map_err(err)?;
+            }
+            Ok(i64::from(iters))
+        }))
+    }
+
+    fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String> {
+        let engine = self.parallel.clone();
+        let bytes = engine.precompile_module(wasm).map_err(err)?;
+        std::fs::write(artifact, bytes).map_err(err)?;
+        let module = Module::from_binary(&engine, wasm).map_err(err)?;
+        let mut linker = Linker::<()>::new(&engine);
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(err)?;
+        let artifact = artifact.to_path_buf();
+        Ok(Box::new(move || {
+            for _ in 0..iters {
+                // SAFETY: the file was just written by `precompile_module`
+                // of this engine and nothing changes it.
+                let module =
+                    unsafe { Module::deserialize_file(&engine, &artifact) }.map_err(err)?;
+                let mut store = Store::new(&engine, ());
+                linker.instantiate(&mut store, &module).map_err(err)?;
             }
             Ok(i64::from(iters))
         }))

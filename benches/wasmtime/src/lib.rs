@@ -6,7 +6,8 @@
 //! host-call loop and an instantiation loop. Timing happens in the runner,
 //! around the closures returned here, exactly as for Tandem.
 
-use wasmtime::{Config, Engine, Func, Instance, Module, Store, Strategy, ValType};
+use std::path::Path;
+use wasmtime::{Config, Engine, Func, Instance, Linker, Module, Store, Strategy, ValType};
 
 /// A prepared measurement: one call does the timed work and returns a
 /// checksum (the kernel's result, or the number of iterations done).
@@ -117,6 +118,37 @@ impl Wasmtime {
             for _ in 0..iters {
                 let mut store = Store::new(&engine, ());
                 Instance::new(&mut store, &module, &[]).map_err(err)?;
+            }
+            Ok(i64::from(iters))
+        }))
+    }
+
+    /// Precompiles `wasm` into the file `artifact` and returns a job that
+    /// loads it (`deserialize_file`) and instantiates it in a new store,
+    /// its function imports defined as traps, `iters` times.
+    pub fn prepare_deserialize(
+        &self,
+        wasm: &[u8],
+        artifact: &Path,
+        iters: u32,
+    ) -> Result<Job, String> {
+        let engine = self.parallel.clone();
+        let bytes = engine.precompile_module(wasm).map_err(err)?;
+        std::fs::write(artifact, bytes).map_err(err)?;
+        let module = Module::from_binary(&engine, wasm).map_err(err)?;
+        let mut linker = Linker::<()>::new(&engine);
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(err)?;
+        let artifact = artifact.to_path_buf();
+        Ok(Box::new(move || {
+            for _ in 0..iters {
+                // SAFETY: the file was just written by `precompile_module`
+                // of this engine and nothing changes it.
+                let module =
+                    unsafe { Module::deserialize_file(&engine, &artifact) }.map_err(err)?;
+                let mut store = Store::new(&engine, ());
+                linker.instantiate(&mut store, &module).map_err(err)?;
             }
             Ok(i64::from(iters))
         }))

@@ -38,12 +38,19 @@ use tandem_environ::{ConstExpr, ConstOp, DefinedMemoryIndex, ModuleInfo, Segment
 /// page size, and `len` is not zero.
 #[derive(Debug)]
 pub struct MemoryImage {
+    /// Unique in the process: a pool slot remembers which image it maps.
+    id: u64,
     fd: OwnedFd,
     offset: usize,
     len: usize,
 }
 
 impl MemoryImage {
+    /// The image's process-wide unique number.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Where in the memory the image starts (page-aligned).
     pub fn offset(&self) -> usize {
         self.offset
@@ -95,7 +102,9 @@ impl MemoryImage {
         if unsafe { libc::fcntl(raw, libc::F_ADD_SEALS, seals) } < 0 {
             return Err(io(std::io::Error::last_os_error()));
         }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(MemoryImage {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fd: file.into(),
             offset,
             len,

@@ -241,6 +241,131 @@ impl Mmap {
     }
 }
 
+/// What [`protect_range`] makes a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Inaccessible: touching it faults.
+    None,
+    /// Readable and writable.
+    ReadWrite,
+}
+
+/// Sets the protection of `[ptr, ptr + len)`.
+///
+/// # Safety
+///
+/// The range must be page-aligned, lie inside a mapping, and belong to the
+/// caller alone (a pool slot it holds): nothing else may use it, and no
+/// Rust reference may point into the part made inaccessible.
+pub(crate) unsafe fn protect_range(
+    ptr: *mut u8,
+    len: usize,
+    access: Access,
+) -> Result<(), VmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    debug_assert_eq!(ptr as usize % page_size(), 0, "unaligned protection start");
+    let flags = match access {
+        Access::None => MprotectFlags::empty(),
+        Access::ReadWrite => MprotectFlags::READ | MprotectFlags::WRITE,
+    };
+    // SAFETY: the caller owns the range exclusively.
+    unsafe { rustix::mm::mprotect(ptr.cast::<c_void>(), len, flags) }.map_err(|e| VmError::Mmap {
+        size: len,
+        source: e.into(),
+    })
+}
+
+/// Throws away the contents of `[ptr, ptr + len)` (`madvise(DONTNEED)`):
+/// anonymous pages read as zeros again, pages of a private file mapping as
+/// the file again, and the memory they used goes back to the system. The
+/// mappings and their protection stay.
+///
+/// # Safety
+///
+/// As [`protect_range`]; no Rust reference may point into the range.
+pub(crate) unsafe fn discard_range(ptr: *mut u8, len: usize) -> Result<(), VmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: the caller owns the range exclusively; `DONTNEED` on a
+    // private mapping only drops its private pages.
+    unsafe { rustix::mm::madvise(ptr.cast::<c_void>(), len, rustix::mm::Advice::LinuxDontNeed) }
+        .map_err(|e| VmError::Mmap {
+            size: len,
+            source: e.into(),
+        })
+}
+
+/// Replaces `[ptr, ptr + len)` with fresh anonymous pages of `access`
+/// (zeros), dropping whatever was mapped there (a memory image).
+///
+/// # Safety
+///
+/// As [`protect_range`]; no Rust reference may point into the range.
+pub(crate) unsafe fn remap_anonymous(
+    ptr: *mut u8,
+    len: usize,
+    access: Access,
+) -> Result<(), VmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    let prot = match access {
+        Access::None => ProtFlags::empty(),
+        Access::ReadWrite => ProtFlags::READ | ProtFlags::WRITE,
+    };
+    // SAFETY: `MAP_FIXED` over a range the caller owns exclusively cannot
+    // clobber anyone else's memory.
+    unsafe {
+        rustix::mm::mmap_anonymous(
+            ptr.cast::<c_void>(),
+            len,
+            prot,
+            MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+        )
+    }
+    .map(drop)
+    .map_err(|e| VmError::Mmap {
+        size: len,
+        source: e.into(),
+    })
+}
+
+/// Maps the first `len` bytes of `fd` over `[ptr, ptr + len)` privately
+/// (copy on write), read+write.
+///
+/// # Safety
+///
+/// As [`remap_anonymous`], and `fd` must be at least `len` bytes long and
+/// never shrink (a sealed memfd).
+pub(crate) unsafe fn map_file_over(
+    ptr: *mut u8,
+    len: usize,
+    fd: BorrowedFd<'_>,
+) -> Result<(), VmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: as for `remap_anonymous`; the caller vouches for the file.
+    unsafe {
+        rustix::mm::mmap(
+            ptr.cast::<c_void>(),
+            len,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE | MapFlags::FIXED,
+            fd,
+            0,
+        )
+    }
+    .map(drop)
+    .map_err(|e| VmError::Mmap {
+        size: len,
+        source: e.into(),
+    })
+}
+
 impl Drop for Mmap {
     fn drop(&mut self) {
         if self.len == 0 {
