@@ -15,6 +15,7 @@
 //! | `compile FILE` | per repetition `validate WALL CPU`, then `compile SUBJECT serial\|parallel WALL CPU` |
 //! | `hostcall` | `sample SUBJECT WALL CPU RESULT` per repetition (`--count` calls each) |
 //! | `instantiate` | `sample SUBJECT WALL CPU RESULT` per repetition (`--count` stores + instances each) |
+//! | `instantiate-pooled` | as `instantiate`, from an `InstancePre` on an engine with the pooling allocator |
 //! | `deserialize FILE` | `ready SUBJECT SECONDS` (compile + precompile to a temporary file), then `sample SUBJECT WALL CPU RESULT` per repetition (`--count` loads of the precompiled file + instantiations each) |
 //! | `peak-rss FILE` | `rss SUBJECT START_KIB PEAK_KIB` (compiles FILE once; one subject) |
 //!
@@ -124,6 +125,12 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         "instantiate" => {
             let wasm = kernels::binary(kernels::INSTANTIATE)?;
             measure_jobs(&options, |s| s.prepare_instantiate(&wasm, options.count))
+        }
+        "instantiate-pooled" => {
+            let wasm = kernels::binary(kernels::INSTANTIATE)?;
+            measure_jobs(&options, |s| {
+                s.prepare_instantiate_pooled(&wasm, options.count)
+            })
         }
         "deserialize" => {
             let wasm = options.one_file()?;

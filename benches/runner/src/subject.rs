@@ -5,7 +5,8 @@
 
 use std::path::Path;
 use tandem_store::{
-    BackendKind, Config, Engine, ExternType, Func, Instance, Linker, Module, Store, ValType,
+    BackendKind, Config, Engine, ExternType, Func, Instance, InstanceAllocationStrategy, Linker,
+    Module, Store, ValType,
 };
 
 /// A prepared measurement: one call does the timed work and returns a
@@ -24,6 +25,10 @@ pub trait Subject {
     fn prepare_host_calls(&self, wasm: &[u8], calls: i32) -> Result<Job, String>;
     /// The job creates `iters` stores with one instance of `wasm` each.
     fn prepare_instantiate(&self, wasm: &[u8], iters: u32) -> Result<Job, String>;
+    /// The job creates `iters` stores with one instance of `wasm` each,
+    /// from an `InstancePre` on an engine with the pooling allocator (its
+    /// default settings).
+    fn prepare_instantiate_pooled(&self, wasm: &[u8], iters: u32) -> Result<Job, String>;
     /// Precompiles `wasm` into the file `artifact`; the job loads it
     /// (`deserialize_file`) and instantiates it in a new store, its
     /// function imports defined as traps, `iters` times.
@@ -79,6 +84,9 @@ impl Subject for tandem_bench_wasmtime::Wasmtime {
     fn prepare_instantiate(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
         tandem_bench_wasmtime::Wasmtime::prepare_instantiate(self, wasm, iters)
     }
+    fn prepare_instantiate_pooled(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
+        tandem_bench_wasmtime::Wasmtime::prepare_instantiate_pooled(self, wasm, iters)
+    }
     fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String> {
         tandem_bench_wasmtime::Wasmtime::prepare_deserialize(self, wasm, artifact, iters)
     }
@@ -87,6 +95,7 @@ impl Subject for tandem_bench_wasmtime::Wasmtime {
 /// Tandem with one backend.
 struct Tandem {
     name: String,
+    backend: BackendKind,
     serial: Engine,
     parallel: Engine,
 }
@@ -107,6 +116,7 @@ impl Tandem {
         };
         Ok(Tandem {
             name: format!("tandem-{backend}"),
+            backend,
             serial: engine(false)?,
             parallel: engine(true)?,
         })
@@ -177,6 +187,26 @@ impl Subject for Tandem {
             for _ in 0..iters {
                 let mut store = Store::new(&engine, ());
                 Instance::new(&mut store, &module, &[]).map_err(err)?;
+            }
+            Ok(i64::from(iters))
+        }))
+    }
+
+    fn prepare_instantiate_pooled(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
+        let engine = Engine::new(
+            Config::new()
+                .backend(self.backend)
+                .allocation_strategy(InstanceAllocationStrategy::pooling()),
+        )
+        .map_err(err)?;
+        let module = Module::from_binary(&engine, wasm).map_err(err)?;
+        let pre = Linker::<()>::new(&engine)
+            .instantiate_pre(&module)
+            .map_err(err)?;
+        Ok(Box::new(move || {
+            for _ in 0..iters {
+                let mut store = Store::new(&engine, ());
+                pre.instantiate(&mut store).map_err(err)?;
             }
             Ok(i64::from(iters))
         }))

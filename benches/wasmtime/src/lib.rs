@@ -7,7 +7,10 @@
 //! around the closures returned here, exactly as for Tandem.
 
 use std::path::Path;
-use wasmtime::{Config, Engine, Func, Instance, Linker, Module, Store, Strategy, ValType};
+use wasmtime::{
+    Config, Engine, Func, Instance, InstanceAllocationStrategy, Linker, Module, Store, Strategy,
+    ValType,
+};
 
 /// A prepared measurement: one call does the timed work and returns a
 /// checksum (the kernel's result, or the number of iterations done).
@@ -25,6 +28,7 @@ pub enum Compiler {
 /// wasmtime with one compiler, default settings otherwise.
 pub struct Wasmtime {
     name: &'static str,
+    strategy: Strategy,
     serial: Engine,
     parallel: Engine,
 }
@@ -48,6 +52,7 @@ impl Wasmtime {
         };
         Ok(Wasmtime {
             name,
+            strategy,
             serial: engine(false)?,
             parallel: engine(true)?,
         })
@@ -118,6 +123,28 @@ impl Wasmtime {
             for _ in 0..iters {
                 let mut store = Store::new(&engine, ());
                 Instance::new(&mut store, &module, &[]).map_err(err)?;
+            }
+            Ok(i64::from(iters))
+        }))
+    }
+
+    /// A job creating `iters` stores, each with one instance of `wasm` from
+    /// an `InstancePre`, on an engine with the pooling allocator (its
+    /// default settings).
+    pub fn prepare_instantiate_pooled(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
+        let mut config = Config::new();
+        config
+            .strategy(self.strategy)
+            .allocation_strategy(InstanceAllocationStrategy::pooling());
+        let engine = Engine::new(&config).map_err(err)?;
+        let module = Module::from_binary(&engine, wasm).map_err(err)?;
+        let pre = Linker::<()>::new(&engine)
+            .instantiate_pre(&module)
+            .map_err(err)?;
+        Ok(Box::new(move || {
+            for _ in 0..iters {
+                let mut store = Store::new(&engine, ());
+                pre.instantiate(&mut store).map_err(err)?;
             }
             Ok(i64::from(iters))
         }))

@@ -3,9 +3,16 @@
 //! ```text
 //! tandem run FILE [--invoke NAME] [ARG...] [--backend cranelift|baseline]
 //!     [--fuel UNITS] [--timeout SECONDS]
-//! tandem compile FILE [--backend cranelift|baseline]
+//! tandem compile FILE [--backend cranelift|baseline] [--output|-o FILE.twasm]
+//!     [--consume-fuel] [--epoch-interruption]
 //! tandem wast FILE... [--backend cranelift|baseline]
 //! ```
+//!
+//! `tandem compile FILE -o FILE.twasm` writes the module precompiled
+//! (`Module::serialize`); `tandem run FILE.twasm` loads such a file instead
+//! of compiling (it is recognised by its first bytes, whatever its name).
+//! A precompiled file is machine code that runs as it is: run only those
+//! you made or trust, as you would an executable.
 //!
 //! Every failure ends the process with status 1 after one line
 //! `error: ...` on stderr; a trap adds its Wasm backtrace below that line.
@@ -41,7 +48,8 @@ struct Cli {
 enum Command {
     /// Instantiate a module and call one of its functions.
     Run {
-        /// A `.wasm` binary or `.wat` text module.
+        /// A `.wasm` binary or `.wat` text module, or a module precompiled
+        /// by `tandem compile -o` (trusted: its machine code runs as is).
         file: PathBuf,
         /// The exported function to call (default: `_start`, else the only
         /// exported function).
@@ -51,9 +59,10 @@ enum Command {
         /// 0x-hex, floats in decimal).
         #[arg(allow_negative_numbers = true, value_name = "ARG")]
         args: Vec<String>,
-        /// The compiler to use.
-        #[arg(long, default_value = "cranelift")]
-        backend: BackendKind,
+        /// The compiler to use (default: cranelift; a precompiled module
+        /// keeps the one it was compiled with).
+        #[arg(long)]
+        backend: Option<BackendKind>,
         /// Trap with "out of fuel" once the module has run this many
         /// operators (one unit each; see `Config::consume_fuel`).
         #[arg(long, value_name = "UNITS")]
@@ -63,13 +72,24 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         timeout: Option<f64>,
     },
-    /// Validate and compile a module; print its function count and the time taken.
+    /// Validate and compile a module; print its function count and the time
+    /// taken, and with `-o` write it precompiled for `tandem run`.
     Compile {
         /// A `.wasm` binary or `.wat` text module.
         file: PathBuf,
         /// The compiler to use.
         #[arg(long, default_value = "cranelift")]
         backend: BackendKind,
+        /// Write the precompiled module to this file (conventionally
+        /// `.twasm`).
+        #[arg(short, long, value_name = "OUTPUT")]
+        output: Option<PathBuf>,
+        /// Compile with fuel metering (needed to run it with a fuel limit).
+        #[arg(long)]
+        consume_fuel: bool,
+        /// Compile with epoch checks (needed to run it with a timeout).
+        #[arg(long)]
+        epoch_interruption: bool,
     },
     /// Run `.wast` scripts and print a pass/fail summary.
     Wast {
@@ -150,8 +170,18 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             let limits = run::Limits::new(fuel, timeout)?;
             run::run(&file, invoke.as_deref(), &args, backend, limits)
         }
-        Command::Compile { file, backend } => {
-            let engine = load::engine(backend)?;
+        Command::Compile {
+            file,
+            backend,
+            output,
+            consume_fuel,
+            epoch_interruption,
+        } => {
+            let engine = load::engine_with(backend, |config| {
+                config
+                    .consume_fuel(consume_fuel)
+                    .epoch_interruption(epoch_interruption);
+            })?;
             let bytes = load::read_module_bytes(&file)?;
             let start = Instant::now();
             let module = load::compile(&engine, &file, &bytes)?;
@@ -162,6 +192,20 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 file.display(),
                 elapsed.as_secs_f64() * 1e3
             );
+            if let Some(output) = output {
+                let artifact = module.serialize().map_err(|e| {
+                    CliError::store(format!("cannot precompile `{}`", file.display()), e)
+                })?;
+                std::fs::write(&output, &artifact).map_err(|source| CliError::Write {
+                    path: output.clone(),
+                    source,
+                })?;
+                println!(
+                    "wrote the precompiled module to `{}` ({} bytes)",
+                    output.display(),
+                    artifact.len()
+                );
+            }
             Ok(())
         }
         Command::Wast { files, backend } => script::run_wast(&files, backend),

@@ -55,16 +55,15 @@ pub fn run(
     file: &Path,
     invoke: Option<&str>,
     args: &[String],
-    backend: BackendKind,
+    backend: Option<BackendKind>,
     limits: Limits,
 ) -> Result<(), CliError> {
-    let engine = load::engine_with(backend, |config| {
+    let engine = load::engine_with(backend.unwrap_or(BackendKind::Cranelift), |config| {
         config
             .consume_fuel(limits.fuel.is_some())
             .epoch_interruption(limits.timeout.is_some());
     })?;
-    let bytes = load::read_module_bytes(file)?;
-    let module = load::compile(&engine, file, &bytes)?;
+    let module = load::load(&engine, file, backend)?;
     let exported: Vec<String> = module
         .exports()
         .filter(|export| matches!(export.ty(), ExternType::Func(_)))
