@@ -93,8 +93,8 @@ impl MemoryImage {
         // SAFETY: `raw` is a fresh descriptor that nothing else owns.
         let file = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
         file.set_len(len as u64).map_err(io)?;
-        for (at, bytes) in writes {
-            file.write_all_at(bytes, (at - offset) as u64).map_err(io)?;
+        for (start, run) in coalesce(writes) {
+            file.write_all_at(&run, (start - offset) as u64).map_err(io)?;
         }
         let seals =
             libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
@@ -110,6 +110,37 @@ impl MemoryImage {
             len,
         })
     }
+}
+
+/// `(memory offset, bytes)` writes applied in order, as a few runs of
+/// bytes to write: writes closer than a page share a run (gaps zero-filled),
+/// so a module with thousands of small data segments costs a few `pwrite`s,
+/// while far-apart segments still leave the file sparse in between.
+fn coalesce<'a>(writes: impl Iterator<Item = (usize, &'a [u8])>) -> Vec<(usize, Vec<u8>)> {
+    let writes: Vec<(usize, &[u8])> = writes.collect();
+    let mut spans: Vec<(usize, usize)> = writes
+        .iter()
+        .map(|&(at, bytes)| (at, at + bytes.len()))
+        .collect();
+    spans.sort_unstable();
+    let gap = crate::mmap::page_size();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in spans {
+        match runs.last_mut() {
+            Some((_, last_end)) if start <= *last_end + gap => *last_end = (*last_end).max(end),
+            _ => runs.push((start, end)),
+        }
+    }
+    let mut buffers: Vec<(usize, Vec<u8>)> = runs
+        .iter()
+        .map(|&(start, end)| (start, vec![0; end - start]))
+        .collect();
+    for (at, bytes) in writes {
+        let run = runs.partition_point(|&(start, _)| start <= at) - 1;
+        let (start, buffer) = &mut buffers[run];
+        buffer[at - *start..at - *start + bytes.len()].copy_from_slice(bytes);
+    }
+    buffers
 }
 
 /// The images of a module's defined memories, indexed by
@@ -321,6 +352,29 @@ mod tests {
         let mut imported = module(&[1], vec![active(0, at(0), b"x")]);
         imported.num_imported_memories = 1;
         assert!(MemoryImages::new(&imported).unwrap().is_none());
+    }
+
+    #[test]
+    fn nearby_writes_share_a_run_in_order_and_far_ones_do_not() {
+        let page = crate::mmap::page_size();
+        let far = 10 * page;
+        let runs = coalesce(
+            [
+                (10, &b"abcd"[..]),
+                (far, b"far"),
+                (12, b"XY"),
+                (100, b"z"),
+                (8, b"01"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].0, 8);
+        assert_eq!(&runs[0].1[..6], b"01abXY");
+        assert_eq!(runs[0].1[92], b'z');
+        assert_eq!(runs[0].1.len(), 93);
+        assert_eq!(runs[1], (far, b"far".to_vec()));
+        assert!(coalesce(std::iter::empty()).is_empty());
     }
 
     #[test]

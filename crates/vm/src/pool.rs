@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | instances | `max_core_instance_size` bytes for a VMContext | zeroed when taken |
 //! | memories | a whole memory reservation (`Tunables::memory_reservation`, guard included) | `madvise(DONTNEED)` on its accessible part: anonymous pages read as zeros again, pages of a mapped memory image as the image again |
-//! | tables | `table_elements` pointer-sized elements | zeroed (`memset` up to `table_keep_resident` bytes, `madvise` beyond) |
+//! | tables | `table_elements` pointer-sized elements | zeroed (`memset` up to `table_keep_resident` bytes or a page, `madvise` beyond) |
 //!
 //! A memory slot keeps its memory image mapped when it is given back, and
 //! a module instantiated again prefers a free slot holding its own image
@@ -449,7 +449,15 @@ impl TableSlot {
 impl Drop for TableSlot {
     fn drop(&mut self) {
         let bytes = self.len * size_of::<*mut u8>();
-        let keep = bytes.min(self.pool.inner.config.table_keep_resident);
+        // Zeroing up to a page in place costs less than the `madvise` and
+        // the page fault that would follow it.
+        let resident = self
+            .pool
+            .inner
+            .config
+            .table_keep_resident
+            .max(mmap::page_size());
+        let keep = bytes.min(resident);
         let base = self.ptr.as_ptr().cast::<u8>();
         // SAFETY: the slot is ours alone and read+write; no reference into
         // it outlives the table being dropped.
