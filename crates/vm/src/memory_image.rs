@@ -94,7 +94,8 @@ impl MemoryImage {
         let file = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
         file.set_len(len as u64).map_err(io)?;
         for (start, run) in coalesce(writes) {
-            file.write_all_at(&run, (start - offset) as u64).map_err(io)?;
+            file.write_all_at(&run, (start - offset) as u64)
+                .map_err(io)?;
         }
         let seals =
             libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
