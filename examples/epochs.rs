@@ -4,6 +4,8 @@
 //!
 //! Run with `cargo run -p tandem-store --example epochs`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tandem_store::{
     Config, Engine, Instance, Module, Store, Trap, UpdateDeadline, WasmBacktrace, format_err,
@@ -56,10 +58,14 @@ fn main() -> tandem_store::Result<()> {
             Err(format_err!("gave up after {slices} slices"))
         }
     });
+    // The ticker ticks until the call returns: on a loaded machine two
+    // ticks may land while one callback runs, so a fixed count could leave
+    // the loop waiting for a tick that never comes.
+    let done = Arc::new(AtomicBool::new(false));
     let ticker = {
-        let engine = engine.clone();
+        let (engine, done) = (engine.clone(), done.clone());
         std::thread::spawn(move || {
-            for _ in 0..3 {
+            while !done.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(10));
                 engine.increment_epoch();
             }
@@ -68,6 +74,7 @@ fn main() -> tandem_store::Result<()> {
     let err = spin
         .call(&mut store, ())
         .expect_err("the callback stops it");
+    done.store(true, Ordering::Relaxed);
     ticker.join().expect("ticker thread");
     // The callback's own error, with the Wasm frames where it stopped.
     assert!(err.downcast_ref::<Trap>().is_none());
