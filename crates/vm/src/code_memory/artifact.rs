@@ -244,7 +244,7 @@ impl LinkedCode {
                 // intact while the code lives.
                 unsafe { Mmap::map_file(file.file.as_fd(), offset, len, true)? }
             }
-            Text::File { file, offset } => copy_text(&file.bytes()[..], offset, len)?,
+            Text::File { file, offset } => copy_text(file.bytes(), offset, len)?,
             Text::Bytes(bytes) => copy_text(bytes, 0, len)?,
         };
         let text = mmap.as_mut_ptr();
@@ -415,7 +415,8 @@ mod tests {
         let (layout, text) = code.to_layout();
         let text = text.to_vec();
         let len = layout.text_len as u32;
-        let cases: Vec<(&str, Box<dyn Fn(&mut CodeLayout)>)> = vec![
+        type Change = Box<dyn Fn(&mut CodeLayout)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("function body", Box::new(move |l| l.funcs[2].len = len)),
             ("overlap", Box::new(|l| l.funcs[1].start = l.funcs[0].start)),
             ("entry", Box::new(move |l| l.array_to_wasm[1] = Some(len))),
