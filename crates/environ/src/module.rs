@@ -104,7 +104,10 @@ pub enum SegmentMode<I> {
     },
     /// Applied only by `memory.init` / `table.init`.
     Passive,
-    /// Element segments only: declares functions for `ref.func`; never applied.
+    /// An element segment that declares functions for `ref.func`, never
+    /// applied. As a data segment's mode (never from a Wasm module): an
+    /// active segment whose bytes a precompiled module keeps in its memory
+    /// images, without bytes of its own; it behaves as a dropped segment.
     Declared,
 }
 

@@ -177,7 +177,7 @@ impl<T: 'static> Linker<T> {
     /// let instance = linker.instantiate(&mut store, &module).unwrap();
     /// assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "quiet").unwrap().call(&mut store, ()).unwrap(), 1);
     /// let err = instance.get_typed_func::<(), ()>(&mut store, "loud").unwrap().call(&mut store, ()).unwrap_err();
-    /// assert!(err.to_string().contains("env::log"), "{err}");
+    /// assert!(format!("{err:#}").contains("unknown import: `env::log`"), "{err:#}");
     /// ```
     ///
     /// # Errors

@@ -41,13 +41,14 @@
 //! running the same artifact.
 
 use crate::config::BackendKind;
-use crate::{Context, Engine, Module, Result};
+use crate::{Context, Engine, Error, Module, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
 use tandem_codegen_api::CodeFlags;
-use tandem_environ::{ModuleInfo, Tunables, WasmFeatures};
+use tandem_environ::{DataSegment, ModuleInfo, SegmentMode, Tunables, WasmFeatures};
 use tandem_vm::code_memory::{ArtifactFile, CodeLayout, LinkedCode, Text};
+use tandem_vm::memory_image::{MemoryImage, MemoryImages};
 
 /// The first bytes of every precompiled module.
 const MAGIC: [u8; 8] = *b"\0twasm\r\n";
@@ -85,12 +86,48 @@ struct Compat {
     cpu_features: Vec<String>,
 }
 
-/// The module and where its code sits.
+/// The module and where its code and memory images sit.
 #[derive(Serialize, Deserialize)]
 struct Body {
+    /// The module, without its data segments (they are in `data`).
     module: ModuleInfo,
+    data: Vec<DataRun>,
     code: CodeLayout,
+    /// With images: for each defined memory, its image in the artifact
+    /// (the images follow the text, whole pages each).
+    images: Option<Vec<Option<ImageRecord>>>,
 }
+
+/// Data segments in order, runs of those whose bytes are in the memory
+/// images told apart in few bytes.
+#[derive(Serialize, Deserialize)]
+enum DataRun {
+    /// This many active segments applied by the memory images. Loaded,
+    /// each becomes a segment whose mode is `Declared` and that has no
+    /// bytes: after instantiation that is what an active segment is (a
+    /// dropped one), and the images make instantiation need no more.
+    InImages(u32),
+    /// A segment as it is.
+    Segment(DataSegment),
+}
+
+/// One memory's image in an artifact.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct ImageRecord {
+    /// Where it goes in the memory.
+    offset: u64,
+    /// Its length (whole pages).
+    len: u64,
+    /// Where it starts, counted from the end of the text.
+    after_text: u64,
+}
+
+/// Images are stored only if they are at most this many times the bytes of
+/// the segments they hold, plus [`IMAGE_SLACK`]: a module with two
+/// segments a gigabyte apart keeps its segments instead.
+const IMAGE_BLOAT: usize = 2;
+/// See [`IMAGE_BLOAT`].
+const IMAGE_SLACK: usize = 1 << 20;
 
 /// Why a precompiled module cannot be loaded. Every message is one line.
 ///
@@ -284,11 +321,67 @@ impl Module {
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let compat = self.engine().compat(self.backend())?;
         let (layout, text) = self.inner.code.to_layout();
+        let images = self.image_contents()?;
+        let mut module = ModuleInfo::clone(self.info());
+        let segments = std::mem::take(&mut module.data);
+        let mut after_text = 0;
+        let records = images.as_ref().map(|images| {
+            images
+                .iter()
+                .map(|image| {
+                    image.as_ref().map(|(offset, bytes)| {
+                        let record = ImageRecord {
+                            offset: *offset as u64,
+                            len: bytes.len() as u64,
+                            after_text,
+                        };
+                        after_text += bytes.len() as u64;
+                        record
+                    })
+                })
+                .collect()
+        });
         let body = Body {
-            module: ModuleInfo::clone(self.info()),
+            module,
+            data: data_runs(segments, images.is_some()),
             code: layout,
+            images: records,
         };
-        write(&version_line(), &compat, &body, text)
+        let image_bytes: Vec<&[u8]> = images
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|(_, bytes)| &bytes[..])
+            .collect();
+        write(&version_line(), &compat, &body, text, &image_bytes)
+    }
+
+    /// The memory images to store with the module, as `(offset, bytes)` per
+    /// defined memory: its current images if it was loaded with them (its
+    /// data segments are then in them), else the images its segments make,
+    /// if it qualifies and they are not much larger than the segments.
+    fn image_contents(&self) -> Result<Option<Vec<Option<(usize, Vec<u8>)>>>> {
+        let info = self.info();
+        if self.inner.images_from_artifact {
+            let images = self
+                .memory_images()
+                .context("the module's memory images are gone")?;
+            let read = (0..images.len())
+                .map(|i| {
+                    images
+                        .get(tandem_environ::DefinedMemoryIndex::new(i))
+                        .map(|image| Ok::<_, Error>((image.offset(), image.read()?)))
+                        .transpose()
+                })
+                .collect::<Result<_>>()?;
+            return Ok(Some(read));
+        }
+        let Some(images) = MemoryImages::contents(info) else {
+            return Ok(None);
+        };
+        let data: usize = info.data.iter().map(|d| d.data.len()).sum();
+        let image: usize = images.iter().flatten().map(|(_, b)| b.len()).sum();
+        Ok((image <= IMAGE_BLOAT * data + IMAGE_SLACK).then_some(images))
     }
 
     /// Loads a module that [`Module::serialize`] or
@@ -364,10 +457,53 @@ impl Module {
     }
 }
 
-/// The artifact of `body` and its `text`, compiled for `compat`, headed by
-/// `version`.
-fn write(version: &str, compat: &Compat, body: &Body, text: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(HEADER_LEN + text.len() + TEXT_ALIGN * 2);
+/// `segments` as runs, the active ones folded into `InImages` runs when
+/// the images hold them (`Declared` ones are already in them).
+fn data_runs(segments: Vec<DataSegment>, in_images: bool) -> Vec<DataRun> {
+    let mut runs = Vec::new();
+    for segment in segments {
+        let imaged = match segment.mode {
+            SegmentMode::Active { .. } => in_images,
+            SegmentMode::Declared => true,
+            SegmentMode::Passive => false,
+        };
+        match (imaged, runs.last_mut()) {
+            (true, Some(DataRun::InImages(n))) => *n += 1,
+            (true, _) => runs.push(DataRun::InImages(1)),
+            (false, _) => runs.push(DataRun::Segment(segment)),
+        }
+    }
+    runs
+}
+
+/// The data segments of `runs`.
+fn expand(runs: Vec<DataRun>) -> Vec<DataSegment> {
+    let mut segments = Vec::new();
+    for run in runs {
+        match run {
+            DataRun::InImages(n) => {
+                segments.resize_with(segments.len() + n as usize, || DataSegment {
+                    mode: SegmentMode::Declared,
+                    data: Box::default(),
+                })
+            }
+            DataRun::Segment(segment) => segments.push(segment),
+        }
+    }
+    segments
+}
+
+/// The artifact of `body`, its `text` and its memory `images`, compiled
+/// for `compat`, headed by `version`.
+fn write(
+    version: &str,
+    compat: &Compat,
+    body: &Body,
+    text: &[u8],
+    images: &[&[u8]],
+) -> Result<Vec<u8>> {
+    let images_len: usize = images.iter().map(|i| i.len()).sum();
+    let mut out = Vec::with_capacity(HEADER_LEN + text.len() + images_len + TEXT_ALIGN * 2);
     out.extend_from_slice(&MAGIC);
     out.resize(HEADER_LEN, 0);
     let out = postcard::to_extend(version, out)?;
@@ -376,6 +512,9 @@ fn write(version: &str, compat: &Compat, body: &Body, text: &[u8]) -> Result<Vec
     let text_offset = out.len().next_multiple_of(TEXT_ALIGN);
     out.resize(text_offset, 0);
     out.extend_from_slice(text);
+    for image in images {
+        out.extend_from_slice(image);
+    }
     let len = out.len() as u64;
     out[12..20].copy_from_slice(&len.to_le_bytes());
     out[20..28].copy_from_slice(&(text_offset as u64).to_le_bytes());
@@ -450,9 +589,18 @@ fn open(engine: &Engine, bytes: &[u8]) -> Result<Opened, PrecompiledError> {
     let backend = check_compat(engine, &compat)?;
     let (body, _) = postcard::take_from_bytes::<Body>(rest).map_err(|e| malformed("module", e))?;
     let text_len = body.code.text_len();
-    if text_offset.checked_add(text_len) != Some(expected) {
+    let images_len = body
+        .images
+        .iter()
+        .flatten()
+        .flatten()
+        .try_fold(0u64, |end, image| {
+            (image.after_text == end).then(|| end.checked_add(image.len))?
+        });
+    let end = images_len.and_then(|images| text_offset.checked_add(text_len)?.checked_add(images));
+    if end != Some(expected) {
         return Err(PrecompiledError::Malformed(format!(
-            "its {text_len}-byte text at {text_offset} does not end where the artifact does"
+            "its {text_len}-byte text at {text_offset} and its memory images do not end where the artifact does"
         )));
     }
     Ok(Opened {
@@ -574,15 +722,94 @@ fn check_tunables(compiled: &Tunables, here: &Tunables) -> Result<(), String> {
 /// As [`LinkedCode::from_layout`]: the artifact is trusted and fits the
 /// engine.
 unsafe fn load(engine: &Engine, opened: Opened, text: Text<'_>) -> Result<Module> {
-    let Opened { backend, body, .. } = opened;
-    body.module
+    let malformed = |e: String| PrecompiledError::Malformed(e);
+    let Opened {
+        backend,
+        body,
+        text_offset,
+    } = opened;
+    let Body {
+        mut module,
+        data,
+        code,
+        images,
+    } = body;
+    module.data = expand(data);
+    module
         .check_indices()
-        .map_err(|e| PrecompiledError::Malformed(format!("its module is inconsistent: {e}")))?;
-    let info = Arc::new(body.module);
+        .map_err(|e| malformed(format!("its module is inconsistent: {e}")))?;
+    let images_at = text_offset + code.text_len();
+    let images = match images {
+        // SAFETY: forwarded from the caller.
+        Some(records) => {
+            Some(unsafe { load_images(&module, &records, text, text_offset, images_at) }?)
+        }
+        None if module
+            .data
+            .iter()
+            .any(|d| matches!(d.mode, SegmentMode::Declared)) =>
+        {
+            return Err(malformed("its data is missing".into()).into());
+        }
+        None => None,
+    };
+    let info = Arc::new(module);
     // SAFETY: forwarded from the caller.
-    let code = unsafe { LinkedCode::from_layout(body.code, text, info.clone()) }
-        .map_err(|e| PrecompiledError::Malformed(e.to_string()))?;
-    Ok(Module::from_code(engine, info, code, backend))
+    let code = unsafe { LinkedCode::from_layout(code, text, info.clone()) }
+        .map_err(|e| malformed(e.to_string()))?;
+    Ok(Module::from_artifact(engine, info, code, backend, images))
+}
+
+/// The memory images `records` describe, in the artifact whose text is
+/// `text` (at `text_offset`) and whose images start at `images_at`: mapped
+/// from its file, or copied into memfds from its bytes.
+///
+/// # Safety
+///
+/// As for [`Module::deserialize_file`]: a file must be left alone while
+/// the images live.
+unsafe fn load_images(
+    module: &ModuleInfo,
+    records: &[Option<ImageRecord>],
+    text: Text<'_>,
+    text_offset: u64,
+    images_at: u64,
+) -> Result<MemoryImages, PrecompiledError> {
+    let malformed = |e: String| PrecompiledError::Malformed(e);
+    if records.len() != module.num_defined_memories() {
+        return Err(malformed(format!(
+            "{} memory images for {} memories",
+            records.len(),
+            module.num_defined_memories()
+        )));
+    }
+    let images = records
+        .iter()
+        .map(|record| {
+            let Some(record) = record else {
+                return Ok(None);
+            };
+            let (offset, len) = (record.offset as usize, record.len as usize);
+            let at = images_at + record.after_text;
+            let image = match text {
+                // SAFETY: the caller keeps the file intact.
+                Text::File { file, .. } => unsafe {
+                    MemoryImage::from_artifact(file, at, offset, len)
+                },
+                Text::Bytes(text) => {
+                    // `text` starts at the text; the images follow it.
+                    let start = usize::try_from(at - text_offset).unwrap_or(usize::MAX);
+                    let bytes = start
+                        .checked_add(len)
+                        .and_then(|end| text.get(start..end))
+                        .unwrap_or_default();
+                    MemoryImage::from_bytes(offset, bytes)
+                }
+            };
+            image.map(Some).map_err(|e| malformed(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(MemoryImages::from_images(images))
 }
 
 #[cfg(test)]

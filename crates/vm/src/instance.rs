@@ -333,6 +333,16 @@ impl Instance {
             }
             return Ok(());
         }
+        if module
+            .data
+            .iter()
+            .any(|d| matches!(d.mode, SegmentMode::Declared))
+        {
+            return Err(VmError::Limit(
+                "the module's data is in the memory images of its precompiled file, which were not given".into(),
+            )
+            .into());
+        }
         for (i, data) in module.data.iter().enumerate() {
             if let SegmentMode::Active { target, offset } = &data.mode {
                 let dst = self.eval(offset) as u32 as u64;

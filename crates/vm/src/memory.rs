@@ -215,7 +215,9 @@ impl LinearMemory {
             )));
         }
         match &mut self.storage {
-            Storage::Own(mmap) => mmap.map_file_private(image.offset(), image.len(), image.fd()),
+            Storage::Own(mmap) => {
+                mmap.map_file_private(image.offset(), image.len(), image.fd(), image.file_offset())
+            }
             Storage::Pooled(slot) => slot.map_image(image),
         }
     }

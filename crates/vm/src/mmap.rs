@@ -85,7 +85,7 @@ impl Mmap {
     /// `offset` (a multiple of the page size) privately: reads see the
     /// file, and with `writable` writes go to private copies of the pages
     /// they touch (the file never changes). Pages that nothing writes stay
-    /// shared with the page cache.
+    /// shared with the page cache. A read-only mapping is populated at once.
     ///
     /// # Safety
     ///
@@ -112,24 +112,17 @@ impl Mmap {
         if !offset.is_multiple_of(page_size() as u64) {
             return Err(invalid());
         }
-        let prot = if writable {
-            ProtFlags::READ | ProtFlags::WRITE
+        // A read-only mapping is read whole right away (checksummed), so
+        // its pages are mapped in one go instead of fault by fault.
+        let (prot, flags) = if writable {
+            (ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE)
         } else {
-            ProtFlags::READ
+            (ProtFlags::READ, MapFlags::PRIVATE | MapFlags::POPULATE)
         };
         // SAFETY: a fresh private mapping at an address the kernel picks
         // cannot alias any Rust object; the caller keeps the file intact.
-        let ptr = unsafe {
-            rustix::mm::mmap(
-                std::ptr::null_mut(),
-                len,
-                prot,
-                MapFlags::PRIVATE,
-                fd,
-                offset,
-            )
-        }
-        .map_err(|e| VmError::Mmap {
+        let ptr = unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, flags, fd, offset) }
+            .map_err(|e| VmError::Mmap {
             size: len,
             source: e.into(),
         })?;
@@ -149,17 +142,20 @@ impl Mmap {
     }
 
     /// Replaces `[start, start + len)` with a private (copy-on-write),
-    /// read+write mapping of `fd`'s first `len` bytes: reads see the file,
-    /// writes go to private copies of the pages they touch.
+    /// read+write mapping of the `len` bytes of `fd` at `file_offset` (a
+    /// page multiple): reads see the file, writes go to private copies of
+    /// the pages they touch.
     ///
-    /// Whatever the range held before is discarded. `fd` must be at least
-    /// `len` bytes long and must not shrink while mapped (touching a page
-    /// past its end raises `SIGBUS`); a sealed memfd guarantees both.
+    /// Whatever the range held before is discarded. `fd` must hold those
+    /// bytes and must not shrink while mapped (touching a page past its end
+    /// raises `SIGBUS`); a sealed memfd guarantees both, a precompiled
+    /// module's file is kept so by its loader's caller.
     pub(crate) fn map_file_private(
         &mut self,
         start: usize,
         len: usize,
         fd: BorrowedFd<'_>,
+        file_offset: u64,
     ) -> Result<(), VmError> {
         let page = page_size();
         let in_bounds = start.checked_add(len).is_some_and(|end| end <= self.len);
@@ -183,7 +179,7 @@ impl Mmap {
                 ProtFlags::READ | ProtFlags::WRITE,
                 MapFlags::PRIVATE | MapFlags::FIXED,
                 fd,
-                0,
+                file_offset,
             )
         }
         .map(drop)
@@ -333,17 +329,18 @@ pub(crate) unsafe fn remap_anonymous(
     })
 }
 
-/// Maps the first `len` bytes of `fd` over `[ptr, ptr + len)` privately
-/// (copy on write), read+write.
+/// Maps the `len` bytes of `fd` at `file_offset` over `[ptr, ptr + len)`
+/// privately (copy on write), read+write.
 ///
 /// # Safety
 ///
-/// As [`remap_anonymous`], and `fd` must be at least `len` bytes long and
-/// never shrink (a sealed memfd).
+/// As [`remap_anonymous`], and `fd` must hold those bytes and never shrink
+/// (a sealed memfd, or a precompiled module's file left alone).
 pub(crate) unsafe fn map_file_over(
     ptr: *mut u8,
     len: usize,
     fd: BorrowedFd<'_>,
+    file_offset: u64,
 ) -> Result<(), VmError> {
     if len == 0 {
         return Ok(());
@@ -356,7 +353,7 @@ pub(crate) unsafe fn map_file_over(
             ProtFlags::READ | ProtFlags::WRITE,
             MapFlags::PRIVATE | MapFlags::FIXED,
             fd,
-            0,
+            file_offset,
         )
     }
     .map(drop)

@@ -592,7 +592,14 @@ impl MemorySlot {
         }
         // SAFETY: inside the accessible part of the slot, ours alone; the
         // image's sealed memfd never shrinks.
-        unsafe { mmap::map_file_over(self.base().add(mapped.offset), mapped.len, image.fd())? };
+        unsafe {
+            mmap::map_file_over(
+                self.base().add(mapped.offset),
+                mapped.len,
+                image.fd(),
+                image.file_offset(),
+            )?
+        };
         self.image = Some(mapped);
         self.pool.inner.image_maps.fetch_add(1, Ordering::Relaxed);
         Ok(())

@@ -82,7 +82,8 @@ fn refusal(engine: &Engine, bytes: &[u8]) -> PrecompiledError {
         .expect("a PrecompiledError")
 }
 
-/// The parts of an artifact, decoded.
+/// The parts of an artifact, decoded; the last is the text and the memory
+/// images after it.
 fn parts(bytes: &[u8]) -> (String, Compat, Body, Vec<u8>) {
     let rest = &bytes[HEADER_LEN..];
     let (version, rest) = postcard::take_from_bytes::<String>(rest).unwrap();
@@ -191,7 +192,14 @@ fn stale_foreign_or_future_artifacts_are_refused() {
     let (engine, bytes) = artifact(kind);
     let (version, compat, body, text) = parts(&bytes);
 
-    let stale = write("tandem 0.0.1, artifact format 0", &compat, &body, &text).unwrap();
+    let stale = write(
+        "tandem 0.0.1, artifact format 0",
+        &compat,
+        &body,
+        &text,
+        &[],
+    )
+    .unwrap();
     let err = refusal(&engine, &stale);
     assert!(matches!(err, PrecompiledError::Version { .. }), "{err}");
     assert!(
@@ -201,7 +209,7 @@ fn stale_foreign_or_future_artifacts_are_refused() {
 
     let mut avx = compat.clone();
     avx.cpu_features.push("has_a_feature_no_cpu_has".into());
-    let err = refusal(&engine, &write(&version, &avx, &body, &text).unwrap());
+    let err = refusal(&engine, &write(&version, &avx, &body, &text, &[]).unwrap());
     assert_eq!(
         err.to_string(),
         "the precompiled module does not fit this engine: the CPU lacks has_a_feature_no_cpu_has, which the code uses"
@@ -211,7 +219,10 @@ fn stale_foreign_or_future_artifacts_are_refused() {
     setting
         .settings
         .push(("frame_layout".into(), "upside down".into()));
-    let err = refusal(&engine, &write(&version, &setting, &body, &text).unwrap());
+    let err = refusal(
+        &engine,
+        &write(&version, &setting, &body, &text, &[]).unwrap(),
+    );
     assert!(
         err.to_string().contains("`frame_layout` = `upside down`"),
         "{err}"
@@ -219,7 +230,10 @@ fn stale_foreign_or_future_artifacts_are_refused() {
 
     let mut unknown = compat.clone();
     unknown.backend = "llvm".into();
-    let err = refusal(&engine, &write(&version, &unknown, &body, &text).unwrap());
+    let err = refusal(
+        &engine,
+        &write(&version, &unknown, &body, &text, &[]).unwrap(),
+    );
     assert!(err.to_string().contains("unknown backend `llvm`"), "{err}");
 
     let wasm = wat::parse_str("(module)").unwrap();
@@ -236,12 +250,121 @@ fn stale_foreign_or_future_artifacts_are_refused() {
 }
 
 #[test]
+fn memory_images_travel_in_the_artifact_and_map_from_the_file() {
+    const DATA: &str = r#"(module
+        (memory (export "memory") 2)
+        (data (i32.const 16) "in the image")
+        (data (i32.const 70000) "second page")
+        (data $passive "passive bytes")
+        (func (export "init") (memory.init $passive (i32.const 200) (i32.const 0) (i32.const 7)))
+        (func (export "init_active") (memory.init 0 (i32.const 0) (i32.const 0) (i32.const 1)))
+        (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))"#;
+    for &kind in BackendKind::available() {
+        for cow in [true, false] {
+            let engine = Engine::new(Config::new().backend(kind).memory_init_cow(cow)).unwrap();
+            let bytes = Module::new(&engine, DATA).unwrap().serialize().unwrap();
+            let (_, _, body, _) = parts(&bytes);
+            assert!(matches!(body.data[0], DataRun::InImages(2)), "{kind}");
+            assert!(matches!(body.data[1], DataRun::Segment(_)));
+            let path = std::env::temp_dir().join(format!(
+                "tandem-images-{kind}-{cow}-{}.twasm",
+                std::process::id()
+            ));
+            std::fs::write(&path, &bytes).unwrap();
+            // SAFETY: written above, left alone while the module lives.
+            let module = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+            assert!(
+                module.serialize().unwrap() == bytes,
+                "a loaded module serializes alike"
+            );
+            for round in 0..2 {
+                let mut store = Store::new(&engine, ());
+                let instance = Instance::new(&mut store, &module, &[]).unwrap();
+                let load = instance
+                    .get_typed_func::<i32, i32>(&mut store, "load")
+                    .unwrap();
+                let byte = |store: &mut Store<()>, at: i32| load.call(store, at).unwrap() as u8;
+                assert_eq!(byte(&mut store, 16), b'i', "{kind} cow={cow} round {round}");
+                assert_eq!(byte(&mut store, 70000), b's');
+                assert_eq!(byte(&mut store, 15), 0);
+                let memory = instance.get_memory(&mut store, "memory").unwrap();
+                memory.data_mut(&mut store)[16] = b'X';
+                let init = instance
+                    .get_typed_func::<(), ()>(&mut store, "init")
+                    .unwrap();
+                init.call(&mut store, ()).unwrap();
+                assert_eq!(&memory.data(&store)[200..207], b"passive");
+                let active = instance
+                    .get_typed_func::<(), ()>(&mut store, "init_active")
+                    .unwrap();
+                let err = active.call(&mut store, ()).unwrap_err();
+                assert_eq!(
+                    err.downcast_ref::<Trap>(),
+                    Some(&Trap::MemoryOutOfBounds),
+                    "dropped"
+                );
+                if round == 0 {
+                    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+                    let mapped = maps
+                        .lines()
+                        .any(|l| l.ends_with(&*path.to_string_lossy()) && l.contains("rw-p"));
+                    assert!(mapped, "{kind}: the image is mapped from the file:\n{maps}");
+                }
+            }
+            drop(module);
+            std::fs::remove_file(&path).unwrap();
+            // From bytes the images are copied into memory.
+            // SAFETY: written by `serialize` just above.
+            let module = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+            let mut store = Store::new(&engine, ());
+            let instance = Instance::new(&mut store, &module, &[]).unwrap();
+            let load = instance
+                .get_typed_func::<i32, i32>(&mut store, "load")
+                .unwrap();
+            assert_eq!(load.call(&mut store, 70001).unwrap(), i32::from(b'e'));
+        }
+    }
+}
+
+#[test]
+fn segments_an_image_cannot_hold_stay_segments() {
+    let kind = BackendKind::available()[0];
+    let engine = engine(kind);
+    let cases = [
+        r#"(module (import "env" "at" (global i32)) (memory 1) (data (global.get 0) "at a global"))"#,
+        r#"(module (memory (export "m") 1000) (data (i32.const 0) "a") (data (i32.const 60000000) "b"))"#,
+    ];
+    for wat in cases {
+        let bytes = Module::new(&engine, wat).unwrap().serialize().unwrap();
+        let (_, _, body, _) = parts(&bytes);
+        assert!(body.images.is_none(), "{wat}");
+        assert!(
+            body.data
+                .iter()
+                .all(|run| matches!(run, DataRun::Segment(_)))
+        );
+    }
+    let far = Module::new(&engine, cases[1]).unwrap().serialize().unwrap();
+    assert!(far.len() < 1 << 20, "{} bytes: no 60 MB image", far.len());
+    // SAFETY: written by `serialize` just above.
+    let module = unsafe { Module::deserialize(&engine, &far) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let memory = instance.get_memory(&mut store, "m").unwrap();
+    assert_eq!(memory.data(&store)[0], b'a');
+    assert_eq!(memory.data(&store)[60_000_000], b'b');
+}
+
+#[test]
 fn inconsistent_metadata_with_a_valid_checksum_is_refused() {
     let kind = BackendKind::available()[0];
     let (engine, bytes) = artifact(kind);
     let (version, compat, mut body, text) = parts(&bytes);
     body.module.functions.pop();
-    let err = refusal(&engine, &write(&version, &compat, &body, &text).unwrap());
+    let err = refusal(
+        &engine,
+        &write(&version, &compat, &body, &text, &[]).unwrap(),
+    );
     assert!(matches!(err, PrecompiledError::Malformed(_)), "{err}");
 }
 

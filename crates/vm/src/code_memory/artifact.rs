@@ -26,8 +26,11 @@ use std::sync::Arc;
 use tandem_environ::{Libcall, ModuleInfo, TrapCode};
 
 /// Everything of a [`LinkedCode`] but its text and its module, as a
-/// precompiled module stores it (with `serde`).
+/// precompiled module stores it (with `serde`; the large tables travel as
+/// little-endian byte strings, see `Wire`, so loading copies them instead
+/// of decoding them number by number).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Wire", try_from = "Wire")]
 pub struct CodeLayout {
     /// Length of the text in bytes (whole pages of the linking host).
     text_len: u64,
@@ -41,11 +44,141 @@ pub struct CodeLayout {
 }
 
 /// Where one function body sits, and its address map.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 struct FuncLayout {
     start: u32,
     len: u32,
     address_map: Box<[(u32, u32)]>,
+}
+
+/// [`CodeLayout`] on the wire: every table of numbers as one string of
+/// little-endian `u32`s.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    text_len: u64,
+    #[serde(with = "serde_bytes")]
+    func_starts: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    func_lens: Vec<u8>,
+    /// Per function, the number of its address-map pairs.
+    #[serde(with = "serde_bytes")]
+    address_map_lens: Vec<u8>,
+    /// Every function's pairs, one after another.
+    #[serde(with = "serde_bytes")]
+    address_maps: Vec<u8>,
+    /// `u32::MAX` where a function has no entry.
+    #[serde(with = "serde_bytes")]
+    array_to_wasm: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    wasm_to_array: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    wasm_to_array_of_type: Vec<u8>,
+    libcall_trampolines: Vec<(Libcall, u32)>,
+    #[serde(with = "serde_bytes")]
+    trap_offsets: Vec<u8>,
+    /// One byte per trap site: its `TrapCode` number.
+    #[serde(with = "serde_bytes")]
+    trap_codes: Vec<u8>,
+    abs_relocs: Vec<AbsReloc>,
+}
+
+/// `words` as little-endian bytes.
+fn to_bytes(words: impl Iterator<Item = u32>) -> Vec<u8> {
+    words.flat_map(u32::to_le_bytes).collect()
+}
+
+/// The little-endian `u32`s of `bytes`.
+fn from_bytes(bytes: &[u8], what: &str) -> Result<Vec<u32>, String> {
+    if !bytes.len().is_multiple_of(4) {
+        return Err(format!(
+            "the {what} table is {} bytes, not whole words",
+            bytes.len()
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes")))
+        .collect())
+}
+
+impl From<CodeLayout> for Wire {
+    fn from(layout: CodeLayout) -> Wire {
+        let funcs = &layout.funcs;
+        Wire {
+            text_len: layout.text_len,
+            func_starts: to_bytes(funcs.iter().map(|f| f.start)),
+            func_lens: to_bytes(funcs.iter().map(|f| f.len)),
+            address_map_lens: to_bytes(funcs.iter().map(|f| f.address_map.len() as u32)),
+            address_maps: to_bytes(
+                funcs
+                    .iter()
+                    .flat_map(|f| f.address_map.iter().flat_map(|&(code, wasm)| [code, wasm])),
+            ),
+            array_to_wasm: to_bytes(layout.array_to_wasm.iter().map(|e| e.unwrap_or(u32::MAX))),
+            wasm_to_array: to_bytes(layout.wasm_to_array.iter().copied()),
+            wasm_to_array_of_type: to_bytes(layout.wasm_to_array_of_type.iter().copied()),
+            libcall_trampolines: layout.libcall_trampolines,
+            trap_offsets: to_bytes(layout.traps.iter().map(|&(offset, _)| offset)),
+            trap_codes: layout.traps.iter().map(|&(_, code)| code as u8).collect(),
+            abs_relocs: layout.abs_relocs,
+        }
+    }
+}
+
+impl TryFrom<Wire> for CodeLayout {
+    type Error = String;
+
+    fn try_from(wire: Wire) -> Result<CodeLayout, String> {
+        let starts = from_bytes(&wire.func_starts, "function start")?;
+        let lens = from_bytes(&wire.func_lens, "function length")?;
+        let map_lens = from_bytes(&wire.address_map_lens, "address map length")?;
+        let maps = from_bytes(&wire.address_maps, "address map")?;
+        if lens.len() != starts.len() || map_lens.len() != starts.len() {
+            return Err("the function tables differ in length".into());
+        }
+        let mut pairs = maps.chunks_exact(2).map(|p| (p[0], p[1]));
+        let mut funcs = Vec::with_capacity(starts.len());
+        for ((start, len), map_len) in starts.into_iter().zip(lens).zip(map_lens) {
+            let address_map: Box<[(u32, u32)]> = pairs.by_ref().take(map_len as usize).collect();
+            if address_map.len() != map_len as usize {
+                return Err("the address maps are shorter than their lengths say".into());
+            }
+            funcs.push(FuncLayout {
+                start,
+                len,
+                address_map,
+            });
+        }
+        if pairs.next().is_some() || maps.len() % 2 != 0 {
+            return Err("the address maps are longer than their lengths say".into());
+        }
+        let trap_offsets = from_bytes(&wire.trap_offsets, "trap offset")?;
+        if trap_offsets.len() != wire.trap_codes.len() {
+            return Err("the trap tables differ in length".into());
+        }
+        let traps = trap_offsets
+            .into_iter()
+            .zip(&wire.trap_codes)
+            .map(|(offset, &code)| {
+                TrapCode::from_u8(code)
+                    .map(|code| (offset, code))
+                    .ok_or_else(|| format!("unknown trap code {code}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(CodeLayout {
+            text_len: wire.text_len,
+            funcs,
+            array_to_wasm: from_bytes(&wire.array_to_wasm, "array-to-Wasm")?
+                .into_iter()
+                .map(|start| (start != u32::MAX).then_some(start))
+                .collect(),
+            wasm_to_array: from_bytes(&wire.wasm_to_array, "Wasm-to-array")?,
+            wasm_to_array_of_type: from_bytes(&wire.wasm_to_array_of_type, "trampoline slot")?,
+            libcall_trampolines: wire.libcall_trampolines,
+            traps,
+            abs_relocs: wire.abs_relocs,
+        })
+    }
 }
 
 impl CodeLayout {
@@ -167,6 +300,11 @@ impl ArtifactFile {
         Ok(ArtifactFile { file, map, len })
     }
 
+    /// The open file.
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
     /// The file's bytes.
     pub fn bytes(&self) -> &[u8] {
         if self.len == 0 {
@@ -237,9 +375,11 @@ impl LinkedCode {
         let mut mmap = match text {
             Text::File { file, offset }
                 if offset.is_multiple_of(page as u64)
-                    && offset.checked_add(layout.text_len) == Some(file.len as u64) =>
+                    && offset
+                        .checked_add(layout.text_len)
+                        .is_some_and(|end| end <= file.len as u64) =>
             {
-                // SAFETY: the text is the file's tail (checked just above),
+                // SAFETY: the text lies in the file (checked just above),
                 // and the caller of `ArtifactFile::open` keeps the file
                 // intact while the code lives.
                 unsafe { Mmap::map_file(file.file.as_fd(), offset, len, true)? }
@@ -406,6 +546,29 @@ mod tests {
         let seven = loaded.func_body(DefinedFuncIndex::new(0)) as i64;
         assert_eq!(entry_result(&loaded, 1), seven + 3);
         assert_eq!(entry_result(&loaded, 2), 7);
+    }
+
+    #[test]
+    fn layouts_survive_their_wire_form_and_bad_wire_forms_are_errors() {
+        let code = linked();
+        let (layout, _) = code.to_layout();
+        let bytes = postcard::to_allocvec(&layout).unwrap();
+        assert_eq!(postcard::from_bytes::<CodeLayout>(&bytes).unwrap(), layout);
+        let mut wire = Wire::from(layout.clone());
+        wire.trap_codes.push(0);
+        assert!(CodeLayout::try_from(wire).is_err());
+        let mut wire = Wire::from(layout.clone());
+        wire.address_maps.extend([0; 4]);
+        assert!(CodeLayout::try_from(wire).is_err(), "half a pair");
+        let mut wire = Wire::from(layout.clone());
+        wire.address_maps.extend([0; 8]);
+        assert!(CodeLayout::try_from(wire).is_err(), "a pair too many");
+        let mut wire = Wire::from(layout.clone());
+        wire.address_map_lens[0] += 1;
+        assert!(CodeLayout::try_from(wire).is_err(), "a pair too few");
+        let mut wire = Wire::from(layout);
+        wire.func_lens.extend([0; 4]);
+        assert!(CodeLayout::try_from(wire).is_err());
     }
 
     #[test]
