@@ -88,11 +88,12 @@ struct Compat {
 
 /// The module and where its code and memory images sit.
 #[derive(Serialize, Deserialize)]
-struct Body {
+struct Body<'a> {
     /// The module, without its data segments (they are in `data`).
     module: ModuleInfo,
     data: Vec<DataRun>,
-    code: CodeLayout,
+    #[serde(borrow)]
+    code: CodeLayout<'a>,
     /// With images: for each defined memory, its image in the artifact
     /// (the images follow the text, whole pages each).
     images: Option<Vec<Option<ImageRecord>>>,
@@ -446,7 +447,7 @@ impl Module {
         let path = path.as_ref();
         let read = || format!("failed to read precompiled module `{}`", path.display());
         // SAFETY: the caller keeps the file intact while the module lives.
-        let file = unsafe { ArtifactFile::open(path) }.with_context(read)?;
+        let file = Arc::new(unsafe { ArtifactFile::open(path) }.with_context(read)?);
         let opened = open(engine, file.bytes())?;
         let text = Text::File {
             file: &file,
@@ -529,17 +530,17 @@ fn seal(artifact: &mut [u8]) {
 }
 
 /// An artifact whose header and compatibility were checked.
-struct Opened {
+struct Opened<'a> {
     /// Where its text starts.
     text_offset: u64,
     /// The backend that compiled it.
     backend: BackendKind,
-    body: Body,
+    body: Body<'a>,
 }
 
 /// Checks the header and compatibility of the artifact `bytes` and decodes
 /// its body.
-fn open(engine: &Engine, bytes: &[u8]) -> Result<Opened, PrecompiledError> {
+fn open<'a>(engine: &Engine, bytes: &'a [u8]) -> Result<Opened<'a>, PrecompiledError> {
     if !bytes.starts_with(&MAGIC) {
         if bytes.starts_with(b"\0asm") {
             return Err(PrecompiledError::Wasm);
@@ -721,7 +722,7 @@ fn check_tunables(compiled: &Tunables, here: &Tunables) -> Result<(), String> {
 ///
 /// As [`LinkedCode::from_layout`]: the artifact is trusted and fits the
 /// engine.
-unsafe fn load(engine: &Engine, opened: Opened, text: Text<'_>) -> Result<Module> {
+unsafe fn load(engine: &Engine, opened: Opened<'_>, text: Text<'_>) -> Result<Module> {
     let malformed = |e: String| PrecompiledError::Malformed(e);
     let Opened {
         backend,

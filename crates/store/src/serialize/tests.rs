@@ -84,7 +84,7 @@ fn refusal(engine: &Engine, bytes: &[u8]) -> PrecompiledError {
 
 /// The parts of an artifact, decoded; the last is the text and the memory
 /// images after it.
-fn parts(bytes: &[u8]) -> (String, Compat, Body, Vec<u8>) {
+fn parts(bytes: &[u8]) -> (String, Compat, Body<'_>, Vec<u8>) {
     let rest = &bytes[HEADER_LEN..];
     let (version, rest) = postcard::take_from_bytes::<String>(rest).unwrap();
     let (compat, rest) = postcard::take_from_bytes::<Compat>(rest).unwrap();

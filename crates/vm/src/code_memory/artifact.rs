@@ -16,180 +16,44 @@
 //! these checks make sure that a layout that slipped through still cannot
 //! make loading write or jump outside the text.
 
-use super::{AbsReloc, FuncInfo, LinkedCode, registry};
+use super::tables::CodeTables;
+use super::{AbsReloc, LinkedCode, registry};
 use crate::VmError;
 use crate::mmap::Mmap;
 use serde::{Deserialize, Serialize};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
-use tandem_environ::{Libcall, ModuleInfo, TrapCode};
+use tandem_environ::{Libcall, ModuleInfo};
 
 /// Everything of a [`LinkedCode`] but its text and its module, as a
-/// precompiled module stores it (with `serde`; the large tables travel as
-/// little-endian byte strings, see `Wire`, so loading copies them instead
-/// of decoding them number by number).
+/// precompiled module stores it (with `serde`). The lookup tables (function
+/// bodies, address maps, trap sites) are one block of bytes that loading
+/// reads in place from the module's file (see `tables.rs`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(into = "Wire", try_from = "Wire")]
-pub struct CodeLayout {
+pub struct CodeLayout<'a> {
     /// Length of the text in bytes (whole pages of the linking host).
     text_len: u64,
-    funcs: Vec<FuncLayout>,
+    #[serde(borrow)]
+    tables: &'a [u8],
     array_to_wasm: Vec<Option<u32>>,
     wasm_to_array: Vec<u32>,
     wasm_to_array_of_type: Vec<u32>,
     libcall_trampolines: Vec<(Libcall, u32)>,
-    traps: Vec<(u32, TrapCode)>,
     abs_relocs: Vec<AbsReloc>,
 }
 
-/// Where one function body sits, and its address map.
-#[derive(Clone, Debug, PartialEq)]
-struct FuncLayout {
-    start: u32,
-    len: u32,
-    address_map: Box<[(u32, u32)]>,
-}
-
-/// [`CodeLayout`] on the wire: every table of numbers as one string of
-/// little-endian `u32`s.
-#[derive(Serialize, Deserialize)]
-struct Wire {
-    text_len: u64,
-    #[serde(with = "serde_bytes")]
-    func_starts: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    func_lens: Vec<u8>,
-    /// Per function, the number of its address-map pairs.
-    #[serde(with = "serde_bytes")]
-    address_map_lens: Vec<u8>,
-    /// Every function's pairs, one after another.
-    #[serde(with = "serde_bytes")]
-    address_maps: Vec<u8>,
-    /// `u32::MAX` where a function has no entry.
-    #[serde(with = "serde_bytes")]
-    array_to_wasm: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    wasm_to_array: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    wasm_to_array_of_type: Vec<u8>,
-    libcall_trampolines: Vec<(Libcall, u32)>,
-    #[serde(with = "serde_bytes")]
-    trap_offsets: Vec<u8>,
-    /// One byte per trap site: its `TrapCode` number.
-    #[serde(with = "serde_bytes")]
-    trap_codes: Vec<u8>,
-    abs_relocs: Vec<AbsReloc>,
-}
-
-/// `words` as little-endian bytes.
-fn to_bytes(words: impl Iterator<Item = u32>) -> Vec<u8> {
-    words.flat_map(u32::to_le_bytes).collect()
-}
-
-/// The little-endian `u32`s of `bytes`.
-fn from_bytes(bytes: &[u8], what: &str) -> Result<Vec<u32>, String> {
-    if !bytes.len().is_multiple_of(4) {
-        return Err(format!(
-            "the {what} table is {} bytes, not whole words",
-            bytes.len()
-        ));
-    }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes")))
-        .collect())
-}
-
-impl From<CodeLayout> for Wire {
-    fn from(layout: CodeLayout) -> Wire {
-        let funcs = &layout.funcs;
-        Wire {
-            text_len: layout.text_len,
-            func_starts: to_bytes(funcs.iter().map(|f| f.start)),
-            func_lens: to_bytes(funcs.iter().map(|f| f.len)),
-            address_map_lens: to_bytes(funcs.iter().map(|f| f.address_map.len() as u32)),
-            address_maps: to_bytes(
-                funcs
-                    .iter()
-                    .flat_map(|f| f.address_map.iter().flat_map(|&(code, wasm)| [code, wasm])),
-            ),
-            array_to_wasm: to_bytes(layout.array_to_wasm.iter().map(|e| e.unwrap_or(u32::MAX))),
-            wasm_to_array: to_bytes(layout.wasm_to_array.iter().copied()),
-            wasm_to_array_of_type: to_bytes(layout.wasm_to_array_of_type.iter().copied()),
-            libcall_trampolines: layout.libcall_trampolines,
-            trap_offsets: to_bytes(layout.traps.iter().map(|&(offset, _)| offset)),
-            trap_codes: layout.traps.iter().map(|&(_, code)| code as u8).collect(),
-            abs_relocs: layout.abs_relocs,
-        }
-    }
-}
-
-impl TryFrom<Wire> for CodeLayout {
-    type Error = String;
-
-    fn try_from(wire: Wire) -> Result<CodeLayout, String> {
-        let starts = from_bytes(&wire.func_starts, "function start")?;
-        let lens = from_bytes(&wire.func_lens, "function length")?;
-        let map_lens = from_bytes(&wire.address_map_lens, "address map length")?;
-        let maps = from_bytes(&wire.address_maps, "address map")?;
-        if lens.len() != starts.len() || map_lens.len() != starts.len() {
-            return Err("the function tables differ in length".into());
-        }
-        let mut pairs = maps.chunks_exact(2).map(|p| (p[0], p[1]));
-        let mut funcs = Vec::with_capacity(starts.len());
-        for ((start, len), map_len) in starts.into_iter().zip(lens).zip(map_lens) {
-            let address_map: Box<[(u32, u32)]> = pairs.by_ref().take(map_len as usize).collect();
-            if address_map.len() != map_len as usize {
-                return Err("the address maps are shorter than their lengths say".into());
-            }
-            funcs.push(FuncLayout {
-                start,
-                len,
-                address_map,
-            });
-        }
-        if pairs.next().is_some() || maps.len() % 2 != 0 {
-            return Err("the address maps are longer than their lengths say".into());
-        }
-        let trap_offsets = from_bytes(&wire.trap_offsets, "trap offset")?;
-        if trap_offsets.len() != wire.trap_codes.len() {
-            return Err("the trap tables differ in length".into());
-        }
-        let traps = trap_offsets
-            .into_iter()
-            .zip(&wire.trap_codes)
-            .map(|(offset, &code)| {
-                TrapCode::from_u8(code)
-                    .map(|code| (offset, code))
-                    .ok_or_else(|| format!("unknown trap code {code}"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(CodeLayout {
-            text_len: wire.text_len,
-            funcs,
-            array_to_wasm: from_bytes(&wire.array_to_wasm, "array-to-Wasm")?
-                .into_iter()
-                .map(|start| (start != u32::MAX).then_some(start))
-                .collect(),
-            wasm_to_array: from_bytes(&wire.wasm_to_array, "Wasm-to-array")?,
-            wasm_to_array_of_type: from_bytes(&wire.wasm_to_array_of_type, "trampoline slot")?,
-            libcall_trampolines: wire.libcall_trampolines,
-            traps,
-            abs_relocs: wire.abs_relocs,
-        })
-    }
-}
-
-impl CodeLayout {
+impl CodeLayout<'_> {
     /// Length of the text this layout describes, in bytes.
     pub fn text_len(&self) -> u64 {
         self.text_len
     }
 
-    /// Checks that everything the layout places lies in a text of
-    /// `text_len` bytes and fits `module`.
-    fn check(&self, module: &ModuleInfo) -> Result<(), String> {
+    /// Checks that everything code is entered at or written by loading lies
+    /// in a text of `text_len` bytes, and that the layout fits `module`.
+    /// (Trap sites and address maps need no check: a wrong entry makes a
+    /// lookup answer wrongly, never read outside the tables.)
+    fn check(&self, tables: &CodeTables, module: &ModuleInfo) -> Result<(), String> {
         let text_len = self.text_len;
         let inside = |what: &str, offset: u32, len: u64| {
             if u64::from(offset) + len <= text_len {
@@ -208,7 +72,7 @@ impl CodeLayout {
             }
         };
         let nfuncs = module.num_defined_funcs();
-        shape("function bodies", nfuncs, self.funcs.len())?;
+        shape("function bodies", nfuncs, tables.num_funcs())?;
         shape("array-to-Wasm slots", nfuncs, self.array_to_wasm.len())?;
         shape(
             "type-to-trampoline slots",
@@ -216,12 +80,13 @@ impl CodeLayout {
             self.wasm_to_array_of_type.len(),
         )?;
         let mut end = 0u64;
-        for f in &self.funcs {
-            inside("a function body", f.start, u64::from(f.len))?;
-            if u64::from(f.start) < end {
-                return Err(format!("function bodies overlap at {:#x}", f.start));
+        for i in 0..tables.num_funcs() {
+            let (start, len) = tables.func(i);
+            inside("a function body", start, u64::from(len))?;
+            if u64::from(start) < end {
+                return Err(format!("function bodies overlap at {start:#x}"));
             }
-            end = u64::from(f.start) + u64::from(f.len);
+            end = u64::from(start) + u64::from(len);
         }
         for &start in self.array_to_wasm.iter().flatten() {
             inside("an array-to-Wasm entry", start, 1)?;
@@ -242,12 +107,6 @@ impl CodeLayout {
         for &(_, start) in &self.libcall_trampolines {
             inside("a libcall trampoline", start, 1)?;
         }
-        for &(offset, _) in &self.traps {
-            inside("a trap site", offset, 1)?;
-        }
-        if !self.traps.is_sorted_by_key(|&(offset, _)| offset) {
-            return Err("the trap table is not sorted".into());
-        }
         for reloc in &self.abs_relocs {
             inside("a relocated field", reloc.field, 8)?;
             inside("a relocation target", reloc.target, 0)?;
@@ -263,9 +122,11 @@ pub enum Text<'a> {
     Bytes(&'a [u8]),
     /// The bytes at `offset` of an opened artifact file, mapped copy on
     /// write where `offset` is a multiple of the page size (else copied).
+    /// Lookup tables that lie in the file's bytes are read there in place
+    /// (the code keeps the file open).
     File {
         /// The file.
-        file: &'a ArtifactFile,
+        file: &'a Arc<ArtifactFile>,
         /// Where the text starts in it.
         offset: u64,
     },
@@ -319,7 +180,7 @@ impl ArtifactFile {
 impl LinkedCode {
     /// The layout of this code, and its text, to store in a precompiled
     /// module.
-    pub fn to_layout(&self) -> (CodeLayout, &[u8]) {
+    pub fn to_layout(&self) -> (CodeLayout<'_>, &[u8]) {
         let text = if self.mmap.len() == 0 {
             &[][..]
         } else {
@@ -329,20 +190,11 @@ impl LinkedCode {
         };
         let layout = CodeLayout {
             text_len: text.len() as u64,
-            funcs: self
-                .funcs
-                .iter()
-                .map(|f| FuncLayout {
-                    start: f.start,
-                    len: f.len,
-                    address_map: f.address_map.clone(),
-                })
-                .collect(),
+            tables: self.tables.bytes(),
             array_to_wasm: self.array_to_wasm.clone(),
             wasm_to_array: self.wasm_to_array.clone(),
             wasm_to_array_of_type: self.wasm_to_array_of_type.clone(),
             libcall_trampolines: self.libcall_trampolines.clone(),
-            traps: self.traps.clone(),
             abs_relocs: self.abs_relocs.clone(),
         };
         (layout, text)
@@ -364,11 +216,16 @@ impl LinkedCode {
     /// this one (a precompiled module's header records all of that): the
     /// code will run.
     pub unsafe fn from_layout(
-        layout: CodeLayout,
+        layout: CodeLayout<'_>,
         text: Text<'_>,
         module: Arc<ModuleInfo>,
     ) -> Result<Arc<LinkedCode>, VmError> {
-        layout.check(&module).map_err(VmError::Artifact)?;
+        let file = match text {
+            Text::File { file, .. } => Some(file),
+            Text::Bytes(_) => None,
+        };
+        let tables = CodeTables::load(layout.tables, file).map_err(VmError::Artifact)?;
+        layout.check(&tables, &module).map_err(VmError::Artifact)?;
         let len = usize::try_from(layout.text_len)
             .map_err(|_| VmError::Artifact("the text is too large".into()))?;
         let page = crate::mmap::page_size();
@@ -405,20 +262,11 @@ impl LinkedCode {
         let code = Arc::new(LinkedCode {
             mmap,
             module,
-            funcs: layout
-                .funcs
-                .into_iter()
-                .map(|f| FuncInfo {
-                    start: f.start,
-                    len: f.len,
-                    address_map: f.address_map,
-                })
-                .collect(),
+            tables,
             array_to_wasm: layout.array_to_wasm,
             wasm_to_array: layout.wasm_to_array,
             wasm_to_array_of_type: layout.wasm_to_array_of_type,
             libcall_trampolines: layout.libcall_trampolines,
-            traps: layout.traps,
             abs_relocs: layout.abs_relocs,
         });
         registry::register(&code);
@@ -523,17 +371,22 @@ mod tests {
     }
 
     #[test]
-    fn a_file_text_is_mapped_and_runs() {
+    fn a_file_text_is_mapped_and_its_tables_read_in_place() {
         let code = linked();
         let (layout, text) = code.to_layout();
         let page = crate::mmap::page_size();
-        let mut bytes = vec![0xAB; page];
+        let mut bytes = layout.tables.to_vec();
+        bytes.resize(page, 0);
         bytes.extend_from_slice(text);
         let path = std::env::temp_dir().join(format!("tandem-vm-artifact-{}", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
         // SAFETY: the test owns the file and leaves it alone until the end.
-        let file = unsafe { ArtifactFile::open(&path) }.unwrap();
+        let file = Arc::new(unsafe { ArtifactFile::open(&path) }.unwrap());
         assert_eq!(file.bytes(), &bytes[..]);
+        let layout = CodeLayout {
+            tables: &file.bytes()[..layout.tables.len()],
+            ..layout
+        };
         let text = Text::File {
             file: &file,
             offset: page as u64,
@@ -541,34 +394,22 @@ mod tests {
         // SAFETY: as above.
         let loaded =
             unsafe { LinkedCode::from_layout(layout, text, code.module().clone()) }.unwrap();
+        assert!(loaded.tables.is_mapped());
         drop(file);
         std::fs::remove_file(&path).unwrap();
         let seven = loaded.func_body(DefinedFuncIndex::new(0)) as i64;
         assert_eq!(entry_result(&loaded, 1), seven + 3);
         assert_eq!(entry_result(&loaded, 2), 7);
+        let (func, _) = loaded.lookup_frame(seven as usize).unwrap();
+        assert_eq!(func, DefinedFuncIndex::new(0));
     }
 
     #[test]
-    fn layouts_survive_their_wire_form_and_bad_wire_forms_are_errors() {
+    fn layouts_survive_postcard() {
         let code = linked();
         let (layout, _) = code.to_layout();
         let bytes = postcard::to_allocvec(&layout).unwrap();
         assert_eq!(postcard::from_bytes::<CodeLayout>(&bytes).unwrap(), layout);
-        let mut wire = Wire::from(layout.clone());
-        wire.trap_codes.push(0);
-        assert!(CodeLayout::try_from(wire).is_err());
-        let mut wire = Wire::from(layout.clone());
-        wire.address_maps.extend([0; 4]);
-        assert!(CodeLayout::try_from(wire).is_err(), "half a pair");
-        let mut wire = Wire::from(layout.clone());
-        wire.address_maps.extend([0; 8]);
-        assert!(CodeLayout::try_from(wire).is_err(), "a pair too many");
-        let mut wire = Wire::from(layout.clone());
-        wire.address_map_lens[0] += 1;
-        assert!(CodeLayout::try_from(wire).is_err(), "a pair too few");
-        let mut wire = Wire::from(layout);
-        wire.func_lens.extend([0; 4]);
-        assert!(CodeLayout::try_from(wire).is_err());
     }
 
     #[test]
@@ -578,10 +419,27 @@ mod tests {
         let (layout, text) = code.to_layout();
         let text = text.to_vec();
         let len = layout.text_len as u32;
-        type Change = Box<dyn Fn(&mut CodeLayout)>;
-        let cases: Vec<(&str, Change)> = vec![
-            ("function body", Box::new(move |l| l.funcs[2].len = len)),
-            ("overlap", Box::new(|l| l.funcs[1].start = l.funcs[0].start)),
+        // Function `i`'s record in the tables: start, then length.
+        let func = |i: usize| 12 + 16 * i;
+        let table = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut tables = layout.tables.to_vec();
+            edit(&mut tables);
+            tables
+        };
+        let word = |tables: &mut Vec<u8>, at: usize, value: u32| {
+            tables[at..at + 4].copy_from_slice(&value.to_le_bytes())
+        };
+        let long_body = table(&|t| word(t, func(2) + 4, len));
+        let overlap = table(&|t| {
+            let first = t[func(0)..func(0) + 4].to_vec();
+            t[func(1)..func(1) + 4].copy_from_slice(&first)
+        });
+        let short = table(&|t| word(t, 0, 2));
+        type Change<'a> = Box<dyn Fn(&mut CodeLayout<'a>) + 'a>;
+        let cases: Vec<(&str, Change<'_>)> = vec![
+            ("function body", Box::new(|l| l.tables = &long_body)),
+            ("overlap", Box::new(|l| l.tables = &overlap)),
+            ("table shape", Box::new(|l| l.tables = &short)),
             ("entry", Box::new(move |l| l.array_to_wasm[1] = Some(len))),
             (
                 "trampoline slot",
@@ -592,14 +450,10 @@ mod tests {
                 Box::new(move |l| l.abs_relocs[0].field = len - 4),
             ),
             ("text length", Box::new(|l| l.text_len = 1 << 40)),
-            ("needs", Box::new(|l| drop(l.funcs.pop()))),
             (
-                "sorted",
+                "needs",
                 Box::new(|l| {
-                    l.traps.extend([
-                        (9, TrapCode::UnreachableCodeReached),
-                        (1, TrapCode::UnreachableCodeReached),
-                    ])
+                    l.array_to_wasm.pop();
                 }),
             ),
         ];
