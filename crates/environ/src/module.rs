@@ -360,12 +360,13 @@ impl ModuleInfo {
                 return Err(format!("{found} {what} for {expected} definitions"));
             }
         }
-        for (i, ty) in self.functions.iter().enumerate() {
-            within(
-                &format!("function {i} has type"),
-                ty.as_u32(),
-                self.types.len(),
-            )?;
+        if let Some(i) = self
+            .functions
+            .iter()
+            .position(|ty| ty.index() >= self.types.len())
+        {
+            let what = format!("function {i} has type");
+            within(&what, self.functions[i].as_u32(), self.types.len())?;
         }
         let entity = |index: EntityIndex| match index {
             EntityIndex::Func(f) => within("function", f.as_u32(), self.functions.len()),
