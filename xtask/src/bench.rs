@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: run-time, compile-throughput, deserialization,
-//! host-call, instantiation (on demand and pooled) and peak-memory figures
-//! for Tandem (every backend built in) and, with `--compare`, wasmtime
-//! (Cranelift and Winch) in the same run.
+//! host-call, instantiation (on demand and pooled), peak-memory and WASI
+//! figures for Tandem (every backend built in) and, with `--compare`,
+//! wasmtime (Cranelift and Winch) in the same run.
 //!
 //! Measuring happens in `bench-runner`, a release binary built from the
 //! `benches/` workspace ([`crate::bench_runner`]); this module decides what
@@ -104,7 +104,17 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         .iter()
         .filter(|m| m.run != RunExport::Unreadable)
         .count();
-    let steps = modules.len() + readable + kernels.len() + usize::from(!modules.is_empty());
+    // The WASI programs belong to the default set only.
+    let (wasi_runs, wasi_startup) = match options.dir {
+        None => crate::bench_wasi::names(&options.filter),
+        Some(_) => (Vec::new(), false),
+    };
+    let steps = modules.len()
+        + readable
+        + kernels.len()
+        + usize::from(!modules.is_empty())
+        + wasi_runs.len()
+        + usize::from(wasi_startup);
     if steps == 0 {
         return Err(format!(
             "nothing matches `{}` in {}",
@@ -162,6 +172,22 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     if let Some(largest) = modules.iter().max_by_key(|m| m.bytes) {
         progress(&format!("peak memory compiling {}", largest.name));
         results.rss = Some(peak_rss(&runner, &results.subjects, largest)?);
+    }
+    results.wasi = crate::bench_wasi::run_programs(
+        &root,
+        &runner,
+        &options,
+        &results.subjects,
+        &wasi_runs,
+        &mut progress,
+    )?;
+    if wasi_startup {
+        progress("wasi start-up (whole processes)");
+        results.startup = Some(crate::bench_wasi::startup(
+            &root,
+            &options,
+            &results.subjects,
+        )?);
     }
     results.check();
     report(&root, &dir, &options, &results)
@@ -276,7 +302,7 @@ fn common_args(command: &str, subjects: &[String], reps: usize) -> Vec<String> {
 
 /// Collects `ready`, `sample` and `error` lines into `map`, printing
 /// progress.
-fn collect(map: &mut BySubject, line: Line, reps: usize, unit: &str, scale: f64) {
+pub(crate) fn collect(map: &mut BySubject, line: Line, reps: usize, unit: &str, scale: f64) {
     match line {
         Line::Ready { subject, seconds } => map.entry(subject).or_default().ready = Some(seconds),
         Line::Sample {

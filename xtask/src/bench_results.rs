@@ -126,6 +126,10 @@ pub(crate) struct Results {
     pub(crate) kernels: Vec<KernelRecord>,
     pub(crate) deserializes: Vec<DeserializeRecord>,
     pub(crate) rss: Option<RssRecord>,
+    /// WASI programs run in the runner (see `bench_wasi.rs`).
+    pub(crate) wasi: Vec<RunRecord>,
+    /// WASI start-up, whole processes.
+    pub(crate) startup: Option<RunRecord>,
     pub(crate) failures: Vec<String>,
     pub(crate) warnings: Vec<String>,
 }
@@ -141,7 +145,12 @@ impl Results {
     /// Tandem error fails the run; a wasmtime error is a warning.
     pub(crate) fn check(&mut self) {
         let mut problems: Vec<(String, String)> = Vec::new();
-        for run in &mut self.runs {
+        let all_runs = self
+            .runs
+            .iter_mut()
+            .chain(self.wasi.iter_mut())
+            .chain(self.startup.iter_mut());
+        for run in all_runs {
             // Without an expected value the subjects must agree with the
             // first one that produced a result.
             let reference = run.expected.or_else(|| {
@@ -204,7 +213,8 @@ impl Results {
                 }
             }
         }
-        let errors = self.runs.iter().flat_map(|r| {
+        let all_runs = self.runs.iter().chain(&self.wasi).chain(&self.startup);
+        let errors = all_runs.flat_map(|r| {
             r.subjects
                 .iter()
                 .map(move |(s, x)| (r.name.as_str(), s, &x.error))
@@ -377,6 +387,41 @@ impl Results {
                 pairs: pairs(subjects),
             });
         }
+        let run_rows = |runs: &[&RunRecord], clock: Clock, scale: f64| -> Vec<Row> {
+            runs.iter()
+                .map(|r| Row {
+                    name: r.name.clone(),
+                    bytes: Some(r.bytes),
+                    cells: cells(&r.subjects, clock, scale),
+                })
+                .collect()
+        };
+        if !self.wasi.is_empty() {
+            sections.push(Section {
+                key: "wasi",
+                title: format!(
+                    "WASI programs: instantiate + `_start` in a new store (compiled once), \
+                     CPU seconds: median of {}",
+                    options.reps(crate::bench_wasi::WASI_REPS)
+                ),
+                unit: Unit::Seconds,
+                columns: subjects.clone(),
+                rows: run_rows(&self.wasi.iter().collect::<Vec<_>>(), Clock::Cpu, 1.0),
+                pairs: pairs(subjects),
+            });
+        }
+        if let Some(startup) = &self.startup {
+            sections.push(Section {
+                key: "wasi-startup",
+                title: "WASI start-up: a hello-world process (`tandem run` vs wasmtime's \
+                        embedding), elapsed ms: median"
+                    .to_string(),
+                unit: Unit::Millis,
+                columns: subjects.clone(),
+                rows: run_rows(&[startup], Clock::Wall, 1e3),
+                pairs: pairs(subjects),
+            });
+        }
         if let Some(rss) = &self.rss {
             sections.push(Section {
                 key: "peak-rss",
@@ -452,8 +497,16 @@ impl Results {
                 ("subjects", Json::obj(subjects)),
             ])
         });
+        let wasi = self.wasi.iter().chain(&self.startup).map(|r| {
+            Json::obj([
+                ("program", Json::str(&r.name)),
+                ("bytes", Json::Num(r.bytes as f64)),
+                ("subjects", subjects_json(&r.subjects)),
+            ])
+        });
         Json::obj([
             ("run", Json::Arr(runs.collect())),
+            ("wasi", Json::Arr(wasi.collect())),
             ("compile", Json::Arr(compiles.collect())),
             ("kernels", Json::Arr(kernels.collect())),
             ("deserialize", Json::Arr(deserializes.collect())),

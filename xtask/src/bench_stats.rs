@@ -42,6 +42,8 @@ pub enum Unit {
     Nanos,
     /// Microseconds.
     Micros,
+    /// Milliseconds.
+    Millis,
     /// Mebibytes.
     MiB,
 }
@@ -53,6 +55,7 @@ impl Unit {
             Unit::Seconds | Unit::SecondsThroughput => "s",
             Unit::Nanos => "ns",
             Unit::Micros => "µs",
+            Unit::Millis => "ms",
             Unit::MiB => "MiB",
         }
     }

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's one test command, the spec-suite driver and
-//! the benchmarks ([`bench`](mod@bench)); [`USAGE`] lists the commands.
+//! the benchmarks ([`bench`](mod@bench)) and the fuzz campaigns ([`fuzz`]);
+//! [`USAGE`] lists the commands.
 //!
 //! The suite runs in this binary (built with the workspace's dev profile),
 //! one child process per file so a crash fails only its file (see
@@ -12,9 +13,12 @@ mod bench_report;
 mod bench_results;
 mod bench_runner;
 mod bench_stats;
+mod bench_wasi;
 mod expected;
+mod fuzz;
 mod isolate;
 mod report;
+mod wasi_programs;
 
 use expected::ExpectedFailures;
 use std::collections::BTreeSet;
@@ -78,6 +82,7 @@ const CARGO_STEPS: &[&[&str]] = &[
     &["run", "-q", "-p", "tandem-store", "--example", "externref"],
     &["run", "-q", "-p", "tandem-store", "--example", "precompile"],
     &["run", "-q", "-p", "tandem-store", "--example", "pooling"],
+    &["run", "-q", "-p", "tandem-wasi", "--example", "wasi"],
 ];
 
 fn main() -> ExitCode {
@@ -95,8 +100,11 @@ fn main() -> ExitCode {
         }),
         Some("bless-failures") => Err("`bless-failures` takes no options".to_string()),
         Some("spec-worker") => isolate::worker(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("fuzz-worker") => tandem_fuzz::campaign::worker(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("bench-programs") => bench::build_programs(),
+        Some("wasi-programs") => wasi_programs::build(),
         None | Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -115,7 +123,8 @@ fn main() -> ExitCode {
 /// The commands and options.
 const USAGE: &str = "\
 usage:
-cargo xtask test             fmt check, clippy, cargo test, then the spec suite on every backend
+cargo xtask test             fmt check, clippy, cargo test, a short seeded fuzz campaign of each
+                             target, then the spec suite on every backend
 cargo xtask spec [OPTIONS]   the spec suite alone
     --backend B    only backend B (repeatable; default: every backend that exists)
     --set S        only set S (repeatable; default: every set, today `v2`)
@@ -124,6 +133,12 @@ cargo xtask spec [OPTIONS]   the spec suite alone
     --verbose      print every failure of every failing file
     --bless        rewrite tests/spec-expected-failures.txt from this run
 cargo xtask bless-failures   the whole suite, then rewrite tests/spec-expected-failures.txt
+cargo xtask fuzz [OPTIONS]   fuzz campaigns (tandem-fuzz); findings in target/fuzz/findings/
+    --target T     diff, malformed or api (repeatable; default: all three)
+    --time S       seconds per target (default 60)
+    --seed N       first seed (default: from the clock, printed)
+    --jobs N       worker processes (default: one per core)
+    --repro SEED   run the one case SEED of the target and write its repro
 cargo xtask bench [OPTIONS]  benchmarks in a release build (benches/; results in target/bench/)
     --dir DIR      modules to measure (default: benches/programs); those exporting `run`
                    are timed (checked against DIR/expected.txt), the others compiled
@@ -132,6 +147,7 @@ cargo xtask bench [OPTIONS]  benchmarks in a release build (benches/; results in
     --compare      also measure wasmtime (Cranelift and Winch) in the same run
     --quick        one repetition, smaller counts: a smoke run
 cargo xtask bench-programs   rebuild benches/programs/*.wasm from their .wat sources
+cargo xtask wasi-programs    rebuild crates/wasi/tests/programs/*.wasm from their C sources (needs clang)
 ";
 
 /// The workspace root (this crate sits one level below it).
@@ -156,6 +172,7 @@ fn test() -> Result<(), String> {
             return Err(format!("`{shown}` failed ({status})"));
         }
     }
+    fuzz::test_campaigns()?;
     spec(&SpecOptions::default())
 }
 

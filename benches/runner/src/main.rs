@@ -18,6 +18,7 @@
 //! | `instantiate-pooled` | as `instantiate`, from an `InstancePre` on an engine with the pooling allocator |
 //! | `deserialize FILE` | `ready SUBJECT SECONDS` (compile + precompile to a temporary file), then `sample SUBJECT WALL CPU RESULT` per repetition (`--count` loads of the precompiled file + instantiations each) |
 //! | `peak-rss FILE` | `rss SUBJECT START_KIB PEAK_KIB` (compiles FILE once; one subject) |
+//! | `wasi FILE` | as `run`, for a WASI command: each sample instantiates it in a new store and runs `_start` (stdout in memory); `RESULT` is a checksum of the exit status and stdout |
 //!
 //! `WALL` is elapsed seconds, `CPU` the seconds of CPU time the whole
 //! process used meanwhile (all threads): on a busy machine the second is the
@@ -25,12 +26,14 @@
 //!
 //! A subject that fails prints `error SUBJECT MESSAGE` and takes no further
 //! part in that command. Options: `--subjects A,B` (default: all),
-//! `--reps N`, `--count N`. Repetitions are interleaved: each one measures
+//! `--reps N`, `--count N`; for `wasi`, `--arg A` (repeatable, `argv[0]`
+//! first), `--dir HOST::GUEST` (repeatable) and `--stdin FILE`. Repetitions are interleaved: each one measures
 //! every subject once, starting with a different subject each time.
 
 mod clock;
 mod kernels;
 mod subject;
+mod wasi;
 
 use clock::Stopwatch;
 use std::io::Write;
@@ -55,6 +58,7 @@ struct Options {
     subjects: Vec<String>,
     reps: usize,
     count: u32,
+    wasi: wasi::WasiProgram,
 }
 
 impl Options {
@@ -73,6 +77,20 @@ impl Options {
                 }
                 "--reps" => options.reps = number(value()?)?,
                 "--count" => options.count = number(value()?)?,
+                "--arg" => options.wasi.args.push(value()?.clone()),
+                "--dir" => {
+                    let dir = value()?;
+                    let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+                    options
+                        .wasi
+                        .dirs
+                        .push((host.to_string(), guest.to_string()));
+                }
+                "--stdin" => {
+                    let file = value()?;
+                    options.wasi.stdin =
+                        std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+                }
                 flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`")),
                 file => options.files.push(file.to_string()),
             }
@@ -148,6 +166,10 @@ fn dispatch(args: &[String]) -> Result<(), String> {
                 let _ = std::fs::remove_file(artifact(subject.name()));
             }
             result
+        }
+        "wasi" => {
+            let wasm = options.one_file()?;
+            measure_jobs(&options, |s| s.prepare_wasi(&wasm, &options.wasi))
         }
         "compile" => compile(&options),
         "peak-rss" => peak_rss(&options),

@@ -3,6 +3,7 @@
 //! wasmtime with Cranelift and Winch). Subjects prepare work; the caller
 //! times it.
 
+use crate::wasi::WasiProgram;
 use std::path::Path;
 use tandem_store::{
     BackendKind, Config, Engine, ExternType, Func, Instance, InstanceAllocationStrategy, Linker,
@@ -33,6 +34,10 @@ pub trait Subject {
     /// (`deserialize_file`) and instantiates it in a new store, its
     /// function imports defined as traps, `iters` times.
     fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String>;
+    /// Compiles the WASI command `wasm`; the job runs `program` in a new
+    /// store and returns [`checksum`](crate::wasi::checksum) of its exit
+    /// status and stdout.
+    fn prepare_wasi(&self, wasm: &[u8], program: &WasiProgram) -> Result<Job, String>;
 }
 
 /// Every subject this runner was built with, in a fixed order: Tandem's
@@ -89,6 +94,19 @@ impl Subject for tandem_bench_wasmtime::Wasmtime {
     }
     fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String> {
         tandem_bench_wasmtime::Wasmtime::prepare_deserialize(self, wasm, artifact, iters)
+    }
+    fn prepare_wasi(&self, wasm: &[u8], program: &WasiProgram) -> Result<Job, String> {
+        let mut job = tandem_bench_wasmtime::Wasmtime::prepare_wasi(
+            self,
+            wasm,
+            &program.args,
+            &program.dirs,
+            &program.stdin,
+        )?;
+        Ok(Box::new(move || {
+            let (status, stdout) = job()?;
+            Ok(crate::wasi::checksum(status, &stdout))
+        }))
     }
 }
 
@@ -233,5 +251,9 @@ impl Subject for Tandem {
             }
             Ok(i64::from(iters))
         }))
+    }
+
+    fn prepare_wasi(&self, wasm: &[u8], program: &WasiProgram) -> Result<Job, String> {
+        crate::wasi::tandem_job(&self.parallel, wasm, program)
     }
 }

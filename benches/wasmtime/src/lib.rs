@@ -3,7 +3,8 @@
 //!
 //! [`Wasmtime`] mirrors the runner's `Subject` trait with inherent methods
 //! (the runner forwards to them): compile a module, prepare a `run` call, a
-//! host-call loop and an instantiation loop. Timing happens in the runner,
+//! host-call loop, an instantiation loop and a WASI program run ([`wasi`],
+//! which also holds what the `wasmtime-run` binary runs). Timing happens in the runner,
 //! around the closures returned here, exactly as for Tandem.
 
 use std::path::Path;
@@ -11,6 +12,8 @@ use wasmtime::{
     Config, Engine, Func, Instance, InstanceAllocationStrategy, Linker, Module, Store, Strategy,
     ValType,
 };
+
+pub mod wasi;
 
 /// A prepared measurement: one call does the timed work and returns a
 /// checksum (the kernel's result, or the number of iterations done).
@@ -33,7 +36,7 @@ pub struct Wasmtime {
     parallel: Engine,
 }
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     format!("{e:#}")
 }
 

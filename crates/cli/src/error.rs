@@ -41,6 +41,12 @@ pub enum CliError {
     /// Wasm trapped; the text is the trap's line and its backtrace.
     #[error("{0}")]
     Trap(String),
+    /// A host function (a WASI call) failed and ended the call; the text is
+    /// its message and the Wasm backtrace. Not a trap of the program's
+    /// making, so it ends the process as other errors do (`wasmtime run`
+    /// tells them apart the same way).
+    #[error("{0}")]
+    HostError(String),
     /// The command line asks for something the module cannot give.
     #[error("{0}")]
     Usage(String),
@@ -58,11 +64,16 @@ impl CliError {
     /// Wraps a store error: traps keep their backtrace, anything else is cut
     /// to its first line and prefixed with `context`.
     pub fn store(context: impl Into<String>, err: tandem_store::Error) -> CliError {
+        let frames = err
+            .downcast_ref::<tandem_store::WasmBacktrace>()
+            .map_or(&[][..], |bt| bt.frames());
         if let Some(trap) = err.downcast_ref::<tandem_store::Trap>() {
-            let frames = err
-                .downcast_ref::<tandem_store::WasmBacktrace>()
-                .map_or(&[][..], |bt| bt.frames());
-            return CliError::Trap(format_trap(*trap, frames));
+            return CliError::Trap(format_trap(&trap.to_string(), frames));
+        }
+        if !frames.is_empty() {
+            // A host function's own error, raised through Wasm frames.
+            let message = err.root_cause().to_string();
+            return CliError::HostError(format_trap(&message, frames));
         }
         let text = err.to_string();
         CliError::Store {
@@ -75,11 +86,11 @@ impl CliError {
 /// Most backtrace lines printed; the rest are counted, not shown.
 const MAX_FRAME_LINES: usize = 40;
 
-/// The trap's line (`wasm trap: ...`), then its backtrace (`frames`,
-/// innermost first) with runs of identical frames (deep recursion) folded
-/// into one line each.
-pub fn format_trap(trap: tandem_store::Trap, frames: &[tandem_store::FrameInfo]) -> String {
-    let mut out = trap.to_string();
+/// The failure's line (`wasm trap: ...`, or a host function's message),
+/// then its backtrace (`frames`, innermost first) with runs of identical
+/// frames (deep recursion) folded into one line each.
+pub fn format_trap(line: &str, frames: &[tandem_store::FrameInfo]) -> String {
+    let mut out = line.lines().next().unwrap_or("wasm trap").to_string();
     let frames: Vec<String> = frames.iter().map(|f| f.to_string()).collect();
     if frames.is_empty() {
         return out;

@@ -43,20 +43,36 @@ pub fn read_module_bytes(path: &Path) -> Result<Vec<u8>, CliError> {
         })
 }
 
-/// The module in the file at `path`: loaded if it is precompiled (then
-/// `backend`, if given, must be the one it was compiled with), else read
-/// and compiled.
-pub fn load(
+/// A module file as `tandem run` finds it.
+pub enum Source {
+    /// A binary module (text already parsed).
+    Wasm(Vec<u8>),
+    /// A module precompiled by `tandem compile -o`, loaded by
+    /// [`precompiled`].
+    Precompiled,
+}
+
+impl Source {
+    /// Reads `path`: precompiled if its first bytes say so, else a binary or
+    /// text module as [`read_module_bytes`] reads it.
+    pub fn read(path: &Path) -> Result<Source, CliError> {
+        // Any engine recognises the magic; `precompiled` checks the rest.
+        let precompiled = Engine::default().detect_precompiled_file(path);
+        match precompiled {
+            Ok(Some(_)) => Ok(Source::Precompiled),
+            // A file that cannot be read is reported by `read_module_bytes`.
+            Ok(None) | Err(_) => read_module_bytes(path).map(Source::Wasm),
+        }
+    }
+}
+
+/// Loads the precompiled module at `path`; `backend`, if given, must be the
+/// one it was compiled with.
+pub fn precompiled(
     engine: &Engine,
     path: &Path,
     backend: Option<BackendKind>,
 ) -> Result<Module, CliError> {
-    // A file that cannot be read is reported by `read_module_bytes`.
-    let precompiled = engine.detect_precompiled_file(path).ok().flatten();
-    if precompiled.is_none() {
-        let bytes = read_module_bytes(path)?;
-        return compile(engine, path, &bytes);
-    }
     // SAFETY: running a precompiled file means trusting it, as the command
     // documents; the file is left alone while the process runs it.
     let module = unsafe { Module::deserialize_file(engine, path) }

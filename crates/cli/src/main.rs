@@ -1,8 +1,9 @@
 //! `tandem`: the command line of the Tandem WebAssembly runtime.
 //!
 //! ```text
-//! tandem run FILE [--invoke NAME] [ARG...] [--backend cranelift|baseline]
-//!     [--fuel UNITS] [--timeout SECONDS]
+//! tandem run [--invoke NAME] [--dir HOST[::GUEST]] [--env NAME[=VALUE]] [--argv0 NAME]
+//!     [--tcplisten ADDRESS] [--backend cranelift|baseline] [--fuel UNITS]
+//!     [--timeout SECONDS] FILE [ARG...]
 //! tandem compile FILE [--backend cranelift|baseline] [--output|-o FILE.twasm]
 //!     [--consume-fuel] [--epoch-interruption]
 //! tandem wast FILE... [--backend cranelift|baseline]
@@ -15,13 +16,15 @@
 //! you made or trust, as you would an executable.
 //!
 //! Every failure ends the process with status 1 after one line
-//! `error: ...` on stderr; a trap adds its Wasm backtrace below that line.
+//! `error: ...` on stderr; a trap adds its Wasm backtrace below that line
+//! and ends it with status 134 (`wasmtime run`'s: 128 + SIGABRT). A WASI
+//! program's `proc_exit` status is the process's.
 //!
 //! | module | what it holds |
 //! |---|---|
 //! | [`error`] | [`CliError`]: every way a command can fail |
 //! | [`load`] | reading a `.wasm` or `.wat` file and compiling it |
-//! | [`run`] | `tandem run`: argument parsing, the call, result printing |
+//! | [`run`] | `tandem run`: options, WASI, the call, result printing, the exit status |
 //! | [`script`] | `tandem wast`: running scripts and the summary |
 
 mod error;
@@ -46,32 +49,19 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Instantiate a module and call one of its functions.
-    Run {
-        /// A `.wasm` binary or `.wat` text module, or a module precompiled
-        /// by `tandem compile -o` (trusted: its machine code runs as is).
-        file: PathBuf,
-        /// The exported function to call (default: `_start`, else the only
-        /// exported function).
-        #[arg(long, value_name = "NAME")]
-        invoke: Option<String>,
-        /// Arguments, parsed by the parameter types (integers in decimal or
-        /// 0x-hex, floats in decimal).
-        #[arg(allow_negative_numbers = true, value_name = "ARG")]
-        args: Vec<String>,
-        /// The compiler to use (default: cranelift; a precompiled module
-        /// keeps the one it was compiled with).
-        #[arg(long)]
-        backend: Option<BackendKind>,
-        /// Trap with "out of fuel" once the module has run this many
-        /// operators (one unit each; see `Config::consume_fuel`).
-        #[arg(long, value_name = "UNITS")]
-        fuel: Option<u64>,
-        /// Trap with "interrupt" once the module has run this long
-        /// (wall-clock seconds, fractions allowed), start function included.
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<f64>,
-    },
+    /// Run a WebAssembly program or call a module's function.
+    ///
+    /// A module that imports WASI (`wasi_snapshot_preview1`) runs as a
+    /// command-line program, as under `wasmtime run`: everything after FILE
+    /// is its arguments (`argv[0]` is FILE's base name), it gets this process's
+    /// stdio, only the `--env` variables and only the `--dir` directories, and
+    /// its exit status is this command's. A trap prints the trap and its Wasm
+    /// backtrace and exits with status 134, as `wasmtime run` does.
+    ///
+    /// A module that does not import WASI may also take the options after
+    /// FILE (`tandem run fib.wat --invoke fib 20`).
+    #[command(override_usage = "tandem run [OPTIONS] FILE [ARGS]...")]
+    Run(run::RunOptions),
     /// Validate and compile a module; print its function count and the time
     /// taken, and with `-o` write it precompiled for `tandem run`.
     Compile {
@@ -123,10 +113,13 @@ fn main() -> ExitCode {
     };
     // The panic hook has already printed the one line; just fail.
     match std::panic::catch_unwind(|| dispatch(cli)) {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(code)) => code,
         Ok(Err(e)) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            match e {
+                CliError::Trap(_) => ExitCode::from(TRAP_STATUS),
+                _ => ExitCode::FAILURE,
+            }
         }
         Err(_) => ExitCode::FAILURE,
     }
@@ -157,19 +150,13 @@ fn clap_exit(e: clap::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn dispatch(cli: Cli) -> Result<(), CliError> {
+/// The exit status of a trap: 128 + SIGABRT, as `wasmtime run` (and a C
+/// program that aborts) ends.
+pub(crate) const TRAP_STATUS: u8 = 134;
+
+fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
-        Command::Run {
-            file,
-            invoke,
-            args,
-            backend,
-            fuel,
-            timeout,
-        } => {
-            let limits = run::Limits::new(fuel, timeout)?;
-            run::run(&file, invoke.as_deref(), &args, backend, limits)
-        }
+        Command::Run(options) => run::run(options),
         Command::Compile {
             file,
             backend,
@@ -206,8 +193,10 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                     artifact.len()
                 );
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Wast { files, backend } => script::run_wast(&files, backend),
+        Command::Wast { files, backend } => {
+            script::run_wast(&files, backend).map(|()| ExitCode::SUCCESS)
+        }
     }
 }

@@ -1,23 +1,100 @@
-//! `tandem run`: instantiate a module with the `spectest` imports, call one
-//! function with arguments parsed from the command line, print its results;
-//! optionally within a fuel budget or a wall-clock timeout.
+//! `tandem run`, in `wasmtime run`'s conventions: options, then the file,
+//! then everything else for the program. A module that imports WASI gets
+//! it (see `run/wasi.rs`) and its exit status becomes the process's; any
+//! module gets the `spectest` imports. The call is `--invoke NAME` (after
+//! `_initialize`, if exported), else `_start`, else the only exported
+//! function, optionally within a fuel budget or a wall-clock timeout.
+
+mod values;
+mod wasi;
 
 use crate::error::CliError;
 use crate::load;
+use clap::Parser;
 use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tandem_store::{BackendKind, Engine, ExternType, Linker, RefType, Store, Val, ValType};
+use tandem_store::{BackendKind, Engine, ExternType, Linker, Store, Val, ValType};
+use tandem_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
+
+/// `tandem run`'s command line.
+#[derive(clap::Args, Debug)]
+pub struct RunOptions {
+    /// Call this exported function (after `_initialize`, if exported) with
+    /// the ARGS parsed by its parameter types, and print its results;
+    /// default: `_start`, else the only exported function.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Give a WASI program the host directory HOST, named GUEST inside
+    /// (default: HOST as written). Repeatable; preopened from descriptor 3.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set a WASI program's environment variable, or with a bare NAME copy
+    /// this process's value. Repeatable; nothing else is inherited.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+    /// The program's `argv[0]` (default: FILE's base name).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
+    /// Listen on this TCP address and give the socket to a WASI program for
+    /// `sock_accept`, from descriptor 3 (before the `--dir`s). Repeatable.
+    #[arg(long = "tcplisten", value_name = "ADDRESS")]
+    listens: Vec<String>,
+    /// The compiler to use (default: cranelift; a module precompiled by
+    /// `tandem compile -o` keeps the one it was compiled with, and naming
+    /// another is an error).
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    /// Trap with "all fuel consumed" once the module has run this many
+    /// operators (one unit each; see `Config::consume_fuel`).
+    #[arg(long, value_name = "UNITS")]
+    fuel: Option<u64>,
+    /// Trap with "interrupt" once the module has run this long
+    /// (wall-clock seconds, fractions allowed), start function included.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// A `.wasm` binary, a `.wat` text module or a module precompiled by
+    /// `tandem compile -o` (trusted: its machine code runs as is), then the program's
+    /// arguments: everything after FILE is passed on as written.
+    #[arg(
+        value_name = "FILE [ARGS]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    module_and_args: Vec<String>,
+}
+
+/// Options written after the file, as `tandem run` took them before it
+/// followed `wasmtime run`; still read for modules that do not import WASI,
+/// whose arguments are never the program's own.
+#[derive(Parser, Debug)]
+#[command(no_binary_name = true, disable_help_flag = true)]
+struct TrailingOptions {
+    #[arg(long)]
+    invoke: Option<String>,
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    #[arg(long)]
+    fuel: Option<u64>,
+    #[arg(long)]
+    timeout: Option<f64>,
+    #[arg(allow_negative_numbers = true)]
+    args: Vec<String>,
+}
 
 /// How far a run may go before it is stopped with a trap.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Limits {
+struct Limits {
     fuel: Option<u64>,
     timeout: Option<Duration>,
 }
 
 impl Limits {
     /// Checks the `--fuel` and `--timeout` values.
-    pub fn new(fuel: Option<u64>, timeout_secs: Option<f64>) -> Result<Limits, CliError> {
+    fn new(fuel: Option<u64>, timeout_secs: Option<f64>) -> Result<Limits, CliError> {
         let timeout = timeout_secs
             .map(|secs| match Duration::try_from_secs_f64(secs) {
                 Ok(d) if !d.is_zero() => Ok(d),
@@ -30,8 +107,17 @@ impl Limits {
     }
 
     /// Gives `store` its fuel and, for a timeout, sets the epoch deadline
-    /// and starts the thread that ticks the epoch when time is up.
-    fn apply(&self, engine: &Engine, store: &mut Store<()>) -> Result<(), CliError> {
+    /// and starts the thread that ticks the epoch when time is up. Wasm
+    /// stops at its next check; a program blocked in a host call (sleeping,
+    /// reading a stdin that never ends) cannot reach one, so if `running`
+    /// is still set a moment later the thread ends the process itself, as
+    /// the trap would have.
+    fn apply<T: 'static>(
+        &self,
+        engine: &Engine,
+        store: &mut Store<T>,
+        running: Arc<AtomicBool>,
+    ) -> Result<(), CliError> {
         if let Some(fuel) = self.fuel {
             store
                 .set_fuel(fuel)
@@ -44,274 +130,291 @@ impl Limits {
             std::thread::spawn(move || {
                 std::thread::sleep(timeout);
                 engine.increment_epoch();
+                std::thread::sleep(BLOCKED_GRACE);
+                if running.load(Ordering::SeqCst) {
+                    eprintln!("error: wasm trap: interrupt (while blocked in a host call)");
+                    std::process::exit(crate::TRAP_STATUS.into());
+                }
             });
         }
         Ok(())
     }
 }
 
-/// Runs `file`, calling `invoke` (or the default function) with `args`.
-pub fn run(
-    file: &Path,
-    invoke: Option<&str>,
-    args: &[String],
-    backend: Option<BackendKind>,
-    limits: Limits,
-) -> Result<(), CliError> {
-    let engine = load::engine_with(backend.unwrap_or(BackendKind::Cranelift), |config| {
-        config
-            .consume_fuel(limits.fuel.is_some())
-            .epoch_interruption(limits.timeout.is_some());
-    })?;
-    let module = load::load(&engine, file, backend)?;
-    let exported: Vec<String> = module
+/// How long after `--timeout` a program still inside a host call is ended
+/// from outside.
+const BLOCKED_GRACE: Duration = Duration::from_millis(250);
+
+/// The store's data: the WASI context (an empty one for a module that
+/// does not import WASI).
+struct Host {
+    wasi: WasiCtx,
+}
+
+/// Runs the command; the exit status is the WASI program's, else success.
+pub fn run(options: RunOptions) -> Result<ExitCode, CliError> {
+    let RunOptions {
+        mut invoke,
+        dirs,
+        envs,
+        argv0,
+        listens,
+        mut backend,
+        mut fuel,
+        mut timeout,
+        module_and_args,
+    } = options;
+    let (file, mut args) = match module_and_args.split_first() {
+        Some((file, args)) => (Path::new(file), args.to_vec()),
+        None => return Err(CliError::Usage("no module given".into())),
+    };
+    let source = load::Source::read(file)?;
+    let has_options = args.iter().any(|arg| arg.starts_with("--"));
+    // A precompiled module says whether it imports WASI once loaded: load
+    // it with the options before FILE (if that fails, options after FILE
+    // may be what it needs, so it is loaded again with those).
+    let mut loaded = None;
+    let wasi = match &source {
+        load::Source::Wasm(bytes) => imports_wasi(bytes),
+        load::Source::Precompiled => {
+            let limits = Limits::new(fuel, timeout)?;
+            match run_engine(backend, limits)
+                .and_then(|engine| Ok((load::precompiled(&engine, file, backend)?, engine)))
+            {
+                Ok((module, engine)) => {
+                    let wasi = module
+                        .imports()
+                        .any(|import| import.module() == tandem_wasi::MODULE);
+                    loaded = Some((engine, module, limits));
+                    wasi
+                }
+                Err(_) if has_options => false,
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if !wasi && has_options {
+        let trailing = TrailingOptions::try_parse_from(&args).map_err(clap_usage)?;
+        invoke = trailing.invoke.or(invoke);
+        backend = trailing.backend.or(backend);
+        fuel = trailing.fuel.or(fuel);
+        timeout = trailing.timeout.or(timeout);
+        args = trailing.args;
+        loaded = None;
+    }
+    let (engine, module, limits) = match loaded {
+        Some(loaded) => loaded,
+        None => {
+            let limits = Limits::new(fuel, timeout)?;
+            let engine = run_engine(backend, limits)?;
+            let module = match &source {
+                load::Source::Wasm(bytes) => load::compile(&engine, file, bytes)?,
+                load::Source::Precompiled => load::precompiled(&engine, file, backend)?,
+            };
+            (engine, module, limits)
+        }
+    };
+    let mut exported: Vec<String> = module
         .exports()
         .filter(|export| matches!(export.ty(), ExternType::Func(_)))
         .map(|export| export.name().to_string())
         .collect();
-    let target = pick_function(file, invoke, &exported)?;
-    if target.is_none() && !args.is_empty() {
+    let initialize = exported.iter().any(|name| name == "_initialize")
+        && invoke.as_deref() != Some("_initialize");
+    if initialize {
+        exported.retain(|name| name != "_initialize");
+    }
+    let target = values::pick_function(file, invoke.as_deref(), &exported)?;
+    let args_are_params = !(wasi && target.as_deref() == Some("_start"));
+    if target.is_none() && !args.is_empty() && !wasi {
         return Err(CliError::Usage(format!(
             "`{}` exports no function to pass the arguments to",
             file.display()
         )));
     }
 
-    let mut store = Store::new(&engine, ());
-    limits.apply(&engine, &mut store)?;
-    let mut linker = Linker::new(&engine);
-    tandem_wast::define_spectest(&mut linker, &mut store, true)
-        .map_err(|e| CliError::store("cannot define the spectest imports", e))?;
-    let instance = linker
-        .instantiate(&mut store, &module)
-        .map_err(|e| CliError::store(format!("cannot instantiate `{}`", file.display()), e))?;
-    let Some(name) = target else {
-        return Ok(());
+    let wasi_ctx = if wasi {
+        wasi::WasiOptions {
+            file,
+            argv0: argv0.as_deref(),
+            args: &args,
+            envs: &envs,
+            dirs: &dirs,
+            listens: &listens,
+        }
+        .build()?
+    } else {
+        WasiCtxBuilder::new()
+            .build()
+            .map_err(|e| CliError::store("cannot set up the store", e))?
     };
-    let func = instance.get_func(&mut store, &name).ok_or_else(|| {
+    let mut store = Store::new(&engine, Host { wasi: wasi_ctx });
+    let running = Arc::new(AtomicBool::new(true));
+    limits.apply(&engine, &mut store, running.clone())?;
+    let plan = Plan {
+        wasi,
+        initialize,
+        target,
+        args: if args_are_params { args } else { Vec::new() },
+    };
+    let outcome = execute(&mut store, &engine, &module, file, plan);
+    running.store(false, Ordering::SeqCst);
+    let results = match outcome? {
+        Ended::Returned(results) => results,
+        Ended::Exited(status) => return Ok(status),
+    };
+    for result in &results {
+        println!("{}", values::format_val(result));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An engine for `tandem run`: the backend (default Cranelift) with fuel
+/// metering and epoch checks as `limits` need them.
+fn run_engine(backend: Option<BackendKind>, limits: Limits) -> Result<Engine, CliError> {
+    load::engine_with(backend.unwrap_or(BackendKind::Cranelift), |config| {
+        config
+            .consume_fuel(limits.fuel.is_some())
+            .epoch_interruption(limits.timeout.is_some());
+    })
+}
+
+/// What to do once the module is compiled.
+struct Plan {
+    /// Whether to link WASI.
+    wasi: bool,
+    /// Whether to call `_initialize` first.
+    initialize: bool,
+    /// The function to call, if any.
+    target: Option<String>,
+    /// Its parameters, as written.
+    args: Vec<String>,
+}
+
+/// How the calls ended.
+enum Ended {
+    /// The function returned these results.
+    Returned(Vec<Val>),
+    /// The program called `proc_exit` with this status.
+    Exited(ExitCode),
+}
+
+/// Instantiates `module` and makes the calls of `plan`.
+fn execute(
+    store: &mut Store<Host>,
+    engine: &Engine,
+    module: &tandem_store::Module,
+    file: &Path,
+    plan: Plan,
+) -> Result<Ended, CliError> {
+    let mut linker = Linker::new(engine);
+    tandem_wast::define_spectest(&mut linker, &mut *store, true)
+        .map_err(|e| CliError::store("cannot define the spectest imports", e))?;
+    if plan.wasi {
+        tandem_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
+            .map_err(|e| CliError::store("cannot define the WASI imports", e))?;
+    }
+    let instance = match linker.instantiate(&mut *store, module) {
+        Ok(instance) => instance,
+        Err(e) => return exited(e, format!("cannot instantiate `{}`", file.display())),
+    };
+    if plan.initialize {
+        let init = instance
+            .get_func(&mut *store, "_initialize")
+            .ok_or_else(|| CliError::Usage("`_initialize` vanished".into()))?;
+        if let Err(e) = init.call(&mut *store, &[], &mut []) {
+            return exited(e, "calling `_initialize` failed".to_string());
+        }
+    }
+    let Some(name) = plan.target else {
+        return Ok(Ended::Returned(Vec::new()));
+    };
+    let func = instance.get_func(&mut *store, &name).ok_or_else(|| {
         CliError::Usage(format!(
             "`{}` has no exported function `{name}`",
             file.display()
         ))
     })?;
-    let ty = func.ty(&store);
-    if ty.params().len() != args.len() {
-        let params: Vec<_> = ty.params().map(|t| t.to_string()).collect();
+    let ty = func.ty(&*store);
+    let types: Vec<ValType> = ty.params().collect();
+    let params = parse_params(&name, &types, &plan.args)?;
+    let mut results: Vec<Val> = ty.results().map(tandem_wast::values::default_val).collect();
+    match func.call(store, &params, &mut results) {
+        Ok(()) => Ok(Ended::Returned(results)),
+        Err(e) => exited(e, format!("calling `{name}` failed")),
+    }
+}
+
+/// A failed call: the program's exit status if it called `proc_exit`,
+/// else the error.
+fn exited(err: tandem_store::Error, context: String) -> Result<Ended, CliError> {
+    match err.downcast_ref::<I32Exit>() {
+        // `proc_exit` accepts statuses 0..126 only, so the byte is exact.
+        Some(exit) => Ok(Ended::Exited(ExitCode::from(exit.0 as u8))),
+        None => Err(CliError::store(context, err)),
+    }
+}
+
+/// The command-line arguments as the parameters of `name`.
+fn parse_params(name: &str, types: &[ValType], args: &[String]) -> Result<Vec<Val>, CliError> {
+    if types.len() != args.len() {
+        let params: Vec<_> = types.iter().map(|t| t.to_string()).collect();
         return Err(CliError::Usage(format!(
             "`{name}` takes {} argument(s) ({}), got {}",
-            ty.params().len(),
+            types.len(),
             params.join(", "),
             args.len()
         )));
     }
-    let params = args
-        .iter()
-        .zip(ty.params())
+    args.iter()
+        .zip(types)
         .enumerate()
-        .map(|(i, (text, ty))| {
-            parse_arg(text, ty).map_err(|why| {
+        .map(|(i, (text, &ty))| {
+            values::parse_arg(text, ty).map_err(|why| {
                 CliError::Usage(format!("argument {} `{text}` of `{name}`: {why}", i + 1))
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut results: Vec<Val> = ty.results().map(tandem_wast::values::default_val).collect();
-    func.call(&mut store, &params, &mut results)
-        .map_err(|e| CliError::store(format!("calling `{name}` failed"), e))?;
-    for result in &results {
-        println!("{}", format_val(result));
-    }
-    Ok(())
+        .collect()
 }
 
-/// The function to call: `--invoke NAME` (checked later), else `_start`,
-/// else the only exported function; `None` when nothing is exported.
-fn pick_function(
-    file: &Path,
-    invoke: Option<&str>,
-    exported: &[String],
-) -> Result<Option<String>, CliError> {
-    if let Some(name) = invoke {
-        if !exported.iter().any(|e| e == name) {
-            let list = if exported.is_empty() {
-                "it exports no functions".to_string()
-            } else {
-                format!("exported functions: {}", exported.join(", "))
-            };
-            return Err(CliError::Usage(format!(
-                "`{}` has no exported function `{name}` ({list})",
-                file.display()
-            )));
+/// Whether the binary module imports from `wasi_snapshot_preview1`, read
+/// from its import section alone (a malformed module is not; compiling it
+/// reports why).
+fn imports_wasi(bytes: &[u8]) -> bool {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(wasmparser::Payload::ImportSection(imports)) => {
+                return imports
+                    .into_imports()
+                    .any(|import| import.is_ok_and(|import| import.module == tandem_wasi::MODULE));
+            }
+            Ok(wasmparser::Payload::CodeSectionStart { .. }) | Err(_) => return false,
+            Ok(_) => {}
         }
-        return Ok(Some(name.to_string()));
     }
-    if exported.iter().any(|e| e == "_start") {
-        return Ok(Some("_start".to_string()));
-    }
-    match exported {
-        [] => Ok(None),
-        [only] => Ok(Some(only.clone())),
-        many => Err(CliError::Usage(format!(
-            "`{}` exports {} functions and no `_start`; pick one with --invoke ({})",
-            file.display(),
-            many.len(),
-            many.join(", ")
-        ))),
-    }
+    false
 }
 
-/// Parses one command-line argument as a value of type `ty`.
-fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
-    let int = |min: i128, max: i128| -> Result<i128, String> {
-        let value = parse_int(text)
-            .ok_or_else(|| format!("expected an integer for {ty} (decimal or 0x-prefixed hex)"))?;
-        if (min..=max).contains(&value) {
-            Ok(value)
-        } else {
-            Err(format!("{value} does not fit in {ty}"))
-        }
-    };
-    let float_error = |_| format!("expected a decimal number for {ty}");
-    Ok(match ty {
-        // Values past the signed maximum are taken as unsigned bit patterns,
-        // so `0xffffffff` is -1; the cast keeps exactly the low bits.
-        ValType::I32 => Val::I32(int(i32::MIN.into(), u32::MAX.into())? as u32 as i32),
-        ValType::I64 => Val::I64(int(i64::MIN.into(), u64::MAX.into())? as u64 as i64),
-        ValType::F32 => Val::F32(text.parse::<f32>().map_err(float_error)?.to_bits()),
-        ValType::F64 => Val::F64(text.parse::<f64>().map_err(float_error)?.to_bits()),
-        ValType::V128 => Val::V128(
-            parse_u128(text)
-                .ok_or_else(|| "expected a v128 as one decimal or 0x-hex integer".to_string())?,
-        ),
-        ValType::Ref(RefType::Func) if text == "null" => Val::FuncRef(None),
-        ValType::Ref(RefType::Extern) if text == "null" => Val::ExternRef(None),
-        ValType::Ref(_) => return Err(format!("only `null` can be passed as a {ty}")),
-    })
-}
-
-/// A signed decimal or `0x` hex integer (`-0x10` too); `None` if malformed.
-fn parse_int(text: &str) -> Option<i128> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let magnitude = parse_u128(digits)?;
-    let magnitude = i128::try_from(magnitude).ok()?;
-    Some(if negative { -magnitude } else { magnitude })
-}
-
-/// An unsigned decimal or `0x` hex integer.
-fn parse_u128(text: &str) -> Option<u128> {
-    let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => (hex, 16),
-        None => (text, 10),
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u128::from_str_radix(digits, radix).ok()
-}
-
-/// A result as `tandem run` prints it: integers signed, floats as Rust
-/// prints them.
-fn format_val(val: &Val) -> String {
-    match val {
-        Val::I32(x) => x.to_string(),
-        Val::I64(x) => x.to_string(),
-        Val::F32(bits) => f32::from_bits(*bits).to_string(),
-        Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(None) => "ref.null func".to_string(),
-        Val::FuncRef(Some(_)) => "ref.func".to_string(),
-        Val::ExternRef(None) => "ref.null extern".to_string(),
-        Val::ExternRef(Some(_)) => "ref.extern".to_string(),
-    }
+/// A parse error of the trailing options as one usage line.
+fn clap_usage(e: clap::Error) -> CliError {
+    let rendered = e.render().to_string();
+    let line = rendered.lines().next().unwrap_or("").trim();
+    CliError::Usage(line.strip_prefix("error: ").unwrap_or(line).to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn i32_of(text: &str) -> Result<i32, String> {
-        match parse_arg(text, ValType::I32)? {
-            Val::I32(x) => Ok(x),
-            other => Err(format!("{other:?}")),
-        }
-    }
-
     #[test]
-    fn integers_in_decimal_and_hex() {
-        assert_eq!(i32_of("20"), Ok(20));
-        assert_eq!(i32_of("-7"), Ok(-7));
-        assert_eq!(i32_of("0x10"), Ok(16));
-        assert_eq!(i32_of("-0x10"), Ok(-16));
-        assert_eq!(i32_of("0xffffffff"), Ok(-1));
-        assert_eq!(i32_of("-2147483648"), Ok(i32::MIN));
-        assert!(i32_of("4294967296").unwrap_err().contains("does not fit"));
-        assert!(i32_of("-2147483649").is_err());
-        assert!(
-            i32_of("12abc")
-                .unwrap_err()
-                .contains("expected an integer for i32")
-        );
-        assert!(i32_of("").is_err());
-        assert!(i32_of("0x").is_err());
-        assert!(matches!(
-            parse_arg("0xffffffffffffffff", ValType::I64),
-            Ok(Val::I64(-1))
-        ));
-        assert!(parse_arg("0x1_0", ValType::I64).is_err());
-    }
-
-    #[test]
-    fn floats_and_references() {
-        assert!(matches!(parse_arg("1.5", ValType::F32), Ok(Val::F32(b)) if b == 1.5f32.to_bits()));
-        assert!(
-            matches!(parse_arg("-0", ValType::F64), Ok(Val::F64(b)) if b == (-0.0f64).to_bits())
-        );
-        assert!(parse_arg("one", ValType::F64).is_err());
-        assert!(matches!(
-            parse_arg("null", ValType::Ref(RefType::Extern)),
-            Ok(Val::ExternRef(None))
-        ));
-        assert!(parse_arg("1", ValType::Ref(RefType::Func)).is_err());
-    }
-
-    #[test]
-    fn results_print_signed_and_as_rust_floats() {
-        assert_eq!(format_val(&Val::I32(-1)), "-1");
-        assert_eq!(format_val(&Val::I64(i64::MIN)), "-9223372036854775808");
-        assert_eq!(format_val(&Val::F32(2.5f32.to_bits())), "2.5");
-        assert_eq!(format_val(&Val::F64(3.0f64.to_bits())), "3");
-        assert_eq!(format_val(&Val::F32(f32::NAN.to_bits())), "NaN");
-    }
-
-    #[test]
-    fn default_function_choice() {
-        let path = Path::new("m.wasm");
-        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            pick_function(path, None, &names(&["a", "_start"]))
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("_start")
-        );
-        assert_eq!(
-            pick_function(path, None, &names(&["a"]))
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("a")
-        );
-        assert_eq!(pick_function(path, None, &names(&[])).ok().flatten(), None);
-        assert!(pick_function(path, None, &names(&["a", "b"])).is_err());
-        assert!(pick_function(path, Some("c"), &names(&["a", "b"])).is_err());
-        assert_eq!(
-            pick_function(path, Some("b"), &names(&["a", "b"]))
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("b")
-        );
+    fn wasi_is_found_in_the_import_section() {
+        let wasi = wat::parse_str(
+            r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))))"#,
+        )
+        .unwrap();
+        let other = wat::parse_str(r#"(module (import "env" "f" (func)))"#).unwrap();
+        assert!(imports_wasi(&wasi));
+        assert!(!imports_wasi(&other));
+        assert!(!imports_wasi(b"\0asm garbage"));
     }
 }

@@ -1,8 +1,12 @@
 //! The `tandem` binary end to end: results on stdout, and for every kind of
-//! bad input one `error:` line on stderr, status 1 and no panic.
+//! bad input one `error:` line on stderr, status 1 and no panic; a trap
+//! ends with status 134, as under `wasmtime run`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The exit status of a trap: 128 + SIGABRT.
+const TRAP: i32 = 134;
 
 struct Output {
     status: Option<i32>,
@@ -122,7 +126,7 @@ fn trap_prints_message_and_backtrace() {
         "10",
         "0",
     ]);
-    assert_eq!(out.status, Some(1));
+    assert_eq!(out.status, Some(TRAP));
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
     assert!(
         out.stderr.contains("integer divide by zero"),
@@ -413,7 +417,7 @@ fn deep_recursion_backtrace_is_folded() {
         br#"(module (func $f (export "f") (param i32) (result i32) local.get 0 call $f))"#,
     );
     let out = tandem(&["run", path.to_str().expect("utf-8"), "1"]);
-    assert_eq!(out.status, Some(1));
+    assert_eq!(out.status, Some(TRAP));
     assert!(
         out.stderr
             .starts_with("error: wasm trap: call stack exhausted"),
@@ -437,7 +441,7 @@ fn fuel_and_timeout_stop_a_runaway_loop() {
     let spin = spin.to_str().expect("utf-8");
     for backend in ["cranelift", "baseline"] {
         let out = tandem(&["run", spin, "--fuel", "1000", "--backend", backend]);
-        assert_eq!(out.status, Some(1), "{}", out.stderr);
+        assert_eq!(out.status, Some(TRAP), "{}", out.stderr);
         assert!(
             out.stderr
                 .starts_with("error: wasm trap: all fuel consumed"),
@@ -445,7 +449,7 @@ fn fuel_and_timeout_stop_a_runaway_loop() {
             out.stderr
         );
         let out = tandem(&["run", spin, "--timeout", "0.05", "--backend", backend]);
-        assert_eq!(out.status, Some(1), "{}", out.stderr);
+        assert_eq!(out.status, Some(TRAP), "{}", out.stderr);
         assert!(
             out.stderr.starts_with("error: wasm trap: interrupt"),
             "{}",

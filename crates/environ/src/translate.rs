@@ -41,7 +41,11 @@ pub fn translate(wasm: &[u8], features: WasmFeatures) -> Result<Translation<'_>>
         features,
     };
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
-    for payload in Parser::new(0).parse_all(wasm) {
+    // The parser decodes some proposals' encodings (compact imports) only
+    // when its own features allow them; the validator does not check again.
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(wasm) {
         let payload = payload?;
         if let Payload::MemorySection(reader) = &payload
             && !features.memory64()
@@ -466,6 +470,19 @@ mod tests {
         assert!(matches!(err, EnvironError::Invalid { .. }), "{err}");
         assert!(translate(b"hello", default_features()).is_err());
         assert!(translate(b"", default_features()).is_err());
+    }
+
+    #[test]
+    fn encodings_of_disabled_proposals_are_rejected() {
+        // An import section in the compact-imports encoding (module "",
+        // then 0x7e: one name and one type for the group), found by
+        // `cargo xtask fuzz --target malformed`: the parser accepted it
+        // unless told the features.
+        let wasm = b"\0asm\x01\0\0\0\x02\x0a\x01\x00\x00\x7e\x03\x7d\x01\x01\x01\x2b";
+        assert!(wasmparser::Validator::new().validate_all(wasm).is_ok());
+        let err = translate(wasm, default_features()).err().unwrap();
+        assert!(err.to_string().contains("compact imports"), "{err}");
+        assert_eq!(err.offset(), 13);
     }
 
     #[test]

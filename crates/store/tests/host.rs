@@ -208,3 +208,37 @@ fn unknown_import_is_a_link_error() {
         let _ = instance;
     }
 }
+
+#[test]
+fn host_function_works_on_guest_memory_and_store_data_at_once() {
+    for (kind, engine) in engines() {
+        let module = Module::new(
+            &engine,
+            r#"(module
+                (import "host" "swap" (func $swap (param i32)))
+                (memory (export "memory") 1)
+                (data (i32.const 16) "\07")
+                (func (export "run") (result i32)
+                  i32.const 16 call $swap
+                  i32.const 16 i32.load8_u))"#,
+        )
+        .unwrap();
+        let mut linker = Linker::<u8>::new(&engine);
+        linker
+            .func_wrap("host", "swap", |mut caller: Caller<'_, u8>, ptr: i32| {
+                let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+                    panic!("no memory export");
+                };
+                let (bytes, data) = memory.data_and_store_mut(caller.store());
+                std::mem::swap(&mut bytes[ptr as usize], data);
+            })
+            .unwrap();
+        let mut store = Store::new(&engine, 42u8);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let run = instance
+            .get_typed_func::<(), i32>(&mut store, "run")
+            .unwrap();
+        assert_eq!(run.call(&mut store, ()).unwrap(), 42, "{kind}");
+        assert_eq!(*store.data(), 7, "{kind}");
+    }
+}

@@ -477,7 +477,11 @@ pub const MESSAGE_ALIASES: &[(&str, &[&str])] = &[
     ("i32 constant", &["invalid var_u32"]),
     (
         "i32 constant out of range",
-        &["memory size must be at most", "table size must be at most"],
+        &[
+            "memory size must be at most",
+            "table size must be at most",
+            "invalid var_u32",
+        ],
     ),
     ("illegal opcode", &["unexpected end-of-file"]),
     (

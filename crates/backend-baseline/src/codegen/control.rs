@@ -638,25 +638,27 @@ impl LowerControl for CodeGen<'_, '_> {
         self.masm.jmp_table(idx, table_label);
         self.regs.free(idx);
         self.masm.bind(table_label);
+        // One stub per distinct depth that needs moves, found by binary
+        // search: a linear scan per target made a table over many depths
+        // quadratic (crates/store/tests/compile_cost.rs).
         self.stubs.clear();
         for i in 0..=count as usize {
-            let depth = if i == count as usize {
-                default
-            } else {
-                self.targets[i]
-            };
+            let depth = self.targets.get(i).copied().unwrap_or(default);
+            if self.needs_moves(self.frame_index(depth)?) {
+                self.stubs.push((depth, table_label));
+            }
+        }
+        self.stubs.sort_unstable_by_key(|&(d, _)| d);
+        self.stubs.dedup_by_key(|&mut (d, _)| d);
+        for i in 0..self.stubs.len() {
+            self.stubs[i].1 = self.masm.new_label();
+        }
+        for i in 0..=count as usize {
+            let depth = self.targets.get(i).copied().unwrap_or(default);
             let fi = self.frame_index(depth)?;
-            let label = if self.needs_moves(fi) {
-                match self.stubs.iter().find(|(d, _)| *d == depth) {
-                    Some(&(_, l)) => l,
-                    None => {
-                        let l = self.masm.new_label();
-                        self.stubs.push((depth, l));
-                        l
-                    }
-                }
-            } else {
-                self.target(fi)
+            let label = match self.stubs.binary_search_by_key(&depth, |&(d, _)| d) {
+                Ok(stub) => self.stubs[stub].1,
+                Err(_) => self.target(fi),
             };
             self.masm.jmp(label);
         }

@@ -336,20 +336,25 @@ impl LowerControl for Translator<'_, '_> {
                 .create_jump_table(JumpTableData::new(default, &calls));
             self.b.ins().br_table(index, jt);
         } else {
-            let mut forwarders: Vec<(u32, Block)> = Vec::new();
-            let mut forwarder = |t: &mut Self, depth: u32| {
-                if let Some(&(_, b)) = forwarders.iter().find(|(d, _)| *d == depth) {
-                    return b;
-                }
-                let b = t.b.create_block();
-                forwarders.push((depth, b));
-                b
+            // One forwarding block per distinct depth, found by binary
+            // search: a linear scan per target made a table over many
+            // depths quadratic (crates/store/tests/compile_cost.rs).
+            let mut unique: Vec<u32> = depths.iter().copied().chain([default]).collect();
+            unique.sort_unstable();
+            unique.dedup();
+            let forwarders: Vec<(u32, Block)> = unique
+                .into_iter()
+                .map(|depth| (depth, self.b.create_block()))
+                .collect();
+            let forwarder = |depth: u32| {
+                let i = forwarders.binary_search_by_key(&depth, |&(d, _)| d);
+                forwarders[i.expect("every depth has a forwarder")].1
             };
             for &depth in &depths {
-                let block = forwarder(self, depth);
+                let block = forwarder(depth);
                 calls.push(self.b.func.dfg.block_call(block, &[]));
             }
-            let default_block = forwarder(self, default);
+            let default_block = forwarder(default);
             let default_call = self.b.func.dfg.block_call(default_block, &[]);
             let jt = self
                 .b

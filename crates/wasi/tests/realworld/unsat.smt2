@@ -1,0 +1,5 @@
+(set-logic QF_BV)
+(declare-const a (_ BitVec 8))
+(assert (bvult a #x10))
+(assert (bvugt a #x20))
+(check-sat)
