@@ -225,7 +225,7 @@ fn precompiled_modules_run_without_compiling() {
     ]);
     assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
     let out = tandem(&["run", artifact, "--fuel", "100", "--invoke", "fib", "30"]);
-    assert_eq!(out.status, Some(1));
+    assert_eq!(out.status, Some(134));
     assert!(out.stderr.contains("all fuel consumed"), "{}", out.stderr);
 
     let bytes = std::fs::read(artifact).expect("artifact");
