@@ -6,6 +6,8 @@ macro_rules! index_types {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[derive(serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
         #[repr(transparent)]
         pub struct $name(u32);
 
@@ -65,7 +67,7 @@ index_types! {
 /// their engine-wide [`SharedTypeIndex`]. Until Wasm GC, every concrete type
 /// is a function type, so a concrete heap type sits below [`HeapType::Func`]
 /// and above [`HeapType::NoFunc`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum HeapType {
     /// `func`: any function.
     Func,
@@ -140,7 +142,7 @@ impl HeapType {
 /// assert_eq!(ValType::Ref(t).to_string(), "(ref 3)");
 /// assert!(!t.is_nullable() && t.heap_type() == HeapType::Concrete(TypeIndex::from_u32(3)));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RefType {
     /// Whether null is a value of this type.
     pub nullable: bool,
@@ -149,7 +151,7 @@ pub struct RefType {
 }
 
 /// A WebAssembly value type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -368,7 +370,7 @@ impl std::fmt::Display for ValType {
 }
 
 /// A function signature.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct FuncType {
     /// Parameter types.
     pub params: Box<[ValType]>,
@@ -436,7 +438,7 @@ impl std::fmt::Display for FuncType {
 /// whether it may have subtypes, and its kind. Wasm GC adds struct and
 /// array types; Tandem knows them as types (they take part in type
 /// identity) but compiles none of their instructions yet.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TypeDef {
     /// `false` for a type declared `sub` without `final` (it may have
     /// declared subtypes).
@@ -475,7 +477,7 @@ impl TypeDef {
 }
 
 /// The kind of a type of the type section.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CompositeKind {
     /// A function type; its signature is in `ModuleInfo::types`.
     Func,
@@ -486,7 +488,7 @@ pub enum CompositeKind {
 }
 
 /// A struct field or array element type (Wasm GC).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct FieldType {
     /// What it stores.
     pub storage: StorageType,
@@ -495,7 +497,7 @@ pub struct FieldType {
 }
 
 /// What a struct field or array element stores (Wasm GC).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum StorageType {
     /// A packed 8-bit integer.
     I8,
@@ -506,7 +508,7 @@ pub enum StorageType {
 }
 
 /// A table's type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableType {
     /// Element type.
     pub element: RefType,
@@ -530,7 +532,7 @@ impl TableType {
 }
 
 /// A linear memory's type, in 64 KiB pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryType {
     /// Initial size in pages.
     pub minimum: u64,
@@ -637,7 +639,7 @@ impl MemoryType {
 /// let ty = GlobalType::new(ValType::I32, Mutability::Var);
 /// assert!(ty.mutable && ty.mutability() == Mutability::Var);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Mutability {
     /// Immutable.
     Const,
@@ -646,7 +648,7 @@ pub enum Mutability {
 }
 
 /// A global's type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GlobalType {
     /// The value type.
     pub content: ValType,
@@ -695,7 +697,7 @@ impl GlobalType {
 }
 
 /// An entity of any index space, as named by imports and exports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EntityIndex {
     /// A function.
     Func(FuncIndex),
