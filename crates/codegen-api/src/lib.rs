@@ -60,9 +60,16 @@ impl CodeFlags {
     /// Whether code compiled with `compiled` runs under these flags (the
     /// loading host's): `Err` names the first difference.
     pub fn can_run(&self, compiled: &CodeFlags) -> Result<(), String> {
+        // The compiled side comes from a file: escaped, so a damaged name
+        // stays on one line.
         for (name, value) in &compiled.settings {
-            match self.settings.iter().find(|(n, _)| n == name) {
-                Some((_, here)) if here == value => {}
+            let (name, value) = (name.escape_debug(), value.escape_debug());
+            match self
+                .settings
+                .iter()
+                .find(|(n, _)| n.escape_debug().eq(name.clone()))
+            {
+                Some((_, here)) if here.escape_debug().eq(value.clone()) => {}
                 Some((_, here)) => {
                     return Err(format!(
                         "the code was compiled with setting `{name}` = `{value}`, this engine has `{here}`"
@@ -84,11 +91,11 @@ impl CodeFlags {
                 "this engine has setting `{name}` = `{value}`, which the code was compiled without"
             ));
         }
-        let missing: Vec<&str> = compiled
+        let missing: Vec<String> = compiled
             .cpu_features
             .iter()
             .filter(|f| !self.cpu_features.contains(f))
-            .map(String::as_str)
+            .map(|f| f.escape_debug().to_string())
             .collect();
         if !missing.is_empty() {
             return Err(format!(

@@ -402,6 +402,7 @@ impl ModuleInfo {
                 return Err(format!("{found} {what} for {expected} definitions"));
             }
         }
+        self.check_types()?;
         if let Some(i) = self
             .functions
             .iter()
@@ -459,6 +460,92 @@ impl ModuleInfo {
                 expr(offset)?;
             }
         }
+        if self.fixed_table_types.len() > self.tables.len() {
+            return Err(format!(
+                "{} fixed table types for {} tables",
+                self.fixed_table_types.len(),
+                self.tables.len()
+            ));
+        }
+        for ty in self.fixed_table_types.iter().flatten() {
+            within("a fixed table has type", ty.as_u32(), self.types.len())?;
+        }
         Ok(())
+    }
+
+    /// [`ModuleInfo::check_indices`] for the type section: definitions for
+    /// every type, recursion groups covering them in order, and every
+    /// concrete reference inside a type naming its own group or an earlier
+    /// one (so the engine's type registry can canonicalise them); tables
+    /// and globals name existing types.
+    fn check_types(&self) -> Result<(), String> {
+        if self.type_defs.len() != self.types.len() {
+            return Err(format!(
+                "{} type definitions for {} types",
+                self.type_defs.len(),
+                self.types.len()
+            ));
+        }
+        let mut next = 0usize;
+        for group in &self.rec_groups {
+            if group.start.index() != next || group.len == 0 {
+                return Err(format!(
+                    "a recursion group starts at type {}",
+                    group.start.as_u32()
+                ));
+            }
+            let end = next.saturating_add(group.len as usize);
+            if end > self.types.len() {
+                return Err(format!(
+                    "a recursion group ends past type {}",
+                    self.types.len()
+                ));
+            }
+            let mut past = None;
+            let mut check = |t: TypeIndex| {
+                if t.index() >= end {
+                    past = Some(t);
+                }
+                HeapType::Concrete(t)
+            };
+            for i in next..end {
+                self.types[i].map_concrete(&mut check);
+                self.type_defs[i].map_concrete(&mut check);
+            }
+            if let Some(t) = past {
+                return Err(format!(
+                    "a type of group {next}..{end} refers to type {}",
+                    t.as_u32()
+                ));
+            }
+            next = end;
+        }
+        if next != self.types.len() {
+            return Err(format!(
+                "recursion groups cover {next} of {} types",
+                self.types.len()
+            ));
+        }
+        let mut past = None;
+        let mut check = |t: TypeIndex| {
+            if t.index() >= self.types.len() {
+                past = Some(t);
+            }
+            HeapType::Concrete(t)
+        };
+        for table in &self.tables {
+            table.map_concrete(&mut check);
+        }
+        for global in &self.globals {
+            global.map_concrete(&mut check);
+        }
+        match past {
+            Some(t) => Err(format!(
+                "a table or global refers to type {} of {}",
+                t.as_u32(),
+                self.types.len()
+            )),
+            None => Ok(()),
+        }
     }
 }

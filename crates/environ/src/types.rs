@@ -79,7 +79,10 @@ pub enum HeapType {
     NoExtern,
     /// A type of the module's type section: `(ref $t)`.
     Concrete(TypeIndex),
-    /// A type registered in an engine, by its engine-wide id.
+    /// A type registered in an engine, by its engine-wide id. Never in a
+    /// `ModuleInfo`, so never serialized with one (reading it back is an
+    /// error).
+    #[serde(skip)]
     Registered(SharedTypeIndex),
 }
 
