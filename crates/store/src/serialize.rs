@@ -48,7 +48,7 @@ use std::sync::Arc;
 use tandem_codegen_api::CodeFlags;
 use tandem_environ::{DataSegment, ModuleInfo, SegmentMode, Tunables, WasmFeatures};
 use tandem_vm::code_memory::{ArtifactFile, CodeLayout, LinkedCode, Text};
-use tandem_vm::memory_image::{MemoryImage, MemoryImages};
+use tandem_vm::memory_image::{ImageContents, MemoryImage, MemoryImages};
 
 /// The first bytes of every precompiled module.
 const MAGIC: [u8; 8] = *b"\0twasm\r\n";
@@ -361,7 +361,7 @@ impl Module {
     /// defined memory: its current images if it was loaded with them (its
     /// data segments are then in them), else the images its segments make,
     /// if it qualifies and they are not much larger than the segments.
-    fn image_contents(&self) -> Result<Option<Vec<Option<(usize, Vec<u8>)>>>> {
+    fn image_contents(&self) -> Result<Option<Vec<Option<ImageContents>>>> {
         let info = self.info();
         if self.inner.images_from_artifact {
             let images = self
@@ -741,9 +741,10 @@ unsafe fn load(engine: &Engine, opened: Opened<'_>, text: Text<'_>) -> Result<Mo
         .map_err(|e| malformed(format!("its module is inconsistent: {e}")))?;
     let images_at = text_offset + code.text_len();
     let images = match images {
-        // SAFETY: forwarded from the caller.
         Some(records) => {
-            Some(unsafe { load_images(&module, &records, text, text_offset, images_at) }?)
+            // SAFETY: forwarded from the caller.
+            let images = unsafe { load_images(&module, &records, text, text_offset, images_at) }?;
+            Some(images)
         }
         None if module
             .data

@@ -314,6 +314,9 @@ fn plan(module: &ModuleInfo) -> Option<Vec<Option<Plan<'_>>>> {
     Some(plans)
 }
 
+/// One memory's image as bytes: `(offset in the memory, contents)`.
+pub type ImageContents = (usize, Vec<u8>);
+
 impl MemoryImages {
     /// The images of `module`'s memories, or `Ok(None)` when its data
     /// segments must be copied at instantiation (see the module docs).
@@ -336,7 +339,7 @@ impl MemoryImages {
     /// image, as `(offset in the memory, bytes)`, without making any: for
     /// storing them elsewhere (a precompiled module). `None` under the
     /// same conditions as `new`.
-    pub fn contents(module: &ModuleInfo) -> Option<Vec<Option<(usize, Vec<u8>)>>> {
+    pub fn contents(module: &ModuleInfo) -> Option<Vec<Option<ImageContents>>> {
         let plans = plan(module)?;
         Some(
             plans
