@@ -743,7 +743,8 @@ unsafe fn load(engine: &Engine, opened: Opened<'_>, text: Text<'_>) -> Result<Mo
     let images = match images {
         Some(records) => {
             // SAFETY: forwarded from the caller.
-            Some(unsafe { load_images(&module, &records, text, text_offset, images_at) }?)
+            let images = unsafe { load_images(&module, &records, text, text_offset, images_at) }?;
+            Some(images)
         }
         None if module
             .data

@@ -314,7 +314,7 @@ fn plan(module: &ModuleInfo) -> Option<Vec<Option<Plan<'_>>>> {
     Some(plans)
 }
 
-/// One memory image's contents: its offset in the memory, and its bytes.
+/// One memory's image as bytes: `(offset in the memory, contents)`.
 pub type ImageContents = (usize, Vec<u8>);
 
 impl MemoryImages {
