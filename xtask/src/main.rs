@@ -125,7 +125,7 @@ cargo xtask test             fmt check, clippy, cargo test, a short seeded fuzz 
                              target, then the spec suite on every backend
 cargo xtask spec [OPTIONS]   the spec suite alone
     --backend B    only backend B (repeatable; default: every backend that exists)
-    --set S        only set S (repeatable; default: every set, today `v2`)
+    --set S        only set S (repeatable; default: every set: v2, simd, relaxed-simd)
     --filter TEXT  only files whose name contains TEXT
     --json         print one JSON object of counts instead of the table
     --verbose      print every failure of every failing file

@@ -175,8 +175,8 @@ fn refused_settings_name_themselves() {
     /// One change to a default configuration.
     type Setting = fn(&mut Config);
     let cases: [(&str, Setting); 5] = [
-        ("wasm_simd", |c| {
-            c.wasm_simd(true);
+        ("wasm_threads", |c| {
+            c.wasm_threads(true);
         }),
         ("wasm_tail_call", |c| {
             c.wasm_tail_call(true);
@@ -198,5 +198,5 @@ fn refused_settings_name_themselves() {
         assert!(err.to_string().contains(name), "{name}: {err}");
     }
     // Turning an unsupported proposal off again is fine.
-    assert!(Engine::new(Config::new().wasm_simd(true).wasm_simd(false)).is_ok());
+    assert!(Engine::new(Config::new().wasm_threads(true).wasm_threads(false)).is_ok());
 }

