@@ -1,7 +1,7 @@
-//! `cargo xtask bench`: run-time, compile-throughput, host-call,
-//! instantiation, peak-memory and WASI figures for Tandem (every backend
-//! built in) and, with `--compare`, wasmtime (Cranelift and Winch) in the
-//! same run.
+//! `cargo xtask bench`: run-time, compile-throughput, deserialization,
+//! host-call, instantiation (on demand and pooled), peak-memory and WASI
+//! figures for Tandem (every backend built in) and, with `--compare`,
+//! wasmtime (Cranelift and Winch) in the same run.
 //!
 //! Measuring happens in `bench-runner`, a release binary built from the
 //! `benches/` workspace ([`crate::bench_runner`]); this module decides what
@@ -12,7 +12,8 @@
 
 use crate::bench_report::{Json, section_json, significant, table};
 use crate::bench_results::{
-    BySubject, CompileRecord, KernelRecord, Results, RssRecord, RunRecord, Series,
+    BySubject, CompileRecord, DeserializeRecord, KernelRecord, Results, RssRecord, RunRecord,
+    Series,
 };
 use crate::bench_runner::{Line, RunExport, Runner, target_dir};
 use std::collections::BTreeMap;
@@ -95,16 +96,21 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         ..Results::default()
     };
     let modules = inspect(&runner, &paths)?;
-    let kernels: Vec<&'static str> = ["hostcall", "instantiate"]
+    let kernels: Vec<&'static str> = ["hostcall", "instantiate", "instantiate-pooled"]
         .into_iter()
         .filter(|k| k.contains(&options.filter))
         .collect();
+    let readable = modules
+        .iter()
+        .filter(|m| m.run != RunExport::Unreadable)
+        .count();
     // The WASI programs belong to the default set only.
     let (wasi_runs, wasi_startup) = match options.dir {
         None => crate::bench_wasi::names(&options.filter),
         Some(_) => (Vec::new(), false),
     };
     let steps = modules.len()
+        + readable
         + kernels.len()
         + usize::from(!modules.is_empty())
         + wasi_runs.len()
@@ -147,6 +153,15 @@ pub fn bench(args: &[String]) -> Result<(), String> {
                 .failures
                 .push(format!("{}: not a readable module", module.name)),
         }
+    }
+    for module in modules.iter().filter(|m| m.run != RunExport::Unreadable) {
+        progress(&format!("deserialize {}", module.name));
+        results.deserializes.push(deserialize_module(
+            &runner,
+            &options,
+            &results.subjects,
+            module,
+        )?);
     }
     for kernel in kernels {
         progress(kernel);
@@ -389,6 +404,33 @@ fn compile_module(
         Ok(())
     })?;
     Ok(record)
+}
+
+/// Loads of a precompiled module per sample.
+pub(crate) const DESERIALIZE_COUNT: u32 = 10;
+
+fn deserialize_module(
+    runner: &Runner,
+    options: &BenchOptions,
+    subjects: &[String],
+    module: &ModuleFile,
+) -> Result<DeserializeRecord, String> {
+    let reps = options.reps(KERNEL_REPS).max(2);
+    let count = if options.quick { 2 } else { DESERIALIZE_COUNT };
+    let mut args = common_args("deserialize", subjects, reps);
+    args.extend(["--count".to_string(), count.to_string()]);
+    args.push(module.path.to_string_lossy().into_owned());
+    let mut map = BySubject::new();
+    runner.run(&args, |line| {
+        collect(&mut map, line, reps, "ms/load", 1e3 / f64::from(count));
+        Ok(())
+    })?;
+    Ok(DeserializeRecord {
+        name: module.name.clone(),
+        bytes: module.bytes,
+        count,
+        subjects: map,
+    })
 }
 
 fn run_kernel(

@@ -99,6 +99,16 @@ pub(crate) struct KernelRecord {
     pub(crate) subjects: BySubject,
 }
 
+/// A module precompiled, then loaded and instantiated `count` times per
+/// sample.
+#[derive(Debug)]
+pub(crate) struct DeserializeRecord {
+    pub(crate) name: String,
+    pub(crate) bytes: u64,
+    pub(crate) count: u32,
+    pub(crate) subjects: BySubject,
+}
+
 /// Peak resident memory while compiling one module.
 #[derive(Debug)]
 pub(crate) struct RssRecord {
@@ -114,6 +124,7 @@ pub(crate) struct Results {
     pub(crate) runs: Vec<RunRecord>,
     pub(crate) compiles: Vec<CompileRecord>,
     pub(crate) kernels: Vec<KernelRecord>,
+    pub(crate) deserializes: Vec<DeserializeRecord>,
     pub(crate) rss: Option<RssRecord>,
     /// WASI programs run in the runner (see `bench_wasi.rs`).
     pub(crate) wasi: Vec<RunRecord>,
@@ -184,6 +195,24 @@ impl Results {
                 }
             }
         }
+        for record in &mut self.deserializes {
+            for (subject, series) in &mut record.subjects {
+                if let Some(bad) = series
+                    .results
+                    .iter()
+                    .find(|&&r| r != i64::from(record.count))
+                {
+                    series.wrong = true;
+                    problems.push((
+                        String::new(),
+                        format!(
+                            "deserialize {}: {subject} returned {bad}, expected {}",
+                            record.name, record.count
+                        ),
+                    ));
+                }
+            }
+        }
         let all_runs = self.runs.iter().chain(&self.wasi).chain(&self.startup);
         let errors = all_runs.flat_map(|r| {
             r.subjects
@@ -200,7 +229,12 @@ impl Results {
                 self.kernels
                     .iter()
                     .flat_map(|k| k.subjects.iter().map(move |(s, x)| (k.name, s, &x.error))),
-            );
+            )
+            .chain(self.deserializes.iter().flat_map(|d| {
+                d.subjects
+                    .iter()
+                    .map(move |(s, x)| (d.name.as_str(), s, &x.error))
+            }));
         let mut errors: Vec<(String, String)> = errors
             .filter_map(|(name, subject, error)| {
                 let error = error.as_ref()?;
@@ -304,19 +338,41 @@ impl Results {
                 });
             }
         }
+        if !self.deserializes.is_empty() {
+            sections.push(Section {
+                key: "deserialize",
+                title: "Deserialize + instantiate a precompiled module (the file mapped, a new store, function imports as traps): CPU µs per load".into(),
+                unit: Unit::Micros,
+                columns: subjects.clone(),
+                rows: self
+                    .deserializes
+                    .iter()
+                    .map(|d| Row {
+                        name: d.name.clone(),
+                        bytes: Some(d.bytes),
+                        cells: cells(&d.subjects, Clock::Cpu, 1e6 / f64::from(d.count)),
+                    })
+                    .collect(),
+                pairs: pairs(subjects),
+            });
+        }
         for kernel in &self.kernels {
-            let (unit, per, title) = if kernel.name == "hostcall" {
-                (
+            let (unit, per, title) = match kernel.name {
+                "hostcall" => (
                     Unit::Nanos,
                     1e9,
                     "Host call: CPU ns per Wasm -> host -> Wasm round trip",
-                )
-            } else {
-                (
+                ),
+                "instantiate-pooled" => (
+                    Unit::Micros,
+                    1e6,
+                    "Pooled instantiation: CPU µs per store + instance from an InstancePre, pooling allocator, dropped",
+                ),
+                _ => (
                     Unit::Micros,
                     1e6,
                     "Instantiation: CPU µs per store + instance (one memory, one table), dropped",
-                )
+                ),
             };
             sections.push(Section {
                 key: kernel.name,
@@ -416,6 +472,14 @@ impl Results {
                 ("subjects", subjects_json(&k.subjects)),
             ])
         });
+        let deserializes = self.deserializes.iter().map(|d| {
+            Json::obj([
+                ("module", Json::str(&d.name)),
+                ("bytes", Json::Num(d.bytes as f64)),
+                ("count", Json::Num(f64::from(d.count))),
+                ("subjects", subjects_json(&d.subjects)),
+            ])
+        });
         let rss = self.rss.as_ref().map_or(Json::Null, |r| {
             let subjects = r.subjects.iter().map(|(s, outcome)| {
                 let value = match outcome {
@@ -445,6 +509,7 @@ impl Results {
             ("wasi", Json::Arr(wasi.collect())),
             ("compile", Json::Arr(compiles.collect())),
             ("kernels", Json::Arr(kernels.collect())),
+            ("deserialize", Json::Arr(deserializes.collect())),
             ("peak_rss", rss),
         ])
     }

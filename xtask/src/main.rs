@@ -80,6 +80,8 @@ const CARGO_STEPS: &[&[&str]] = &[
     &["run", "-q", "-p", "tandem-store", "--example", "epochs"],
     &["run", "-q", "-p", "tandem-store", "--example", "metering"],
     &["run", "-q", "-p", "tandem-store", "--example", "externref"],
+    &["run", "-q", "-p", "tandem-store", "--example", "precompile"],
+    &["run", "-q", "-p", "tandem-store", "--example", "pooling"],
     &["run", "-q", "-p", "tandem-wasi", "--example", "wasi"],
 ];
 

@@ -15,6 +15,8 @@
 //! | `compile FILE` | per repetition `validate WALL CPU`, then `compile SUBJECT serial\|parallel WALL CPU` |
 //! | `hostcall` | `sample SUBJECT WALL CPU RESULT` per repetition (`--count` calls each) |
 //! | `instantiate` | `sample SUBJECT WALL CPU RESULT` per repetition (`--count` stores + instances each) |
+//! | `instantiate-pooled` | as `instantiate`, from an `InstancePre` on an engine with the pooling allocator |
+//! | `deserialize FILE` | `ready SUBJECT SECONDS` (compile + precompile to a temporary file), then `sample SUBJECT WALL CPU RESULT` per repetition (`--count` loads of the precompiled file + instantiations each) |
 //! | `peak-rss FILE` | `rss SUBJECT START_KIB PEAK_KIB` (compiles FILE once; one subject) |
 //! | `wasi FILE` | as `run`, for a WASI command: each sample instantiates it in a new store and runs `_start` (stdout in memory); `RESULT` is a checksum of the exit status and stdout |
 //!
@@ -141,6 +143,29 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         "instantiate" => {
             let wasm = kernels::binary(kernels::INSTANTIATE)?;
             measure_jobs(&options, |s| s.prepare_instantiate(&wasm, options.count))
+        }
+        "instantiate-pooled" => {
+            let wasm = kernels::binary(kernels::INSTANTIATE)?;
+            measure_jobs(&options, |s| {
+                s.prepare_instantiate_pooled(&wasm, options.count)
+            })
+        }
+        "deserialize" => {
+            let wasm = options.one_file()?;
+            let dir = std::env::temp_dir();
+            let artifact = |name: &str| {
+                dir.join(format!(
+                    "bench-runner-{}-{name}.precompiled",
+                    std::process::id()
+                ))
+            };
+            let result = measure_jobs(&options, |s| {
+                s.prepare_deserialize(&wasm, &artifact(s.name()), options.count)
+            });
+            for subject in subject::all()? {
+                let _ = std::fs::remove_file(artifact(subject.name()));
+            }
+            result
         }
         "wasi" => {
             let wasm = options.one_file()?;

@@ -4,8 +4,10 @@
 //! times it.
 
 use crate::wasi::WasiProgram;
+use std::path::Path;
 use tandem_store::{
-    BackendKind, Config, Engine, ExternType, Func, Instance, Module, Store, ValType,
+    BackendKind, Config, Engine, ExternType, Func, Instance, InstanceAllocationStrategy, Linker,
+    Module, Store, ValType,
 };
 
 /// A prepared measurement: one call does the timed work and returns a
@@ -24,6 +26,14 @@ pub trait Subject {
     fn prepare_host_calls(&self, wasm: &[u8], calls: i32) -> Result<Job, String>;
     /// The job creates `iters` stores with one instance of `wasm` each.
     fn prepare_instantiate(&self, wasm: &[u8], iters: u32) -> Result<Job, String>;
+    /// The job creates `iters` stores with one instance of `wasm` each,
+    /// from an `InstancePre` on an engine with the pooling allocator (its
+    /// default settings).
+    fn prepare_instantiate_pooled(&self, wasm: &[u8], iters: u32) -> Result<Job, String>;
+    /// Precompiles `wasm` into the file `artifact`; the job loads it
+    /// (`deserialize_file`) and instantiates it in a new store, its
+    /// function imports defined as traps, `iters` times.
+    fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String>;
     /// Compiles the WASI command `wasm`; the job runs `program` in a new
     /// store and returns [`checksum`](crate::wasi::checksum) of its exit
     /// status and stdout.
@@ -79,6 +89,12 @@ impl Subject for tandem_bench_wasmtime::Wasmtime {
     fn prepare_instantiate(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
         tandem_bench_wasmtime::Wasmtime::prepare_instantiate(self, wasm, iters)
     }
+    fn prepare_instantiate_pooled(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
+        tandem_bench_wasmtime::Wasmtime::prepare_instantiate_pooled(self, wasm, iters)
+    }
+    fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String> {
+        tandem_bench_wasmtime::Wasmtime::prepare_deserialize(self, wasm, artifact, iters)
+    }
     fn prepare_wasi(&self, wasm: &[u8], program: &WasiProgram) -> Result<Job, String> {
         let mut job = tandem_bench_wasmtime::Wasmtime::prepare_wasi(
             self,
@@ -97,6 +113,7 @@ impl Subject for tandem_bench_wasmtime::Wasmtime {
 /// Tandem with one backend.
 struct Tandem {
     name: String,
+    backend: BackendKind,
     serial: Engine,
     parallel: Engine,
 }
@@ -117,6 +134,7 @@ impl Tandem {
         };
         Ok(Tandem {
             name: format!("tandem-{backend}"),
+            backend,
             serial: engine(false)?,
             parallel: engine(true)?,
         })
@@ -187,6 +205,49 @@ impl Subject for Tandem {
             for _ in 0..iters {
                 let mut store = Store::new(&engine, ());
                 Instance::new(&mut store, &module, &[]).map_err(err)?;
+            }
+            Ok(i64::from(iters))
+        }))
+    }
+
+    fn prepare_instantiate_pooled(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
+        let engine = Engine::new(
+            Config::new()
+                .backend(self.backend)
+                .allocation_strategy(InstanceAllocationStrategy::pooling()),
+        )
+        .map_err(err)?;
+        let module = Module::from_binary(&engine, wasm).map_err(err)?;
+        let pre = Linker::<()>::new(&engine)
+            .instantiate_pre(&module)
+            .map_err(err)?;
+        Ok(Box::new(move || {
+            for _ in 0..iters {
+                let mut store = Store::new(&engine, ());
+                pre.instantiate(&mut store).map_err(err)?;
+            }
+            Ok(i64::from(iters))
+        }))
+    }
+
+    fn prepare_deserialize(&self, wasm: &[u8], artifact: &Path, iters: u32) -> Result<Job, String> {
+        let engine = self.parallel.clone();
+        let bytes = engine.precompile_module(wasm).map_err(err)?;
+        std::fs::write(artifact, bytes).map_err(err)?;
+        let module = Module::from_binary(&engine, wasm).map_err(err)?;
+        let mut linker = Linker::<()>::new(&engine);
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(err)?;
+        let artifact = artifact.to_path_buf();
+        Ok(Box::new(move || {
+            for _ in 0..iters {
+                // SAFETY: the file was just written by `precompile_module`
+                // of this engine and nothing changes it.
+                let module =
+                    unsafe { Module::deserialize_file(&engine, &artifact) }.map_err(err)?;
+                let mut store = Store::new(&engine, ());
+                linker.instantiate(&mut store, &module).map_err(err)?;
             }
             Ok(i64::from(iters))
         }))

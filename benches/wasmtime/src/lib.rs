@@ -7,7 +7,11 @@
 //! which also holds what the `wasmtime-run` binary runs). Timing happens in the runner,
 //! around the closures returned here, exactly as for Tandem.
 
-use wasmtime::{Config, Engine, Func, Instance, Module, Store, Strategy, ValType};
+use std::path::Path;
+use wasmtime::{
+    Config, Engine, Func, Instance, InstanceAllocationStrategy, Linker, Module, Store, Strategy,
+    ValType,
+};
 
 pub mod wasi;
 
@@ -27,6 +31,7 @@ pub enum Compiler {
 /// wasmtime with one compiler, default settings otherwise.
 pub struct Wasmtime {
     name: &'static str,
+    strategy: Strategy,
     serial: Engine,
     parallel: Engine,
 }
@@ -50,6 +55,7 @@ impl Wasmtime {
         };
         Ok(Wasmtime {
             name,
+            strategy,
             serial: engine(false)?,
             parallel: engine(true)?,
         })
@@ -120,6 +126,59 @@ impl Wasmtime {
             for _ in 0..iters {
                 let mut store = Store::new(&engine, ());
                 Instance::new(&mut store, &module, &[]).map_err(err)?;
+            }
+            Ok(i64::from(iters))
+        }))
+    }
+
+    /// A job creating `iters` stores, each with one instance of `wasm` from
+    /// an `InstancePre`, on an engine with the pooling allocator (its
+    /// default settings).
+    pub fn prepare_instantiate_pooled(&self, wasm: &[u8], iters: u32) -> Result<Job, String> {
+        let mut config = Config::new();
+        config
+            .strategy(self.strategy)
+            .allocation_strategy(InstanceAllocationStrategy::pooling());
+        let engine = Engine::new(&config).map_err(err)?;
+        let module = Module::from_binary(&engine, wasm).map_err(err)?;
+        let pre = Linker::<()>::new(&engine)
+            .instantiate_pre(&module)
+            .map_err(err)?;
+        Ok(Box::new(move || {
+            for _ in 0..iters {
+                let mut store = Store::new(&engine, ());
+                pre.instantiate(&mut store).map_err(err)?;
+            }
+            Ok(i64::from(iters))
+        }))
+    }
+
+    /// Precompiles `wasm` into the file `artifact` and returns a job that
+    /// loads it (`deserialize_file`) and instantiates it in a new store,
+    /// its function imports defined as traps, `iters` times.
+    pub fn prepare_deserialize(
+        &self,
+        wasm: &[u8],
+        artifact: &Path,
+        iters: u32,
+    ) -> Result<Job, String> {
+        let engine = self.parallel.clone();
+        let bytes = engine.precompile_module(wasm).map_err(err)?;
+        std::fs::write(artifact, bytes).map_err(err)?;
+        let module = Module::from_binary(&engine, wasm).map_err(err)?;
+        let mut linker = Linker::<()>::new(&engine);
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(err)?;
+        let artifact = artifact.to_path_buf();
+        Ok(Box::new(move || {
+            for _ in 0..iters {
+                // SAFETY: the file was just written by `precompile_module`
+                // of this engine and nothing changes it.
+                let module =
+                    unsafe { Module::deserialize_file(&engine, &artifact) }.map_err(err)?;
+                let mut store = Store::new(&engine, ());
+                linker.instantiate(&mut store, &module).map_err(err)?;
             }
             Ok(i64::from(iters))
         }))

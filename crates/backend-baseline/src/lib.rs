@@ -77,7 +77,7 @@ mod regalloc;
 mod stack;
 mod trampolines;
 
-use tandem_codegen_api::{Backend, CompileError, CompileInputs, CompiledFunction};
+use tandem_codegen_api::{Backend, CodeFlags, CompileError, CompileInputs, CompiledFunction};
 use tandem_environ::{DefinedFuncIndex, FuncType, Libcall, Tunables};
 
 /// The backend's name in errors and in [`Backend::name`].
@@ -104,6 +104,7 @@ impl BaselineBackend {
     /// Builds the backend for the host CPU. Fails with
     /// [`CompileError::Unsupported`] when the CPU lacks SSE4.1 or POPCNT.
     pub fn new() -> Result<Self, CompileError> {
+        // Keep in step with `CPU_FEATURES`.
         if !std::arch::is_x86_feature_detected!("sse4.1") {
             return Err(unsupported("a CPU without SSE4.1", 0));
         }
@@ -114,9 +115,20 @@ impl BaselineBackend {
     }
 }
 
+/// The CPU features the baseline's code uses beyond x86-64's base set;
+/// [`BaselineBackend::new`] refuses a CPU without them.
+const CPU_FEATURES: &[&str] = &["sse4.1", "popcnt"];
+
 impl Backend for BaselineBackend {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn code_flags(&self) -> CodeFlags {
+        CodeFlags {
+            settings: Vec::new(),
+            cpu_features: CPU_FEATURES.iter().map(|f| f.to_string()).collect(),
+        }
     }
 
     fn compile_function(

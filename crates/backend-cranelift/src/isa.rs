@@ -13,7 +13,7 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
 use std::cell::RefCell;
 use tandem_codegen_api::{
-    CompileError, CompiledFunction, RelocKind, RelocTarget, Relocation, TrapSite,
+    CodeFlags, CompileError, CompiledFunction, RelocKind, RelocTarget, Relocation, TrapSite,
 };
 use tandem_environ::{DefinedFuncIndex, Libcall, TrapCode};
 
@@ -64,6 +64,48 @@ pub(crate) fn host_isa(overrides: &[(&str, &str)]) -> Result<OwnedTargetIsa, Com
         return Err(unsupported("a CPU without SSE4.1", 0));
     }
     Ok(isa)
+}
+
+/// Shared settings that change how fast the code is or how the compiler
+/// checks itself, never what the code does or how it is called: left out of
+/// [`code_flags`], so a precompiled module loads whatever they were.
+const SETTINGS_NOT_SHAPING_BEHAVIOUR: &[&str] = &[
+    "opt_level",
+    "enable_verifier",
+    "regalloc_checker",
+    "regalloc_verbose_logs",
+    "regalloc_algorithm",
+    "enable_alias_analysis",
+    "bb_padding_log2_minus_one",
+    "log2_min_function_alignment",
+    "machine_code_cfg_info",
+    "enable_incremental_compilation_cache_checks",
+];
+
+/// The flags of `isa` that its code depends on: every shared setting but
+/// [`SETTINGS_NOT_SHAPING_BEHAVIOUR`], the ISA's non-feature settings, and
+/// the CPU features (`has_*`) it may use.
+pub(crate) fn code_flags(isa: &dyn TargetIsa) -> CodeFlags {
+    let mut flags = CodeFlags::default();
+    for value in isa.flags().iter() {
+        if !SETTINGS_NOT_SHAPING_BEHAVIOUR.contains(&value.name) {
+            flags
+                .settings
+                .push((value.name.to_string(), value.value_string()));
+        }
+    }
+    for value in isa.isa_flags() {
+        match value.as_bool() {
+            Some(true) if value.name.starts_with("has_") => {
+                flags.cpu_features.push(value.name.to_string());
+            }
+            Some(_) if value.name.starts_with("has_") => {}
+            _ => flags
+                .settings
+                .push((value.name.to_string(), value.value_string())),
+        }
+    }
+    flags
 }
 
 /// Per-thread state reused between compilations (STYLE.md 7).

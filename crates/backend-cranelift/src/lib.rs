@@ -59,7 +59,7 @@ mod translate;
 mod tests;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
-use tandem_codegen_api::{Backend, CompileError, CompileInputs, CompiledFunction};
+use tandem_codegen_api::{Backend, CodeFlags, CompileError, CompileInputs, CompiledFunction};
 use tandem_environ::{DefinedFuncIndex, FuncType, Libcall, Tunables};
 
 /// The backend's name in errors and in [`Backend::name`].
@@ -117,6 +117,10 @@ impl std::fmt::Debug for CraneliftBackend {
 impl Backend for CraneliftBackend {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn code_flags(&self) -> CodeFlags {
+        isa::code_flags(&*self.isa)
     }
 
     fn compile_function(

@@ -14,6 +14,14 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file could not be written.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The text module does not parse.
     #[error("cannot parse `{}`: {message}", path.display())]
     Wat {

@@ -1,5 +1,7 @@
 //! Reading a module from disk and compiling it: `.wasm` binaries go straight
-//! to the engine, text is parsed first so errors name the line and column.
+//! to the engine, text is parsed first so errors name the line and column,
+//! and precompiled modules (`tandem compile -o`) are loaded without
+//! compiling.
 
 use crate::error::CliError;
 use std::path::Path;
@@ -7,11 +9,6 @@ use tandem_store::{BackendKind, Config, Engine, Module};
 
 /// The binary module magic number.
 const WASM_MAGIC: &[u8] = b"\0asm";
-
-/// An engine compiling with `backend`.
-pub fn engine(backend: BackendKind) -> Result<Engine, CliError> {
-    engine_with(backend, |_| {})
-}
 
 /// An engine compiling with `backend`, with more settings from `configure`.
 pub fn engine_with(
@@ -44,6 +41,50 @@ pub fn read_module_bytes(path: &Path) -> Result<Vec<u8>, CliError> {
             path: path.to_path_buf(),
             message: wat_one_line(&e.to_string()),
         })
+}
+
+/// A module file as `tandem run` finds it.
+pub enum Source {
+    /// A binary module (text already parsed).
+    Wasm(Vec<u8>),
+    /// A module precompiled by `tandem compile -o`, loaded by
+    /// [`precompiled`].
+    Precompiled,
+}
+
+impl Source {
+    /// Reads `path`: precompiled if its first bytes say so, else a binary or
+    /// text module as [`read_module_bytes`] reads it.
+    pub fn read(path: &Path) -> Result<Source, CliError> {
+        // Any engine recognises the magic; `precompiled` checks the rest.
+        let precompiled = Engine::default().detect_precompiled_file(path);
+        match precompiled {
+            Ok(Some(_)) => Ok(Source::Precompiled),
+            // A file that cannot be read is reported by `read_module_bytes`.
+            Ok(None) | Err(_) => read_module_bytes(path).map(Source::Wasm),
+        }
+    }
+}
+
+/// Loads the precompiled module at `path`; `backend`, if given, must be the
+/// one it was compiled with.
+pub fn precompiled(
+    engine: &Engine,
+    path: &Path,
+    backend: Option<BackendKind>,
+) -> Result<Module, CliError> {
+    // SAFETY: running a precompiled file means trusting it, as the command
+    // documents; the file is left alone while the process runs it.
+    let module = unsafe { Module::deserialize_file(engine, path) }
+        .map_err(|e| CliError::store(format!("cannot load `{}`", path.display()), e))?;
+    match backend {
+        Some(backend) if backend != module.backend() => Err(CliError::Usage(format!(
+            "`{}` was precompiled with the {} backend, not {backend}",
+            path.display(),
+            module.backend()
+        ))),
+        _ => Ok(module),
+    }
 }
 
 /// Validates and compiles the binary `bytes` read from `path`.

@@ -4,9 +4,16 @@
 //! tandem run [--invoke NAME] [--dir HOST[::GUEST]] [--env NAME[=VALUE]] [--argv0 NAME]
 //!     [--tcplisten ADDRESS] [--backend cranelift|baseline] [--fuel UNITS]
 //!     [--timeout SECONDS] FILE [ARG...]
-//! tandem compile FILE [--backend cranelift|baseline]
+//! tandem compile FILE [--backend cranelift|baseline] [--output|-o FILE.twasm]
+//!     [--consume-fuel] [--epoch-interruption]
 //! tandem wast FILE... [--backend cranelift|baseline]
 //! ```
+//!
+//! `tandem compile FILE -o FILE.twasm` writes the module precompiled
+//! (`Module::serialize`); `tandem run FILE.twasm` loads such a file instead
+//! of compiling (it is recognised by its first bytes, whatever its name).
+//! A precompiled file is machine code that runs as it is: run only those
+//! you made or trust, as you would an executable.
 //!
 //! Every failure ends the process with status 1 after one line
 //! `error: ...` on stderr; a trap adds its Wasm backtrace below that line
@@ -55,13 +62,24 @@ enum Command {
     /// FILE (`tandem run fib.wat --invoke fib 20`).
     #[command(override_usage = "tandem run [OPTIONS] FILE [ARGS]...")]
     Run(run::RunOptions),
-    /// Validate and compile a module; print its function count and the time taken.
+    /// Validate and compile a module; print its function count and the time
+    /// taken, and with `-o` write it precompiled for `tandem run`.
     Compile {
         /// A `.wasm` binary or `.wat` text module.
         file: PathBuf,
         /// The compiler to use.
         #[arg(long, default_value = "cranelift")]
         backend: BackendKind,
+        /// Write the precompiled module to this file (conventionally
+        /// `.twasm`).
+        #[arg(short, long, value_name = "OUTPUT")]
+        output: Option<PathBuf>,
+        /// Compile with fuel metering (needed to run it with a fuel limit).
+        #[arg(long)]
+        consume_fuel: bool,
+        /// Compile with epoch checks (needed to run it with a timeout).
+        #[arg(long)]
+        epoch_interruption: bool,
     },
     /// Run `.wast` scripts and print a pass/fail summary.
     Wast {
@@ -139,8 +157,18 @@ pub(crate) const TRAP_STATUS: u8 = 134;
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Run(options) => run::run(options),
-        Command::Compile { file, backend } => {
-            let engine = load::engine(backend)?;
+        Command::Compile {
+            file,
+            backend,
+            output,
+            consume_fuel,
+            epoch_interruption,
+        } => {
+            let engine = load::engine_with(backend, |config| {
+                config
+                    .consume_fuel(consume_fuel)
+                    .epoch_interruption(epoch_interruption);
+            })?;
             let bytes = load::read_module_bytes(&file)?;
             let start = Instant::now();
             let module = load::compile(&engine, &file, &bytes)?;
@@ -151,6 +179,20 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 file.display(),
                 elapsed.as_secs_f64() * 1e3
             );
+            if let Some(output) = output {
+                let artifact = module.serialize().map_err(|e| {
+                    CliError::store(format!("cannot precompile `{}`", file.display()), e)
+                })?;
+                std::fs::write(&output, &artifact).map_err(|source| CliError::Write {
+                    path: output.clone(),
+                    source,
+                })?;
+                println!(
+                    "wrote the precompiled module to `{}` ({} bytes)",
+                    output.display(),
+                    artifact.len()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Wast { files, backend } => {

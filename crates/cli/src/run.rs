@@ -42,9 +42,11 @@ pub struct RunOptions {
     /// `sock_accept`, from descriptor 3 (before the `--dir`s). Repeatable.
     #[arg(long = "tcplisten", value_name = "ADDRESS")]
     listens: Vec<String>,
-    /// The compiler to use.
-    #[arg(long, default_value = "cranelift")]
-    backend: BackendKind,
+    /// The compiler to use (default: cranelift; a module precompiled by
+    /// `tandem compile -o` keeps the one it was compiled with, and naming
+    /// another is an error).
+    #[arg(long)]
+    backend: Option<BackendKind>,
     /// Trap with "all fuel consumed" once the module has run this many
     /// operators (one unit each; see `Config::consume_fuel`).
     #[arg(long, value_name = "UNITS")]
@@ -53,7 +55,8 @@ pub struct RunOptions {
     /// (wall-clock seconds, fractions allowed), start function included.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
-    /// A `.wasm` binary or `.wat` text module, then the program's
+    /// A `.wasm` binary, a `.wat` text module or a module precompiled by
+    /// `tandem compile -o` (trusted: its machine code runs as is), then the program's
     /// arguments: everything after FILE is passed on as written.
     #[arg(
         value_name = "FILE [ARGS]",
@@ -165,23 +168,52 @@ pub fn run(options: RunOptions) -> Result<ExitCode, CliError> {
         Some((file, args)) => (Path::new(file), args.to_vec()),
         None => return Err(CliError::Usage("no module given".into())),
     };
-    let bytes = load::read_module_bytes(file)?;
-    let wasi = imports_wasi(&bytes);
-    if !wasi && args.iter().any(|arg| arg.starts_with("--")) {
+    let source = load::Source::read(file)?;
+    let has_options = args.iter().any(|arg| arg.starts_with("--"));
+    // A precompiled module says whether it imports WASI once loaded: load
+    // it with the options before FILE (if that fails, options after FILE
+    // may be what it needs, so it is loaded again with those).
+    let mut loaded = None;
+    let wasi = match &source {
+        load::Source::Wasm(bytes) => imports_wasi(bytes),
+        load::Source::Precompiled => {
+            let limits = Limits::new(fuel, timeout)?;
+            match run_engine(backend, limits)
+                .and_then(|engine| Ok((load::precompiled(&engine, file, backend)?, engine)))
+            {
+                Ok((module, engine)) => {
+                    let wasi = module
+                        .imports()
+                        .any(|import| import.module() == tandem_wasi::MODULE);
+                    loaded = Some((engine, module, limits));
+                    wasi
+                }
+                Err(_) if has_options => false,
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if !wasi && has_options {
         let trailing = TrailingOptions::try_parse_from(&args).map_err(clap_usage)?;
         invoke = trailing.invoke.or(invoke);
-        backend = trailing.backend.unwrap_or(backend);
+        backend = trailing.backend.or(backend);
         fuel = trailing.fuel.or(fuel);
         timeout = trailing.timeout.or(timeout);
         args = trailing.args;
+        loaded = None;
     }
-    let limits = Limits::new(fuel, timeout)?;
-    let engine = load::engine_with(backend, |config| {
-        config
-            .consume_fuel(limits.fuel.is_some())
-            .epoch_interruption(limits.timeout.is_some());
-    })?;
-    let module = load::compile(&engine, file, &bytes)?;
+    let (engine, module, limits) = match loaded {
+        Some(loaded) => loaded,
+        None => {
+            let limits = Limits::new(fuel, timeout)?;
+            let engine = run_engine(backend, limits)?;
+            let module = match &source {
+                load::Source::Wasm(bytes) => load::compile(&engine, file, bytes)?,
+                load::Source::Precompiled => load::precompiled(&engine, file, backend)?,
+            };
+            (engine, module, limits)
+        }
+    };
     let mut exported: Vec<String> = module
         .exports()
         .filter(|export| matches!(export.ty(), ExternType::Func(_)))
@@ -235,6 +267,16 @@ pub fn run(options: RunOptions) -> Result<ExitCode, CliError> {
         println!("{}", values::format_val(result));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An engine for `tandem run`: the backend (default Cranelift) with fuel
+/// metering and epoch checks as `limits` need them.
+fn run_engine(backend: Option<BackendKind>, limits: Limits) -> Result<Engine, CliError> {
+    load::engine_with(backend.unwrap_or(BackendKind::Cranelift), |config| {
+        config
+            .consume_fuel(limits.fuel.is_some())
+            .epoch_interruption(limits.timeout.is_some());
+    })
 }
 
 /// What to do once the module is compiled.

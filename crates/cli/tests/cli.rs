@@ -162,6 +162,88 @@ fn compile_reports_function_count() {
 }
 
 #[test]
+fn precompiled_modules_run_without_compiling() {
+    let artifact = temp_file("fib.twasm", b"");
+    let artifact = artifact.to_str().expect("utf-8 temp path");
+    for backend in ["cranelift", "baseline"] {
+        let out = tandem(&[
+            "compile",
+            &example("fib.wat"),
+            "--backend",
+            backend,
+            "-o",
+            artifact,
+        ]);
+        assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+        assert!(
+            out.stdout.contains("wrote the precompiled module"),
+            "{}",
+            out.stdout
+        );
+        let run = tandem(&["run", artifact, "--invoke", "fib", "20"]);
+        assert_eq!(
+            (run.status, run.stdout.as_str()),
+            (Some(0), "6765\n"),
+            "{}",
+            run.stderr
+        );
+        let same = tandem(&[
+            "run",
+            artifact,
+            "--backend",
+            backend,
+            "--invoke",
+            "fib",
+            "20",
+        ]);
+        assert_eq!(same.stdout, "6765\n", "{}", same.stderr);
+    }
+    assert_error(
+        &tandem(&[
+            "run",
+            artifact,
+            "--backend",
+            "cranelift",
+            "--invoke",
+            "fib",
+            "1",
+        ]),
+        &["precompiled with the baseline backend, not cranelift"],
+    );
+    // Fuel metering is compiled in: a precompiled module must have it to
+    // run with --fuel.
+    assert_error(
+        &tandem(&["run", artifact, "--fuel", "100", "--invoke", "fib", "30"]),
+        &["cannot load", "fuel metering", "Config::consume_fuel"],
+    );
+    let out = tandem(&[
+        "compile",
+        &example("fib.wat"),
+        "--consume-fuel",
+        "-o",
+        artifact,
+    ]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    let out = tandem(&["run", artifact, "--fuel", "100", "--invoke", "fib", "30"]);
+    assert_eq!(out.status, Some(134));
+    assert!(out.stderr.contains("all fuel consumed"), "{}", out.stderr);
+
+    let bytes = std::fs::read(artifact).expect("artifact");
+    let truncated = temp_file("truncated.twasm", &bytes[..bytes.len() / 2]);
+    assert_error(
+        &tandem(&["run", truncated.to_str().expect("utf-8"), "--fuel", "1"]),
+        &["truncated precompiled module"],
+    );
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() - 100] ^= 4;
+    let flipped = temp_file("flipped.twasm", &flipped);
+    assert_error(
+        &tandem(&["run", flipped.to_str().expect("utf-8"), "--fuel", "1"]),
+        &["corrupted precompiled module"],
+    );
+}
+
+#[test]
 fn missing_file() {
     let out = tandem(&["run", "/nonexistent/tandem/x.wasm"]);
     assert_error(&out, &["cannot read", "/nonexistent/tandem/x.wasm"]);

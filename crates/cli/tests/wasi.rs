@@ -366,3 +366,25 @@ fn a_socket_from_tcplisten() {
         "served 9 bytes on descriptor 4\n"
     );
 }
+
+#[test]
+fn precompiled_wasi_programs_take_everything_after_the_file() {
+    let args_env = program("args_env");
+    let dir = std::env::temp_dir().join(format!("tandem-wasi-twasm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let artifact = dir.join("args_env.twasm");
+    let artifact = artifact.to_str().expect("utf-8 temp path");
+    for backend in BACKENDS {
+        let out = tandem(&["compile", "--backend", backend, &args_env, "-o", artifact]);
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        // Found to import WASI only once loaded, so `--invoke x` is the
+        // program's argument, not an option.
+        let out = tandem(&["run", artifact, "--invoke", "x"]);
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert_eq!(
+            out.stdout,
+            "argc=3\nargv[0]=args_env.twasm\nargv[1]=--invoke\nargv[2]=x\nPATH=(unset)\n"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -32,6 +32,74 @@ use tandem_environ::{
     DefinedFuncIndex, FuncType, Libcall, ModuleInfo, Translation, Tunables, VMOffsets,
 };
 
+/// What a backend's code depends on besides the module and the
+/// [`Tunables`]. A precompiled module records its backend's flags; a backend
+/// can run it when [`CodeFlags::can_run`] says so.
+///
+/// ```
+/// use tandem_codegen_api::CodeFlags;
+/// let compiled = CodeFlags { settings: vec![("frame_pointers".into(), "true".into())], cpu_features: vec!["avx2".into()] };
+/// let mut host = compiled.clone();
+/// host.cpu_features.push("bmi2".into());
+/// assert_eq!(host.can_run(&compiled), Ok(()));
+/// host.cpu_features.retain(|f| f != "avx2");
+/// assert_eq!(host.can_run(&compiled).unwrap_err(), "the CPU lacks avx2, which the code uses");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodeFlags {
+    /// Settings that change what the code does or how it is called, as
+    /// `(name, value)`: the loader's must be the same. Settings that only
+    /// change how fast the code is (an optimization level) or check the
+    /// compiler (a verifier) are left out.
+    pub settings: Vec<(String, String)>,
+    /// CPU features the code may use: the loader's CPU must have each.
+    pub cpu_features: Vec<String>,
+}
+
+impl CodeFlags {
+    /// Whether code compiled with `compiled` runs under these flags (the
+    /// loading host's): `Err` names the first difference.
+    pub fn can_run(&self, compiled: &CodeFlags) -> Result<(), String> {
+        for (name, value) in &compiled.settings {
+            match self.settings.iter().find(|(n, _)| n == name) {
+                Some((_, here)) if here == value => {}
+                Some((_, here)) => {
+                    return Err(format!(
+                        "the code was compiled with setting `{name}` = `{value}`, this engine has `{here}`"
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "the code was compiled with setting `{name}` = `{value}`, which this engine does not know"
+                    ));
+                }
+            }
+        }
+        if let Some((name, value)) = self
+            .settings
+            .iter()
+            .find(|(n, _)| !compiled.settings.iter().any(|(c, _)| c == n))
+        {
+            return Err(format!(
+                "this engine has setting `{name}` = `{value}`, which the code was compiled without"
+            ));
+        }
+        let missing: Vec<&str> = compiled
+            .cpu_features
+            .iter()
+            .filter(|f| !self.cpu_features.contains(f))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the CPU lacks {}, which the code uses",
+                missing.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Everything a backend needs to compile one module's code.
 pub struct CompileInputs<'a> {
     /// The module.
@@ -47,6 +115,11 @@ pub struct CompileInputs<'a> {
 pub trait Backend: Send + Sync {
     /// A short name (`"cranelift"`, `"baseline"`).
     fn name(&self) -> &'static str;
+
+    /// What this backend's code depends on besides the module and the
+    /// [`Tunables`]: precompiled modules record it, and loading one checks
+    /// it against the loading engine's backend (see [`CodeFlags`]).
+    fn code_flags(&self) -> CodeFlags;
 
     /// Compiles one defined function with the Wasm-call convention.
     fn compile_function(

@@ -101,7 +101,7 @@ macro_rules! define_libcall_enum {
         /// A runtime library call; its number is its slot in the address
         /// table every VMContext points to.
         #[allow(non_camel_case_types)]
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[repr(u32)]
         pub enum Libcall {
             $($(#[$doc])* $name,)*

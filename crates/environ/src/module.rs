@@ -1,12 +1,12 @@
 //! [`ModuleInfo`]: everything about a module except its function bodies.
 
 use crate::types::*;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// One operator of a constant expression (global initialisers, segment
 /// offsets, element items). Extended-const arithmetic is included so the
 /// evaluator is ready for Wasm 3.0.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ConstOp {
     /// `i32.const`
     I32Const(i32),
@@ -39,7 +39,7 @@ pub enum ConstOp {
 }
 
 /// A constant expression: a short stack program producing one value.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConstExpr {
     /// The operators, in order.
     pub ops: Box<[ConstOp]>,
@@ -55,7 +55,7 @@ impl ConstExpr {
 }
 
 /// What an import brings in.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ImportKind {
     /// A function of this type.
     Func(TypeIndex),
@@ -68,7 +68,7 @@ pub enum ImportKind {
 }
 
 /// One import.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Import {
     /// Module name.
     pub module: String,
@@ -84,7 +84,7 @@ pub struct Import {
 pub type ExportKind = EntityIndex;
 
 /// One export.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Export {
     /// The exported name.
     pub name: String,
@@ -93,7 +93,7 @@ pub struct Export {
 }
 
 /// How a data or element segment is applied.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum SegmentMode<I> {
     /// Copied at instantiation into memory/table `I` at the offset.
     Active {
@@ -104,12 +104,15 @@ pub enum SegmentMode<I> {
     },
     /// Applied only by `memory.init` / `table.init`.
     Passive,
-    /// Element segments only: declares functions for `ref.func`; never applied.
+    /// An element segment that declares functions for `ref.func`, never
+    /// applied. As a data segment's mode (never from a Wasm module): an
+    /// active segment whose bytes a precompiled module keeps in its memory
+    /// images, without bytes of its own; it behaves as a dropped segment.
     Declared,
 }
 
 /// The items of an element segment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ElemItems {
     /// Plain function indices.
     Funcs(Box<[FuncIndex]>),
@@ -133,7 +136,7 @@ impl ElemItems {
 }
 
 /// An element segment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ElemSegment {
     /// Active, passive or declared.
     pub mode: SegmentMode<TableIndex>,
@@ -144,11 +147,12 @@ pub struct ElemSegment {
 }
 
 /// A data segment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataSegment {
     /// Active or passive.
     pub mode: SegmentMode<MemoryIndex>,
     /// The bytes.
+    #[serde(with = "serde_bytes")]
     pub data: Box<[u8]>,
 }
 
@@ -156,7 +160,7 @@ pub struct DataSegment {
 ///
 /// Index spaces list imports first, then definitions; `num_imported_*` tell
 /// where definitions start, and the `defined_*` / `*_index` helpers convert.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModuleInfo {
     /// The module's name from the name section.
     pub name: Option<String>,
@@ -196,8 +200,9 @@ pub struct ModuleInfo {
     /// in an element segment, or named by `ref.func` in a constant), by
     /// [`FuncIndex`]: these need an array-to-Wasm entry.
     pub escaping: Vec<bool>,
-    /// Function names from the name section.
-    pub func_names: HashMap<FuncIndex, String>,
+    /// Function names from the name section (ordered, so a serialized
+    /// module is the same bytes every time).
+    pub func_names: BTreeMap<FuncIndex, String>,
 }
 
 impl ModuleInfo {
@@ -301,5 +306,117 @@ impl ModuleInfo {
             .iter()
             .find(|e| e.name == name)
             .map(|e| e.index)
+    }
+
+    /// Checks that every index the module holds names something it has,
+    /// and that the per-definition lists have one entry per definition.
+    /// [`translate`](crate::translate()) guarantees this for modules it
+    /// builds; a `ModuleInfo` read back from elsewhere (a precompiled
+    /// module) is checked with this before use, so a damaged one is an
+    /// error instead of an out-of-bounds panic later.
+    ///
+    /// ```
+    /// use tandem_environ::{ModuleInfo, TypeIndex};
+    /// let mut module = ModuleInfo::default();
+    /// assert!(module.check_indices().is_ok());
+    /// module.functions.push(TypeIndex::from_u32(3));
+    /// module.escaping.push(false);
+    /// assert_eq!(module.check_indices().unwrap_err(), "function 0 has type 3 of 0");
+    /// ```
+    pub fn check_indices(&self) -> Result<(), String> {
+        let within = |what: &str, index: u32, len: usize| {
+            if (index as usize) < len {
+                Ok(())
+            } else {
+                Err(format!("{what} {index} of {len}"))
+            }
+        };
+        let counts = [
+            ("functions", self.num_imported_funcs, self.functions.len()),
+            ("tables", self.num_imported_tables, self.tables.len()),
+            ("memories", self.num_imported_memories, self.memories.len()),
+            ("globals", self.num_imported_globals, self.globals.len()),
+        ];
+        for (what, imported, total) in counts {
+            if imported as usize > total {
+                return Err(format!("{imported} imported {what} of {total}"));
+            }
+        }
+        let lists = [
+            ("escape flags", self.escaping.len(), self.functions.len()),
+            (
+                "table initialisers",
+                self.table_inits.len(),
+                self.num_defined_tables(),
+            ),
+            (
+                "global initialisers",
+                self.global_inits.len(),
+                self.num_defined_globals(),
+            ),
+        ];
+        for (what, found, expected) in lists {
+            if found != expected {
+                return Err(format!("{found} {what} for {expected} definitions"));
+            }
+        }
+        if let Some(i) = self
+            .functions
+            .iter()
+            .position(|ty| ty.index() >= self.types.len())
+        {
+            let what = format!("function {i} has type");
+            within(&what, self.functions[i].as_u32(), self.types.len())?;
+        }
+        let entity = |index: EntityIndex| match index {
+            EntityIndex::Func(f) => within("function", f.as_u32(), self.functions.len()),
+            EntityIndex::Table(t) => within("table", t.as_u32(), self.tables.len()),
+            EntityIndex::Memory(m) => within("memory", m.as_u32(), self.memories.len()),
+            EntityIndex::Global(g) => within("global", g.as_u32(), self.globals.len()),
+        };
+        let expr = |expr: &ConstExpr| {
+            expr.ops.iter().try_for_each(|op| match *op {
+                ConstOp::RefFunc(f) => entity(EntityIndex::Func(f)),
+                ConstOp::GlobalGet(g) => entity(EntityIndex::Global(g)),
+                _ => Ok(()),
+            })
+        };
+        for import in &self.imports {
+            entity(import.index)?;
+            if let ImportKind::Func(ty) = import.kind {
+                within(
+                    "an imported function has type",
+                    ty.as_u32(),
+                    self.types.len(),
+                )?;
+            }
+        }
+        for export in &self.exports {
+            entity(export.index)?;
+        }
+        self.start.map(EntityIndex::Func).map_or(Ok(()), entity)?;
+        self.global_inits.iter().try_for_each(expr)?;
+        self.table_inits.iter().flatten().try_for_each(expr)?;
+        for elem in &self.elems {
+            if let SegmentMode::Active { target, offset } = &elem.mode {
+                entity(EntityIndex::Table(*target))?;
+                expr(offset)?;
+            }
+            match &elem.items {
+                ElemItems::Funcs(funcs) => {
+                    for &f in funcs.iter() {
+                        entity(EntityIndex::Func(f))?;
+                    }
+                }
+                ElemItems::Exprs(exprs) => exprs.iter().try_for_each(expr)?,
+            }
+        }
+        for data in &self.data {
+            if let SegmentMode::Active { target, offset } = &data.mode {
+                entity(EntityIndex::Memory(*target))?;
+                expr(offset)?;
+            }
+        }
+        Ok(())
     }
 }

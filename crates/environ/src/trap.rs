@@ -4,7 +4,7 @@
 macro_rules! trap_codes {
     ($($(#[$doc:meta])* $name:ident = $num:literal, $msg:literal;)*) => {
         /// Why a Wasm function trapped.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[repr(u8)]
         pub enum TrapCode {
             $($(#[$doc])* $name = $num,)*

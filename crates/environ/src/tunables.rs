@@ -1,7 +1,7 @@
 //! Settings that both the code generators and the runtime must agree on.
 
 /// How linear-memory accesses are kept in bounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BoundsChecks {
     /// 32-bit memories reserve [`Tunables::memory_reservation`] bytes plus a
     /// guard, so any `index + offset + size` lands in the reservation and an
@@ -12,7 +12,7 @@ pub enum BoundsChecks {
 }
 
 /// Knobs shared by backends and the runtime.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tunables {
     /// How memory accesses are bounds-checked.
     pub bounds_checks: BoundsChecks,

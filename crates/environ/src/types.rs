@@ -6,6 +6,8 @@ macro_rules! index_types {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[derive(serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
         #[repr(transparent)]
         pub struct $name(u32);
 
@@ -55,7 +57,7 @@ index_types! {
 }
 
 /// A reference type (Wasm 2.0: nullable funcref and externref).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RefType {
     /// `funcref`: a pointer to a `VMFuncRef`, or null.
     Func,
@@ -64,7 +66,7 @@ pub enum RefType {
 }
 
 /// A WebAssembly value type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -169,7 +171,7 @@ impl std::fmt::Display for ValType {
 }
 
 /// A function signature.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct FuncType {
     /// Parameter types.
     pub params: Box<[ValType]>,
@@ -208,7 +210,7 @@ impl std::fmt::Display for FuncType {
 }
 
 /// A table's type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableType {
     /// Element type.
     pub element: RefType,
@@ -219,7 +221,7 @@ pub struct TableType {
 }
 
 /// A linear memory's type, in 64 KiB pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryType {
     /// Initial size in pages.
     pub minimum: u64,
@@ -326,7 +328,7 @@ impl MemoryType {
 /// let ty = GlobalType::new(ValType::I32, Mutability::Var);
 /// assert!(ty.mutable && ty.mutability() == Mutability::Var);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Mutability {
     /// Immutable.
     Const,
@@ -335,7 +337,7 @@ pub enum Mutability {
 }
 
 /// A global's type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GlobalType {
     /// The value type.
     pub content: ValType,
@@ -374,7 +376,7 @@ impl GlobalType {
 }
 
 /// An entity of any index space, as named by imports and exports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EntityIndex {
     /// A function.
     Func(FuncIndex),

@@ -142,6 +142,7 @@ pub struct Config {
     pub(crate) cranelift_opt_level: OptLevel,
     pub(crate) cranelift_flags: Vec<(String, String)>,
     pub(crate) cache: Option<crate::Cache>,
+    pub(crate) allocation: crate::InstanceAllocationStrategy,
 }
 
 /// 4 GiB: a 32-bit memory's whole index space.
@@ -165,6 +166,7 @@ impl Default for Config {
             cranelift_opt_level: OptLevel::Speed,
             cranelift_flags: Vec::new(),
             cache: None,
+            allocation: crate::InstanceAllocationStrategy::OnDemand,
         };
         config.update_memory_tunables();
         config
@@ -221,6 +223,40 @@ impl Config {
     pub fn cache(&mut self, cache: Option<crate::Cache>) -> &mut Self {
         self.cache = cache;
         self
+    }
+
+    /// How instances get their memories, tables and VMContext (default
+    /// [`InstanceAllocationStrategy::OnDemand`](crate::InstanceAllocationStrategy::OnDemand)).
+    /// Pooling reserves everything when the engine is created and reuses
+    /// it, so instantiating in a loop makes no `mmap` (see
+    /// [`PoolingAllocationConfig`](crate::PoolingAllocationConfig)).
+    ///
+    /// ```
+    /// use tandem_store::{Config, Engine, InstanceAllocationStrategy, Linker, Module, Store};
+    /// let mut config = Config::new();
+    /// config.allocation_strategy(InstanceAllocationStrategy::pooling());
+    /// let engine = Engine::new(&config).unwrap();
+    /// let module = Module::new(&engine, r#"(module (memory (export "m") 1) (data (i32.const 0) "hi"))"#).unwrap();
+    /// let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
+    /// for _ in 0..10 {
+    ///     let mut store = Store::new(&engine, ());
+    ///     let instance = pre.instantiate(&mut store).unwrap();
+    ///     let memory = instance.get_memory(&mut store, "m").unwrap();
+    ///     assert_eq!(&memory.data(&store)[..2], b"hi");
+    ///     memory.data_mut(&mut store)[0] = b'H'; // the next instance sees "hi" again
+    /// }
+    /// ```
+    pub fn allocation_strategy(
+        &mut self,
+        strategy: impl Into<crate::InstanceAllocationStrategy>,
+    ) -> &mut Self {
+        self.allocation = strategy.into();
+        self
+    }
+
+    /// The instance allocation strategy.
+    pub fn allocation(&self) -> &crate::InstanceAllocationStrategy {
+        &self.allocation
     }
 
     /// Compile functions on all cores (default) or on the calling thread.

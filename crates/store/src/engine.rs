@@ -31,6 +31,8 @@ pub(crate) struct EngineInner {
     signatures: RwLock<SignatureRegistry>,
     /// The epoch counter compiled code reads (boxed so its address is stable).
     pub(crate) epoch: Box<AtomicU64>,
+    /// The instance pool, with [`InstanceAllocationStrategy::Pooling`](crate::InstanceAllocationStrategy::Pooling).
+    pub(crate) pool: Option<tandem_vm::pool::InstancePool>,
 }
 
 /// Engine-wide numbering of function signatures: equal types get equal ids,
@@ -141,11 +143,18 @@ impl EngineInner {
                 config.backend
             ));
         }
+        let pool = match &config.allocation {
+            crate::InstanceAllocationStrategy::OnDemand => None,
+            crate::InstanceAllocationStrategy::Pooling(pooling) => Some(
+                tandem_vm::pool::InstancePool::new(&pooling.config, &config.tunables)?,
+            ),
+        };
         Ok(EngineInner {
             config: config.clone(),
             backends,
             signatures: RwLock::new(SignatureRegistry::default()),
             epoch: Box::new(AtomicU64::new(0)),
+            pool,
         })
     }
 

@@ -10,7 +10,7 @@ use crate::{
 use std::ptr::NonNull;
 use tandem_environ::{EntityIndex, ImportKind, ValType};
 use tandem_vm::VMFuncRef;
-use tandem_vm::instance::{InstanceImports, InstantiateError};
+use tandem_vm::instance::{Allocator, InstanceImports, InstantiateError};
 
 /// Imports resolved to run-time objects, per kind in import order.
 #[derive(Default)]
@@ -115,8 +115,14 @@ impl Instance {
         store.opaque.limits.check_instance(data, &info)?;
         store.opaque.register_module(module);
         let engine = store.engine().clone();
+        let images = module.memory_images();
+        let allocator = match &engine.inner.pool {
+            Some(pool) => Allocator::Pool { pool, images },
+            None => Allocator::OnDemand,
+        };
         // SAFETY: every import pointer belongs to this store and lives as
-        // long as it; so do the store context and the engine's epoch counter.
+        // long as it; so do the store context and the engine's epoch
+        // counter. The engine's pool was made for its tunables.
         let vm = unsafe {
             tandem_vm::instance::Instance::new(
                 info.clone(),
@@ -131,6 +137,7 @@ impl Instance {
                     globals: &imports.globals,
                 },
                 &engine.config().tunables,
+                allocator,
             )
         };
         let mut vm = vm.map_err(instantiate_error)?;
@@ -151,7 +158,7 @@ impl Instance {
         };
         store.opaque.instances[index as usize]
             .vm
-            .initialize(module.memory_images())
+            .initialize(images)
             .map_err(instantiate_error)?;
         if let Some(start) = info.start {
             // The start function may be an imported host function, so go

@@ -8,6 +8,8 @@
 //! |---|---|
 //! | [`Config`], [`Strategy`], [`Engine`] | settings, and what the stores of one configuration share (`config.rs`, `engine.rs`) |
 //! | [`Module`], [`Cache`] | compiled code, cheap to clone, `Send + Sync`; a compilation cache engines can share |
+//! | [`Precompiled`], [`PrecompiledError`] | the ahead-of-time path: [`Module::serialize`], [`Module::deserialize_file`], [`Engine::precompile_module`] (`serialize.rs` describes the artifact) |
+//! | [`InstanceAllocationStrategy`], [`PoolingAllocationConfig`] | on-demand or pooled instances, memories and tables (`pooling.rs`) |
 //! | [`Store`], [`StoreContext`], [`StoreContextMut`], [`AsContext`], [`AsContextMut`] | owns instances, host functions, func-refs and externrefs; anything that gives access to one |
 //! | [`Instance`], [`Linker`], [`InstancePre`] | instantiation, by position or by name |
 //! | [`Func`], [`TypedFunc`], [`Caller`] | calling Wasm and being called from it |
@@ -76,7 +78,9 @@ mod interrupt;
 mod limits;
 mod linker;
 mod module;
+mod pooling;
 mod rooting;
+mod serialize;
 mod store;
 mod trap;
 mod types;
@@ -101,7 +105,9 @@ pub use limits::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::Module;
+pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use rooting::{GcRef, OwnedRooted, RootScope, Rooted, RootedGcRef};
+pub use serialize::{Precompiled, PrecompiledError};
 pub use store::Store;
 /// The same type as [`Trap`], under the name the internal crates use.
 pub use tandem_environ::TrapCode;

@@ -160,6 +160,47 @@ impl<T: 'static> Linker<T> {
         )
     }
 
+    /// Defines every function import of `module` that this linker does
+    /// not define yet as a host function that fails when called, naming
+    /// the import (wasmtime's way of instantiating a module whose imports
+    /// are not all needed). Other kinds of imports stay undefined.
+    ///
+    /// ```
+    /// use tandem_store::{Engine, Linker, Module, Store};
+    /// let engine = Engine::default();
+    /// let module = Module::new(&engine, r#"(module (import "env" "log" (func $log (param i32)))
+    ///     (func (export "quiet") (result i32) i32.const 1)
+    ///     (func (export "loud") i32.const 2 call $log))"#).unwrap();
+    /// let mut linker = Linker::<()>::new(&engine);
+    /// linker.define_unknown_imports_as_traps(&module).unwrap();
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = linker.instantiate(&mut store, &module).unwrap();
+    /// assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "quiet").unwrap().call(&mut store, ()).unwrap(), 1);
+    /// let err = instance.get_typed_func::<(), ()>(&mut store, "loud").unwrap().call(&mut store, ()).unwrap_err();
+    /// assert!(format!("{err:#}").contains("unknown import: `env::log`"), "{err:#}");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` keeps wasmtime's signature.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<()> {
+        for import in module.imports() {
+            let key = (import.module().to_string(), import.name().to_string());
+            if self.map.contains_key(&key) {
+                continue;
+            }
+            if let crate::ExternType::Func(ty) = import.ty() {
+                let (module_name, name) = key;
+                let message =
+                    format!("unknown import: `{module_name}::{name}` has not been defined");
+                self.func_new(&module_name, &name, ty, move |_, _, _| {
+                    Err(Error::msg(message.clone()))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Defines every export of `instance` under module name `module`.
     ///
     /// # Errors

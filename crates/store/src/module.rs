@@ -41,6 +41,10 @@ pub(crate) struct ModuleInner {
     /// first instantiation; `None` inside when the module copies its data
     /// segments instead (see [`tandem_vm::memory_image`]).
     memory_images: OnceLock<Option<MemoryImages>>,
+    /// The images came with a precompiled module, which has no bytes for
+    /// the segments they hold: they are used even without
+    /// [`Config::memory_init_cow`](crate::Config::memory_init_cow).
+    pub(crate) images_from_artifact: bool,
 }
 
 impl Module {
@@ -130,17 +134,50 @@ impl Module {
             })?,
             None => compile_fresh(engine, bytes, backend)?,
         };
-        let type_ids = info.types.iter().map(|ty| inner.signature_id(ty)).collect();
-        Ok(Module {
+        Ok(Module::from_code(engine, info, code, backend))
+    }
+
+    /// The module of `info` whose linked code is `code`.
+    pub(crate) fn from_code(
+        engine: &Engine,
+        info: Arc<ModuleInfo>,
+        code: Arc<LinkedCode>,
+        backend: BackendKind,
+    ) -> Module {
+        Module::from_artifact(engine, info, code, backend, None)
+    }
+
+    /// [`Module::from_code`] for a precompiled module, with the memory
+    /// images it carried, if any.
+    pub(crate) fn from_artifact(
+        engine: &Engine,
+        info: Arc<ModuleInfo>,
+        code: Arc<LinkedCode>,
+        backend: BackendKind,
+        images: Option<MemoryImages>,
+    ) -> Module {
+        let images_from_artifact = images.is_some();
+        let memory_images = OnceLock::new();
+        if images_from_artifact {
+            // A fresh lock: this cannot fail.
+            let _ = memory_images.set(images);
+        }
+        let type_ids = info
+            .types
+            .iter()
+            .map(|ty| engine.inner.signature_id(ty))
+            .collect();
+        Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 info,
                 code,
                 type_ids,
                 backend,
-                memory_images: OnceLock::new(),
+                memory_images,
+                images_from_artifact,
             }),
-        })
+        }
     }
 
     /// The engine the module belongs to.
@@ -210,7 +247,7 @@ impl Module {
     /// copied, or the kernel refused the image files (then copying works
     /// just as well, only slower).
     pub(crate) fn memory_images(&self) -> Option<&MemoryImages> {
-        if !self.inner.engine.config().memory_init_cow {
+        if !self.inner.engine.config().memory_init_cow && !self.inner.images_from_artifact {
             return None;
         }
         self.inner

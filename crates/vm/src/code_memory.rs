@@ -18,6 +18,10 @@ use std::sync::{Arc, PoisonError, RwLock, Weak};
 use tandem_codegen_api::{CompiledFunction, CompiledModule, RelocKind, RelocTarget, Relocation};
 use tandem_environ::{DefinedFuncIndex, Libcall, ModuleInfo, TrapCode, TypeIndex};
 
+pub use artifact::{ArtifactFile, CodeLayout, Text};
+
+mod artifact;
+mod tables;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -85,30 +89,32 @@ pub enum LinkError {
 /// Minimum alignment of every artifact's start.
 const MIN_ALIGN: u32 = 16;
 
-/// Where one function body sits, and its address map.
-#[derive(Debug)]
-struct FuncInfo {
-    /// Text-relative start.
-    start: u32,
-    /// Code length.
-    len: u32,
-    /// `(code offset, Wasm offset)` pairs, sorted by code offset.
-    address_map: Box<[(u32, u32)]>,
-}
-
 /// A module's code, linked and executable, registered for PC lookups until
 /// dropped.
 #[derive(Debug)]
 pub struct LinkedCode {
     mmap: Mmap,
     module: Arc<ModuleInfo>,
-    funcs: Vec<FuncInfo>,
+    /// Function bodies, address maps and trap sites.
+    tables: tables::CodeTables,
     array_to_wasm: Vec<Option<u32>>,
     wasm_to_array: Vec<u32>,
     wasm_to_array_of_type: Vec<u32>,
     libcall_trampolines: Vec<(Libcall, u32)>,
-    /// `(text offset, code)` for every trap site, sorted by offset.
-    traps: Vec<(u32, TrapCode)>,
+    /// The relocations whose value depends on where the text is (absolute
+    /// addresses), to redo when the text is loaded elsewhere. The others
+    /// are PC-relative between places in the text, so the linked bytes stay
+    /// right wherever the text goes.
+    abs_relocs: Vec<AbsReloc>,
+}
+
+/// An absolute-address field of the text: `text + target + addend` goes
+/// at text offset `field`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct AbsReloc {
+    field: u32,
+    target: u32,
+    addend: i64,
 }
 
 /// One artifact of a [`CompiledModule`], named in [`LinkError`]s.
@@ -197,26 +203,21 @@ impl LinkedCode {
             };
         }
 
-        let mut code = LinkedCode {
-            mmap,
-            module,
-            funcs: Vec::with_capacity(nfuncs),
-            array_to_wasm: vec![None; nfuncs],
-            wasm_to_array: Vec::with_capacity(compiled.wasm_to_array.len()),
-            wasm_to_array_of_type: compiled.wasm_to_array_of_type.clone(),
-            libcall_trampolines: Vec::with_capacity(compiled.libcall_trampolines.len()),
-            traps: Vec::new(),
-        };
+        let mut funcs = Vec::with_capacity(nfuncs);
+        let mut traps = Vec::new();
+        let mut array_to_wasm = vec![None; nfuncs];
+        let mut wasm_to_array = Vec::with_capacity(compiled.wasm_to_array.len());
+        let mut libcall_trampolines = Vec::with_capacity(compiled.libcall_trampolines.len());
         for (piece, &start) in pieces.iter().zip(&starts) {
             match piece.name {
-                Artifact::Func(_) => code.funcs.push(FuncInfo {
+                Artifact::Func(_) => funcs.push(tables::FuncEntry {
                     start,
                     len: piece.func.code.len() as u32,
-                    address_map: piece.func.address_map.clone().into_boxed_slice(),
+                    address_map: &piece.func.address_map,
                 }),
-                Artifact::ArrayToWasm(i) => code.array_to_wasm[i.index()] = Some(start),
-                Artifact::WasmToArray(_) => code.wasm_to_array.push(start),
-                Artifact::LibcallTrampoline(l) => code.libcall_trampolines.push((l, start)),
+                Artifact::ArrayToWasm(i) => array_to_wasm[i.index()] = Some(start),
+                Artifact::WasmToArray(_) => wasm_to_array.push(start),
+                Artifact::LibcallTrampoline(l) => libcall_trampolines.push((l, start)),
             }
             for trap in &piece.func.traps {
                 if trap.code_offset as usize >= piece.func.code.len() {
@@ -228,10 +229,19 @@ impl LinkedCode {
                     }
                     .into());
                 }
-                code.traps.push((start + trap.code_offset, trap.code));
+                traps.push((start + trap.code_offset, trap.code));
             }
         }
-        code.traps.sort_by_key(|&(offset, _)| offset);
+        let mut code = LinkedCode {
+            mmap,
+            module,
+            tables: tables::CodeTables::build(&funcs, &mut traps),
+            array_to_wasm,
+            wasm_to_array,
+            wasm_to_array_of_type: compiled.wasm_to_array_of_type.clone(),
+            libcall_trampolines,
+            abs_relocs: Vec::new(),
+        };
 
         for (piece, &start) in pieces.iter().zip(&starts) {
             for reloc in &piece.func.relocs {
@@ -249,7 +259,9 @@ impl LinkedCode {
     /// The text offset a relocation target resolves to.
     fn target_offset(&self, target: RelocTarget) -> Option<u32> {
         match target {
-            RelocTarget::Func(i) => self.funcs.get(i.index()).map(|f| f.start),
+            RelocTarget::Func(i) => {
+                (i.index() < self.tables.num_funcs()).then(|| self.tables.func(i.index()).0)
+            }
             RelocTarget::LibcallTrampoline(l) => self
                 .libcall_trampolines
                 .iter()
@@ -310,6 +322,11 @@ impl LinkedCode {
                         .cast::<[u8; 8]>()
                         .write_unaligned(target_addr.to_le_bytes())
                 };
+                self.abs_relocs.push(AbsReloc {
+                    field: field_offset as u32,
+                    target,
+                    addend: reloc.addend,
+                });
             }
         }
         Ok(())
@@ -339,7 +356,7 @@ impl LinkedCode {
     ///
     /// If `index` is not a defined function of the module.
     pub(crate) fn func_body(&self, index: DefinedFuncIndex) -> *const u8 {
-        self.addr(self.funcs[index.index()].start)
+        self.addr(self.tables.func(index.index()).0)
     }
 
     /// The array-to-Wasm entry of defined function `index`, if it has one
@@ -365,28 +382,14 @@ impl LinkedCode {
     /// The trap code of the instruction at `pc`, if `pc` is exactly a trap
     /// site of this code.
     pub(crate) fn lookup_trap(&self, pc: usize) -> Option<TrapCode> {
-        let offset = self.text_offset(pc)?;
-        let i = self.traps.binary_search_by_key(&offset, |&(o, _)| o).ok()?;
-        Some(self.traps[i].1)
+        self.tables.lookup_trap(self.text_offset(pc)?)
     }
 
     /// The defined function whose body contains `pc`, and the Wasm bytecode
     /// offset of the instruction there (if the address map covers it).
     /// Trampolines are not functions: `None` for them.
     pub(crate) fn lookup_frame(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
-        let offset = self.text_offset(pc)?;
-        let i = self
-            .funcs
-            .partition_point(|f| f.start <= offset)
-            .checked_sub(1)?;
-        let func = &self.funcs[i];
-        let rel = offset - func.start;
-        if rel >= func.len {
-            return None;
-        }
-        let j = func.address_map.partition_point(|&(code, _)| code <= rel);
-        let wasm_offset = j.checked_sub(1).map(|j| func.address_map[j].1);
-        Some((DefinedFuncIndex::new(i), wasm_offset))
+        self.tables.lookup_frame(self.text_offset(pc)?)
     }
 
     /// `pc` as an offset into the text, if it lies inside it.

@@ -14,6 +14,10 @@ pub enum VmError {
     /// A resource limit was exceeded.
     #[error("{0}")]
     Limit(String),
+    /// A precompiled module's code does not fit its own description (see
+    /// [`CodeLayout`](crate::code_memory::CodeLayout)).
+    #[error("malformed precompiled code: {0}")]
+    Artifact(String),
     /// Compiled code could not be linked.
     #[error("linking compiled code failed: {0}")]
     Link(#[from] crate::code_memory::LinkError),

@@ -8,6 +8,7 @@ use crate::libcalls::BUILTINS;
 use crate::limits::GrowthLimiter;
 use crate::memory::LinearMemory;
 use crate::memory_image::MemoryImages;
+use crate::pool::{InstancePool, InstanceSlot};
 use crate::table::Table;
 use crate::{
     VMFuncRef, VMGlobalDefinition, VMMemoryDefinition, VMStoreContext, VMTableDefinition, VmError,
@@ -44,16 +45,49 @@ pub enum InstantiateError {
     Trap(TrapCode),
 }
 
+/// Where an instance's VMContext, memories and tables come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Allocator<'a> {
+    /// Fresh allocations and mappings for each.
+    OnDemand,
+    /// Slots of a pool (see [`crate::pool`]).
+    Pool {
+        /// The pool.
+        pool: &'a InstancePool,
+        /// The memory images [`Instance::initialize`] will get, so a memory
+        /// slot already holding them is preferred.
+        images: Option<&'a MemoryImages>,
+    },
+}
+
 /// The VMContext's storage: 16-byte aligned, zero-initialised.
-struct VMContextBox(Box<[u128]>);
+enum VMContextBox {
+    Heap(Box<[u128]>),
+    Pooled(InstanceSlot),
+}
 
 impl VMContextBox {
-    fn new(size: u32) -> Self {
-        VMContextBox(vec![0u128; size.div_ceil(16) as usize].into_boxed_slice())
+    fn new(size: u32, allocator: Allocator<'_>) -> Result<Self, VmError> {
+        Ok(match allocator {
+            Allocator::OnDemand => {
+                VMContextBox::Heap(vec![0u128; size.div_ceil(16) as usize].into_boxed_slice())
+            }
+            Allocator::Pool { pool, .. } => VMContextBox::Pooled(pool.instance(size as usize)?),
+        })
     }
 
     fn ptr(&mut self) -> *mut u8 {
-        self.0.as_mut_ptr().cast()
+        match self {
+            VMContextBox::Heap(b) => b.as_mut_ptr().cast(),
+            VMContextBox::Pooled(slot) => slot.ptr(),
+        }
+    }
+
+    fn as_ptr(&self) -> *const u8 {
+        match self {
+            VMContextBox::Heap(b) => b.as_ptr().cast(),
+            VMContextBox::Pooled(slot) => slot.ptr(),
+        }
     }
 }
 
@@ -106,7 +140,8 @@ impl Instance {
     ///
     /// Every import pointer must stay valid for the instance's life;
     /// `store_ctx` and `epoch_counter` too. `type_ids` maps each of the
-    /// module's type indices to its engine-wide id.
+    /// module's type indices to its engine-wide id. A pool in `allocator`
+    /// must have been made for the same `tunables`.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn new(
         module: Arc<ModuleInfo>,
@@ -116,7 +151,11 @@ impl Instance {
         epoch_counter: *const u64,
         imports: InstanceImports<'_>,
         tunables: &Tunables,
+        allocator: Allocator<'_>,
     ) -> Result<Box<Instance>, InstantiateError> {
+        if let Allocator::Pool { pool, .. } = allocator {
+            pool.check_module(&module)?;
+        }
         let offsets = VMOffsets::new(&module);
         debug_assert_eq!(imports.funcs.len(), module.num_imported_funcs as usize);
         debug_assert_eq!(imports.tables.len(), module.num_imported_tables as usize);
@@ -126,7 +165,7 @@ impl Instance {
         );
         debug_assert_eq!(imports.globals.len(), module.num_imported_globals as usize);
         let mut instance = Box::new(Instance {
-            vmctx: VMContextBox::new(offsets.size()),
+            vmctx: VMContextBox::new(offsets.size(), allocator)?,
             memories: imports.memories.to_vec(),
             tables: imports.tables.to_vec(),
             owned_memories: Vec::new(),
@@ -171,9 +210,21 @@ impl Instance {
             let index = DefinedMemoryIndex::new(i);
             let ty = module.memories[module.memory_index(index).index()];
             let def = instance.slot::<VMMemoryDefinition>(instance.offsets.defined_memory(index));
-            // SAFETY: the definition slot lives in our VMContext, which lives
-            // as long as the memory (both are dropped with the instance).
-            let mut memory = Box::new(unsafe { LinearMemory::new(ty, tunables, def)? });
+            let memory = match allocator {
+                // SAFETY: the definition slot lives in our VMContext, which
+                // lives as long as the memory (both are dropped with the
+                // instance).
+                Allocator::OnDemand => unsafe { LinearMemory::new(ty, tunables, def)? },
+                Allocator::Pool { pool, images } => {
+                    let image = images
+                        .filter(|images| images.len() == module.num_defined_memories())
+                        .and_then(|images| images.get(index));
+                    let slot = pool.memory(crate::memory::pages_to_bytes(ty.minimum), image)?;
+                    // SAFETY: as above.
+                    unsafe { LinearMemory::in_slot(ty, slot, def)? }
+                }
+            };
+            let mut memory = Box::new(memory);
             instance.memories.push(&mut *memory);
             instance.owned_memories.push(memory);
         }
@@ -181,8 +232,15 @@ impl Instance {
             let index = DefinedTableIndex::new(i);
             let ty = module.tables[module.table_index(index).index()];
             let def = instance.slot::<VMTableDefinition>(instance.offsets.defined_table(index));
-            // SAFETY: as for memories.
-            let table = unsafe { Table::new(ty, std::ptr::null_mut(), def) };
+            let table = match allocator {
+                // SAFETY: as for memories.
+                Allocator::OnDemand => unsafe { Table::new(ty, std::ptr::null_mut(), def) },
+                Allocator::Pool { pool, .. } => {
+                    let slot = pool.table(usize::try_from(ty.minimum).unwrap_or(usize::MAX))?;
+                    // SAFETY: as for memories.
+                    unsafe { Table::in_slot(ty, slot, def) }
+                }
+            };
             let mut table = Box::new(table.ok_or_else(|| {
                 VmError::Limit(format!(
                     "table minimum of {} elements is too large",
@@ -274,6 +332,16 @@ impl Instance {
                 }
             }
             return Ok(());
+        }
+        if module
+            .data
+            .iter()
+            .any(|d| matches!(d.mode, SegmentMode::Declared))
+        {
+            return Err(VmError::Limit(
+                "the module's data is in the memory images of its precompiled file, which were not given".into(),
+            )
+            .into());
         }
         for (i, data) in module.data.iter().enumerate() {
             if let SegmentMode::Active { target, offset } = &data.mode {
@@ -431,15 +499,7 @@ impl Instance {
     pub fn func_ref(&self, func: FuncIndex) -> *mut VMFuncRef {
         let offset = self.offsets.func_ref(func) as usize;
         // SAFETY: the offset is inside the VMContext allocation.
-        unsafe {
-            self.vmctx
-                .0
-                .as_ptr()
-                .cast::<u8>()
-                .add(offset)
-                .cast_mut()
-                .cast()
-        }
+        unsafe { self.vmctx.as_ptr().add(offset).cast_mut().cast() }
     }
 
     /// Pointer to global `global`'s storage (imported or defined).
@@ -461,9 +521,7 @@ impl Instance {
                 unsafe {
                     *self
                         .vmctx
-                        .0
                         .as_ptr()
-                        .cast::<u8>()
                         .add(offset)
                         .cast::<*const VMGlobalDefinition>()
                 }
@@ -471,14 +529,7 @@ impl Instance {
             Some(defined) => {
                 let offset = self.offsets.defined_global(defined) as usize;
                 // SAFETY: the offset is inside the VMContext.
-                unsafe {
-                    self.vmctx
-                        .0
-                        .as_ptr()
-                        .cast::<u8>()
-                        .add(offset)
-                        .cast::<VMGlobalDefinition>()
-                }
+                unsafe { self.vmctx.as_ptr().add(offset).cast::<VMGlobalDefinition>() }
             }
         };
         // SAFETY: `ptr` is a valid global.

@@ -14,6 +14,7 @@
 //! | [`backtrace`] | walking Wasm frames through the frame-pointer chain |
 //! | [`memory`] | linear memories with guard regions |
 //! | [`memory_image`] | copy-on-write images of a module's initial memory contents |
+//! | [`pool`] | the pooling allocator: preallocated slots for instances, memories and tables |
 //! | [`table`] | tables of func-refs and externrefs |
 //! | [`instance`] | an instance's VMContext and its initialisation |
 //! | [`libcalls`] | the runtime functions compiled code calls |
@@ -39,6 +40,7 @@ pub mod limits;
 pub mod memory;
 pub mod memory_image;
 mod mmap;
+pub mod pool;
 pub mod table;
 pub mod traphandlers;
 mod vmcontext;

@@ -435,6 +435,7 @@ mod tests {
                 &epoch,
                 imports,
                 &Tunables::default(),
+                crate::instance::Allocator::OnDemand,
             )
         }
         .unwrap();

@@ -4,6 +4,7 @@
 use crate::limits::{GrowthLimiter, to_usize};
 use crate::memory_image::MemoryImage;
 use crate::mmap::Mmap;
+use crate::pool::MemorySlot;
 use crate::{VMMemoryDefinition, VmError};
 use tandem_environ::{MemoryType, Tunables};
 
@@ -21,7 +22,7 @@ pub fn pages_to_bytes(pages: u64) -> usize {
 /// reads it: inside the owning instance's VMContext, or in a box of its own
 /// for memories the host created. The memory keeps it current on growth.
 pub struct LinearMemory {
-    mmap: Mmap,
+    storage: Storage,
     def: *mut VMMemoryDefinition,
     own_def: Option<Box<VMMemoryDefinition>>,
     ty: MemoryType,
@@ -33,6 +34,40 @@ pub struct LinearMemory {
 unsafe impl Send for LinearMemory {}
 // SAFETY: as above; shared access never writes.
 unsafe impl Sync for LinearMemory {}
+
+/// Where a memory's bytes live.
+enum Storage {
+    /// A reservation of its own.
+    Own(Mmap),
+    /// A slot of an instance pool, reset and given back on drop.
+    Pooled(MemorySlot),
+}
+
+impl Storage {
+    /// The memory's first byte.
+    fn base(&self) -> *mut u8 {
+        match self {
+            Storage::Own(mmap) => mmap.as_ptr().cast_mut(),
+            Storage::Pooled(slot) => slot.base(),
+        }
+    }
+
+    /// Most bytes the memory can have here.
+    fn limit(&self) -> usize {
+        match self {
+            Storage::Own(mmap) => mmap.len(),
+            Storage::Pooled(slot) => slot.limit(),
+        }
+    }
+
+    /// Makes `[old, new)` read+write.
+    fn grow(&mut self, old: usize, new: usize) -> Result<(), VmError> {
+        match self {
+            Storage::Own(mmap) => mmap.make_accessible(old, new - old),
+            Storage::Pooled(slot) => slot.make_accessible(new),
+        }
+    }
+}
 
 impl LinearMemory {
     /// Creates a memory of type `ty` whose definition is written to `def`
@@ -61,6 +96,33 @@ impl LinearMemory {
         let reservation = usize::try_from(tunables.memory_reservation)
             .map_err(|_| VmError::Limit("memory reservation exceeds address space".into()))?;
         let mmap = Mmap::reserve(reservation)?;
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::with_storage(ty, Storage::Own(mmap), def) }
+    }
+
+    /// Creates a memory of type `ty` in a pool's memory slot (see
+    /// [`LinearMemory::new`] for `def`).
+    ///
+    /// # Safety
+    ///
+    /// As [`LinearMemory::new`].
+    pub(crate) unsafe fn in_slot(
+        ty: MemoryType,
+        slot: MemorySlot,
+        def: *mut VMMemoryDefinition,
+    ) -> Result<LinearMemory, VmError> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::with_storage(ty, Storage::Pooled(slot), def) }
+    }
+
+    /// # Safety
+    ///
+    /// As [`LinearMemory::new`].
+    unsafe fn with_storage(
+        ty: MemoryType,
+        storage: Storage,
+        def: *mut VMMemoryDefinition,
+    ) -> Result<LinearMemory, VmError> {
         let mut own_def = None;
         let def = if def.is_null() {
             let boxed = own_def.insert(Box::new(VMMemoryDefinition {
@@ -72,7 +134,7 @@ impl LinearMemory {
             def
         };
         let mut memory = LinearMemory {
-            mmap,
+            storage,
             def,
             own_def,
             ty,
@@ -85,24 +147,23 @@ impl LinearMemory {
     fn set_pages(&mut self, pages: u64) -> Result<(), VmError> {
         let old_bytes = (self.pages * WASM_PAGE_SIZE) as usize;
         let new_bytes = (pages * WASM_PAGE_SIZE) as usize;
-        if new_bytes > self.mmap.len() {
+        if new_bytes > self.storage.limit() {
             // A reservation below 4 GiB (`Tunables::memory_reservation`)
-            // caps the memory: it never moves.
+            // or a pool's `max_memory_size` caps the memory: it never moves.
             return Err(VmError::Limit(format!(
                 "memory of {pages} pages exceeds its reservation of {} bytes",
-                self.mmap.len()
+                self.storage.limit()
             )));
         }
         if new_bytes > old_bytes {
-            self.mmap
-                .make_accessible(old_bytes, new_bytes - old_bytes)?;
+            self.storage.grow(old_bytes, new_bytes)?;
         }
         self.pages = pages;
         // SAFETY: `def` is valid for the memory's life (constructor contract
         // or our own box), and only this memory writes it.
         unsafe {
             *self.def = VMMemoryDefinition {
-                base: self.mmap.as_mut_ptr(),
+                base: self.storage.base(),
                 current_length: new_bytes,
             };
         }
@@ -153,8 +214,12 @@ impl LinearMemory {
                 image.offset()
             )));
         }
-        self.mmap
-            .map_file_private(image.offset(), image.len(), image.fd())
+        match &mut self.storage {
+            Storage::Own(mmap) => {
+                mmap.map_file_private(image.offset(), image.len(), image.fd(), image.file_offset())
+            }
+            Storage::Pooled(slot) => slot.map_image(image),
+        }
     }
 
     /// Current size in pages.
@@ -180,14 +245,14 @@ impl LinearMemory {
         let len = (self.pages * WASM_PAGE_SIZE) as usize;
         // SAFETY: the first `len` bytes of the mapping are accessible, and
         // Wasm does not run while the host holds this borrow.
-        unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), len) }
+        unsafe { std::slice::from_raw_parts(self.storage.base(), len) }
     }
 
     /// The accessible bytes, mutably.
     pub fn data_mut(&mut self) -> &mut [u8] {
         let len = (self.pages * WASM_PAGE_SIZE) as usize;
         // SAFETY: as in `data`, and `&mut self` makes the borrow unique.
-        unsafe { std::slice::from_raw_parts_mut(self.mmap.as_mut_ptr(), len) }
+        unsafe { std::slice::from_raw_parts_mut(self.storage.base(), len) }
     }
 }
 

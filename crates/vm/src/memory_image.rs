@@ -38,12 +38,21 @@ use tandem_environ::{ConstExpr, ConstOp, DefinedMemoryIndex, ModuleInfo, Segment
 /// page size, and `len` is not zero.
 #[derive(Debug)]
 pub struct MemoryImage {
+    /// Unique in the process: a pool slot remembers which image it maps.
+    id: u64,
     fd: OwnedFd,
+    /// Where the image's bytes start in the file (a page multiple).
+    file_offset: u64,
     offset: usize,
     len: usize,
 }
 
 impl MemoryImage {
+    /// The image's process-wide unique number.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Where in the memory the image starts (page-aligned).
     pub fn offset(&self) -> usize {
         self.offset
@@ -59,9 +68,87 @@ impl MemoryImage {
         self.len == 0
     }
 
-    /// The file holding the bytes, from file offset 0.
+    /// The file holding the bytes, from [`MemoryImage::file_offset`].
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+
+    /// Where the bytes start in [`MemoryImage::fd`] (a page multiple).
+    pub(crate) fn file_offset(&self) -> u64 {
+        self.file_offset
+    }
+
+    /// The image's bytes, read back from its file.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be read.
+    pub fn read(&self) -> std::io::Result<Vec<u8>> {
+        let file = File::from(self.fd.try_clone()?);
+        let mut bytes = vec![0; self.len];
+        file.read_exact_at(&mut bytes, self.file_offset)?;
+        Ok(bytes)
+    }
+
+    /// The image of `bytes` at memory offset `offset`, in a fresh sealed
+    /// memfd. Both must be whole pages.
+    ///
+    /// # Errors
+    ///
+    /// If they are not, or the kernel refuses the memfd.
+    pub fn from_bytes(offset: usize, bytes: &[u8]) -> Result<MemoryImage, VmError> {
+        let page = crate::mmap::page_size();
+        if bytes.is_empty() || !offset.is_multiple_of(page) || !bytes.len().is_multiple_of(page) {
+            return Err(VmError::Limit(format!(
+                "a memory image of {} bytes at {offset} is not whole pages",
+                bytes.len()
+            )));
+        }
+        MemoryImage::build(offset, bytes.len(), std::iter::once((offset, bytes)))
+    }
+
+    /// The image of the `len` bytes at `file_offset` of a precompiled
+    /// module's file, placed at memory offset `offset`: mapped straight
+    /// from the file, nothing copied.
+    ///
+    /// # Errors
+    ///
+    /// If the range is not whole pages or lies outside the file.
+    ///
+    /// # Safety
+    ///
+    /// As for [`ArtifactFile::open`](crate::code_memory::ArtifactFile::open):
+    /// the file must not change or shrink while the image (or a memory
+    /// mapping it) lives.
+    pub unsafe fn from_artifact(
+        file: &crate::code_memory::ArtifactFile,
+        file_offset: u64,
+        offset: usize,
+        len: usize,
+    ) -> Result<MemoryImage, VmError> {
+        let page = crate::mmap::page_size();
+        let aligned = [file_offset as usize, offset, len]
+            .iter()
+            .all(|n| n.is_multiple_of(page));
+        let inside = file_offset
+            .checked_add(len as u64)
+            .is_some_and(|end| end <= file.bytes().len() as u64);
+        if len == 0 || !aligned || !inside {
+            return Err(VmError::Artifact(format!(
+                "a memory image of {len} bytes at file offset {file_offset} is not whole pages of the file"
+            )));
+        }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 63);
+        Ok(MemoryImage {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            fd: file
+                .fd()
+                .try_clone_to_owned()
+                .map_err(|source| VmError::Mmap { size: len, source })?,
+            file_offset,
+            offset,
+            len,
+        })
     }
 
     /// Builds the image of `len` bytes at memory offset `offset` from
@@ -86,8 +173,9 @@ impl MemoryImage {
         // SAFETY: `raw` is a fresh descriptor that nothing else owns.
         let file = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
         file.set_len(len as u64).map_err(io)?;
-        for (at, bytes) in writes {
-            file.write_all_at(bytes, (at - offset) as u64).map_err(io)?;
+        for (start, run) in coalesce(writes) {
+            file.write_all_at(&run, (start - offset) as u64)
+                .map_err(io)?;
         }
         let seals =
             libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
@@ -95,12 +183,46 @@ impl MemoryImage {
         if unsafe { libc::fcntl(raw, libc::F_ADD_SEALS, seals) } < 0 {
             return Err(io(std::io::Error::last_os_error()));
         }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(MemoryImage {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fd: file.into(),
+            file_offset: 0,
             offset,
             len,
         })
     }
+}
+
+/// `(memory offset, bytes)` writes applied in order, as a few runs of
+/// bytes to write: writes closer than a page share a run (gaps zero-filled),
+/// so a module with thousands of small data segments costs a few `pwrite`s,
+/// while far-apart segments still leave the file sparse in between.
+fn coalesce<'a>(writes: impl Iterator<Item = (usize, &'a [u8])>) -> Vec<(usize, Vec<u8>)> {
+    let writes: Vec<(usize, &[u8])> = writes.collect();
+    let mut spans: Vec<(usize, usize)> = writes
+        .iter()
+        .map(|&(at, bytes)| (at, at + bytes.len()))
+        .collect();
+    spans.sort_unstable();
+    let gap = crate::mmap::page_size();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in spans {
+        match runs.last_mut() {
+            Some((_, last_end)) if start <= *last_end + gap => *last_end = (*last_end).max(end),
+            _ => runs.push((start, end)),
+        }
+    }
+    let mut buffers: Vec<(usize, Vec<u8>)> = runs
+        .iter()
+        .map(|&(start, end)| (start, vec![0; end - start]))
+        .collect();
+    for (at, bytes) in writes {
+        let run = runs.partition_point(|&(start, _)| start <= at) - 1;
+        let (start, buffer) = &mut buffers[run];
+        buffer[at - *start..at - *start + bytes.len()].copy_from_slice(bytes);
+    }
+    buffers
 }
 
 /// The images of a module's defined memories, indexed by
@@ -113,72 +235,124 @@ pub struct MemoryImages {
     images: Vec<Option<MemoryImage>>,
 }
 
+/// Where one memory's image goes and the segment writes that make it.
+struct Plan<'a> {
+    offset: usize,
+    len: usize,
+    writes: Vec<(usize, &'a [u8])>,
+}
+
+impl Plan<'_> {
+    /// The image's bytes, zeros where no segment writes.
+    fn contents(&self) -> Vec<u8> {
+        let mut bytes = vec![0; self.len];
+        for &(at, data) in &self.writes {
+            let at = at - self.offset;
+            bytes[at..at + data.len()].copy_from_slice(data);
+        }
+        bytes
+    }
+}
+
+/// The image plan of each of `module`'s defined memories, or `None` when
+/// its data segments must be copied (see the module docs).
+fn plan(module: &ModuleInfo) -> Option<Vec<Option<Plan<'_>>>> {
+    let page = crate::mmap::page_size();
+    if page == 0 || !(WASM_PAGE_SIZE as usize).is_multiple_of(page) {
+        return None;
+    }
+    let defined = module.num_defined_memories();
+    let mut plans: Vec<Option<Plan<'_>>> = (0..defined).map(|_| None).collect();
+    // Per defined memory: (lowest start, highest end) of its segments.
+    let mut extents: Vec<Option<(usize, usize)>> = vec![None; defined];
+    for segment in module.data.iter() {
+        let (target, offset) = match &segment.mode {
+            SegmentMode::Active { target, offset } => (target, offset),
+            SegmentMode::Passive => continue,
+            // Its bytes are in images a precompiled module carried; they
+            // cannot be rebuilt from the module.
+            SegmentMode::Declared => return None,
+        };
+        let index = module.defined_memory_index(*target)?;
+        let ty = module.memories[target.index()];
+        if ty.memory64 || ty.shared {
+            return None;
+        }
+        let start = u64::from(constant_i32(offset)?);
+        let end = start + segment.data.len() as u64;
+        if end > ty.minimum.saturating_mul(WASM_PAGE_SIZE) {
+            return None;
+        }
+        // Both fit in the memory, which fits in the address space (a 32-bit
+        // memory is at most 4 GiB).
+        let (start, end) = (start as usize, end as usize);
+        if start == end {
+            continue;
+        }
+        let extent = &mut extents[index.index()];
+        *extent = Some(match *extent {
+            None => (start, end),
+            Some((lo, hi)) => (lo.min(start), hi.max(end)),
+        });
+        plans[index.index()]
+            .get_or_insert_with(|| Plan {
+                offset: 0,
+                len: 0,
+                writes: Vec::new(),
+            })
+            .writes
+            .push((start, &segment.data[..]));
+    }
+    for (plan, extent) in plans.iter_mut().zip(extents) {
+        if let (Some(plan), Some((lo, hi))) = (plan, extent) {
+            // `hi` rounded up stays within the memory, whose size is a
+            // multiple of the Wasm page and so of the host's.
+            plan.offset = lo - lo % page;
+            plan.len = hi.next_multiple_of(page) - plan.offset;
+        }
+    }
+    Some(plans)
+}
+
+/// One memory's image as bytes: `(offset in the memory, contents)`.
+pub type ImageContents = (usize, Vec<u8>);
+
 impl MemoryImages {
     /// The images of `module`'s memories, or `Ok(None)` when its data
     /// segments must be copied at instantiation (see the module docs).
     /// An error means the kernel refused a memfd; copying still works.
     pub fn new(module: &ModuleInfo) -> Result<Option<MemoryImages>, VmError> {
-        let page = crate::mmap::page_size();
-        if page == 0 || !(WASM_PAGE_SIZE as usize).is_multiple_of(page) {
+        let Some(plans) = plan(module) else {
             return Ok(None);
-        }
-        let defined = module.num_defined_memories();
-        // Per defined memory: (lowest start, highest end) of its segments.
-        let mut extents: Vec<Option<(usize, usize)>> = vec![None; defined];
-        // Every active segment as (defined memory, start, bytes).
-        let mut writes = Vec::new();
-        for segment in module.data.iter() {
-            let SegmentMode::Active { target, offset } = &segment.mode else {
-                continue;
-            };
-            let Some(index) = module.defined_memory_index(*target) else {
-                return Ok(None);
-            };
-            let ty = module.memories[target.index()];
-            if ty.memory64 || ty.shared {
-                return Ok(None);
-            }
-            let Some(start) = constant_i32(offset) else {
-                return Ok(None);
-            };
-            let start = u64::from(start);
-            let end = start + segment.data.len() as u64;
-            if end > ty.minimum.saturating_mul(WASM_PAGE_SIZE) {
-                return Ok(None);
-            }
-            // Both fit in the memory, which fits in the address space (a
-            // 32-bit memory is at most 4 GiB).
-            let (start, end) = (start as usize, end as usize);
-            if start == end {
-                continue;
-            }
-            let extent = &mut extents[index.index()];
-            *extent = Some(match *extent {
-                None => (start, end),
-                Some((lo, hi)) => (lo.min(start), hi.max(end)),
-            });
-            writes.push((index, start, &segment.data[..]));
-        }
-        let mut images = Vec::with_capacity(defined);
-        for (i, extent) in extents.into_iter().enumerate() {
-            let image = match extent {
-                None => None,
-                Some((lo, hi)) => {
-                    // `hi` rounded up stays within the memory, whose size
-                    // is a multiple of the Wasm page and so of the host's.
-                    let offset = lo - lo % page;
-                    let len = hi.next_multiple_of(page) - offset;
-                    let index = DefinedMemoryIndex::new(i);
-                    let mine = writes
-                        .iter()
-                        .filter(|(m, _, _)| *m == index)
-                        .map(|&(_, at, bytes)| (at, bytes));
-                    Some(MemoryImage::build(offset, len, mine)?)
-                }
-            };
-            images.push(image);
-        }
+        };
+        let images = plans
+            .into_iter()
+            .map(|plan| {
+                plan.map(|plan| MemoryImage::build(plan.offset, plan.len, plan.writes.into_iter()))
+                    .transpose()
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Some(MemoryImages { images }))
+    }
+
+    /// What [`MemoryImages::new`] would put in each defined memory's
+    /// image, as `(offset in the memory, bytes)`, without making any: for
+    /// storing them elsewhere (a precompiled module). `None` under the
+    /// same conditions as `new`.
+    pub fn contents(module: &ModuleInfo) -> Option<Vec<Option<ImageContents>>> {
+        let plans = plan(module)?;
+        Some(
+            plans
+                .iter()
+                .map(|plan| plan.as_ref().map(|plan| (plan.offset, plan.contents())))
+                .collect(),
+        )
+    }
+
+    /// Images made elsewhere ([`MemoryImage::from_bytes`],
+    /// [`MemoryImage::from_artifact`]), one per defined memory.
+    pub fn from_images(images: Vec<Option<MemoryImage>>) -> MemoryImages {
+        MemoryImages { images }
     }
 
     /// The image of defined memory `index`, if any segment writes it.
@@ -312,6 +486,29 @@ mod tests {
         let mut imported = module(&[1], vec![active(0, at(0), b"x")]);
         imported.num_imported_memories = 1;
         assert!(MemoryImages::new(&imported).unwrap().is_none());
+    }
+
+    #[test]
+    fn nearby_writes_share_a_run_in_order_and_far_ones_do_not() {
+        let page = crate::mmap::page_size();
+        let far = 10 * page;
+        let runs = coalesce(
+            [
+                (10, &b"abcd"[..]),
+                (far, b"far"),
+                (12, b"XY"),
+                (100, b"z"),
+                (8, b"01"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].0, 8);
+        assert_eq!(&runs[0].1[..6], b"01abXY");
+        assert_eq!(runs[0].1[92], b'z');
+        assert_eq!(runs[0].1.len(), 93);
+        assert_eq!(runs[1], (far, b"far".to_vec()));
+        assert!(coalesce(std::iter::empty()).is_empty());
     }
 
     #[test]

@@ -81,6 +81,55 @@ impl Mmap {
         Ok(Mmap { ptr, len })
     }
 
+    /// Maps `len` bytes (rounded up to pages) of `fd` from file offset
+    /// `offset` (a multiple of the page size) privately: reads see the
+    /// file, and with `writable` writes go to private copies of the pages
+    /// they touch (the file never changes). Pages that nothing writes stay
+    /// shared with the page cache. A read-only mapping is populated at once.
+    ///
+    /// # Safety
+    ///
+    /// The file must hold at least `offset + len` bytes and must neither
+    /// shrink nor change while mapped: a page past its end raises `SIGBUS`
+    /// when touched, and a change shows through pages nobody wrote.
+    pub(crate) unsafe fn map_file(
+        fd: BorrowedFd<'_>,
+        offset: u64,
+        len: usize,
+        writable: bool,
+    ) -> Result<Mmap, VmError> {
+        let invalid = || VmError::Mmap {
+            size: len,
+            source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+        };
+        let len = round_to_pages(len).ok_or_else(invalid)?;
+        if len == 0 {
+            return Ok(Mmap {
+                ptr: NonNull::dangling(),
+                len: 0,
+            });
+        }
+        if !offset.is_multiple_of(page_size() as u64) {
+            return Err(invalid());
+        }
+        // A read-only mapping is read whole right away (checksummed), so
+        // its pages are mapped in one go instead of fault by fault.
+        let (prot, flags) = if writable {
+            (ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE)
+        } else {
+            (ProtFlags::READ, MapFlags::PRIVATE | MapFlags::POPULATE)
+        };
+        // SAFETY: a fresh private mapping at an address the kernel picks
+        // cannot alias any Rust object; the caller keeps the file intact.
+        let ptr = unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, flags, fd, offset) }
+            .map_err(|e| VmError::Mmap {
+            size: len,
+            source: e.into(),
+        })?;
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(invalid)?;
+        Ok(Mmap { ptr, len })
+    }
+
     /// Makes `[start, start + len)` readable and writable.
     pub(crate) fn make_accessible(&mut self, start: usize, len: usize) -> Result<(), VmError> {
         self.protect(start, len, MprotectFlags::READ | MprotectFlags::WRITE)
@@ -93,17 +142,20 @@ impl Mmap {
     }
 
     /// Replaces `[start, start + len)` with a private (copy-on-write),
-    /// read+write mapping of `fd`'s first `len` bytes: reads see the file,
-    /// writes go to private copies of the pages they touch.
+    /// read+write mapping of the `len` bytes of `fd` at `file_offset` (a
+    /// page multiple): reads see the file, writes go to private copies of
+    /// the pages they touch.
     ///
-    /// Whatever the range held before is discarded. `fd` must be at least
-    /// `len` bytes long and must not shrink while mapped (touching a page
-    /// past its end raises `SIGBUS`); a sealed memfd guarantees both.
+    /// Whatever the range held before is discarded. `fd` must hold those
+    /// bytes and must not shrink while mapped (touching a page past its end
+    /// raises `SIGBUS`); a sealed memfd guarantees both, a precompiled
+    /// module's file is kept so by its loader's caller.
     pub(crate) fn map_file_private(
         &mut self,
         start: usize,
         len: usize,
         fd: BorrowedFd<'_>,
+        file_offset: u64,
     ) -> Result<(), VmError> {
         let page = page_size();
         let in_bounds = start.checked_add(len).is_some_and(|end| end <= self.len);
@@ -127,7 +179,7 @@ impl Mmap {
                 ProtFlags::READ | ProtFlags::WRITE,
                 MapFlags::PRIVATE | MapFlags::FIXED,
                 fd,
-                0,
+                file_offset,
             )
         }
         .map(drop)
@@ -183,6 +235,132 @@ impl Mmap {
         let start = self.ptr.as_ptr() as usize;
         start..start + self.len
     }
+}
+
+/// What [`protect_range`] makes a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Inaccessible: touching it faults.
+    None,
+    /// Readable and writable.
+    ReadWrite,
+}
+
+/// Sets the protection of `[ptr, ptr + len)`.
+///
+/// # Safety
+///
+/// The range must be page-aligned, lie inside a mapping, and belong to the
+/// caller alone (a pool slot it holds): nothing else may use it, and no
+/// Rust reference may point into the part made inaccessible.
+pub(crate) unsafe fn protect_range(
+    ptr: *mut u8,
+    len: usize,
+    access: Access,
+) -> Result<(), VmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    debug_assert_eq!(ptr as usize % page_size(), 0, "unaligned protection start");
+    let flags = match access {
+        Access::None => MprotectFlags::empty(),
+        Access::ReadWrite => MprotectFlags::READ | MprotectFlags::WRITE,
+    };
+    // SAFETY: the caller owns the range exclusively.
+    unsafe { rustix::mm::mprotect(ptr.cast::<c_void>(), len, flags) }.map_err(|e| VmError::Mmap {
+        size: len,
+        source: e.into(),
+    })
+}
+
+/// Throws away the contents of `[ptr, ptr + len)` (`madvise(DONTNEED)`):
+/// anonymous pages read as zeros again, pages of a private file mapping as
+/// the file again, and the memory they used goes back to the system. The
+/// mappings and their protection stay.
+///
+/// # Safety
+///
+/// As [`protect_range`]; no Rust reference may point into the range.
+pub(crate) unsafe fn discard_range(ptr: *mut u8, len: usize) -> Result<(), VmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: the caller owns the range exclusively; `DONTNEED` on a
+    // private mapping only drops its private pages.
+    unsafe { rustix::mm::madvise(ptr.cast::<c_void>(), len, rustix::mm::Advice::LinuxDontNeed) }
+        .map_err(|e| VmError::Mmap {
+            size: len,
+            source: e.into(),
+        })
+}
+
+/// Replaces `[ptr, ptr + len)` with fresh anonymous pages of `access`
+/// (zeros), dropping whatever was mapped there (a memory image).
+///
+/// # Safety
+///
+/// As [`protect_range`]; no Rust reference may point into the range.
+pub(crate) unsafe fn remap_anonymous(
+    ptr: *mut u8,
+    len: usize,
+    access: Access,
+) -> Result<(), VmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    let prot = match access {
+        Access::None => ProtFlags::empty(),
+        Access::ReadWrite => ProtFlags::READ | ProtFlags::WRITE,
+    };
+    // SAFETY: `MAP_FIXED` over a range the caller owns exclusively cannot
+    // clobber anyone else's memory.
+    unsafe {
+        rustix::mm::mmap_anonymous(
+            ptr.cast::<c_void>(),
+            len,
+            prot,
+            MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+        )
+    }
+    .map(drop)
+    .map_err(|e| VmError::Mmap {
+        size: len,
+        source: e.into(),
+    })
+}
+
+/// Maps the `len` bytes of `fd` at `file_offset` over `[ptr, ptr + len)`
+/// privately (copy on write), read+write.
+///
+/// # Safety
+///
+/// As [`remap_anonymous`], and `fd` must hold those bytes and never shrink
+/// (a sealed memfd, or a precompiled module's file left alone).
+pub(crate) unsafe fn map_file_over(
+    ptr: *mut u8,
+    len: usize,
+    fd: BorrowedFd<'_>,
+    file_offset: u64,
+) -> Result<(), VmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: as for `remap_anonymous`; the caller vouches for the file.
+    unsafe {
+        rustix::mm::mmap(
+            ptr.cast::<c_void>(),
+            len,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE | MapFlags::FIXED,
+            fd,
+            file_offset,
+        )
+    }
+    .map(drop)
+    .map_err(|e| VmError::Mmap {
+        size: len,
+        source: e.into(),
+    })
 }
 
 impl Drop for Mmap {

@@ -3,6 +3,7 @@
 
 use crate::VMTableDefinition;
 use crate::limits::{GrowthLimiter, to_usize};
+use crate::pool::TableSlot;
 use tandem_environ::{RefType, TableType};
 
 /// Most elements a table may have; beyond it growth fails (as the spec
@@ -12,10 +13,53 @@ pub(crate) const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 /// A table. Like [`crate::memory::LinearMemory`], its definition lives in the
 /// owning VMContext or in its own box, and is kept current on growth.
 pub struct Table {
-    elements: Vec<*mut u8>,
+    elements: Elements,
     def: *mut VMTableDefinition,
     own_def: Option<Box<VMTableDefinition>>,
     ty: TableType,
+}
+
+/// Where a table's elements live.
+enum Elements {
+    /// On the heap.
+    Vec(Vec<*mut u8>),
+    /// In a slot of an instance pool (zeroed and given back on drop).
+    Pooled(TableSlot),
+}
+
+impl std::ops::Deref for Elements {
+    type Target = [*mut u8];
+    fn deref(&self) -> &[*mut u8] {
+        match self {
+            Elements::Vec(v) => v,
+            Elements::Pooled(slot) => slot.elements(),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Elements {
+    fn deref_mut(&mut self) -> &mut [*mut u8] {
+        match self {
+            Elements::Vec(v) => v,
+            Elements::Pooled(slot) => slot.elements_mut(),
+        }
+    }
+}
+
+impl Elements {
+    /// Grows to `len` elements of `init`; `false` if there is no room.
+    fn grow(&mut self, len: usize, init: *mut u8) -> bool {
+        match self {
+            Elements::Vec(v) => {
+                if v.try_reserve_exact(len - v.len()).is_err() {
+                    return false;
+                }
+                v.resize(len, init);
+                true
+            }
+            Elements::Pooled(slot) => slot.grow(len, init),
+        }
+    }
 }
 
 // SAFETY: as for `LinearMemory`: the store that owns the table moves between
@@ -39,6 +83,37 @@ impl Table {
         if ty.minimum > MAX_TABLE_ELEMENTS {
             return None;
         }
+        let elements = Elements::Vec(vec![init; ty.minimum as usize]);
+        // SAFETY: forwarded from the caller.
+        Some(unsafe { Self::with_elements(ty, elements, def) })
+    }
+
+    /// Creates a table of `ty` with null elements in a pool's table slot
+    /// (see [`Table::new`] for `def`), or `None` if the slot is too small.
+    ///
+    /// # Safety
+    ///
+    /// As [`Table::new`].
+    pub(crate) unsafe fn in_slot(
+        ty: TableType,
+        mut slot: TableSlot,
+        def: *mut VMTableDefinition,
+    ) -> Option<Table> {
+        if !slot.grow(ty.minimum.try_into().ok()?, std::ptr::null_mut()) {
+            return None;
+        }
+        // SAFETY: forwarded from the caller.
+        Some(unsafe { Self::with_elements(ty, Elements::Pooled(slot), def) })
+    }
+
+    /// # Safety
+    ///
+    /// As [`Table::new`].
+    unsafe fn with_elements(
+        ty: TableType,
+        elements: Elements,
+        def: *mut VMTableDefinition,
+    ) -> Table {
         let mut own_def = None;
         let def = if def.is_null() {
             let boxed = own_def.insert(Box::new(VMTableDefinition {
@@ -50,13 +125,13 @@ impl Table {
             def
         };
         let mut table = Table {
-            elements: vec![init; ty.minimum as usize],
+            elements,
             def,
             own_def,
             ty,
         };
         table.sync();
-        Some(table)
+        table
     }
 
     fn sync(&mut self) {
@@ -130,8 +205,9 @@ impl Table {
         {
             return None;
         }
-        self.elements.try_reserve_exact(delta as usize).ok()?;
-        self.elements.resize(new as usize, init);
+        if !self.elements.grow(new as usize, init) {
+            return None;
+        }
         self.sync();
         Some(old)
     }

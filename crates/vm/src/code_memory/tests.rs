@@ -16,7 +16,7 @@ fn ret_42() -> CompiledFunction {
 
 /// Calls an array-to-Wasm entry of an `() -> i64` function directly (no
 /// trap handling: only for code that does not trap).
-fn call_entry(entry: ArrayCallFn) -> i64 {
+pub(super) fn call_entry(entry: ArrayCallFn) -> i64 {
     let store = VMStoreContext::default();
     let builtins = [0usize; Libcall::COUNT];
     let mut vmctx = FakeVmctx {
