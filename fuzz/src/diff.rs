@@ -36,7 +36,7 @@ impl Diff {
 
     /// Runs case `seed`.
     pub fn run(&mut self, seed: u64) -> Result<Counters, Finding> {
-        let case = match smith::generate(seed, tandem_environ::default_features()) {
+        let case = match smith::generate(seed, crate::features()) {
             Ok(case) => case,
             Err(_) => return Ok(Counters::one("generation failures")),
         };

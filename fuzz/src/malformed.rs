@@ -42,6 +42,8 @@ impl Malformed {
                 config
                     .backend(backend)
                     .consume_fuel(true)
+                    .wasm_simd(false)
+                    .wasm_relaxed_simd(false)
                     .parallel_compilation(false);
                 let engine = Engine::new(&config).expect("a valid configuration");
                 self.engines.push((backend, engine));
@@ -82,7 +84,7 @@ impl Malformed {
     /// Compiles `wasm` on every backend against the validator; `Err` is
     /// the finding's summary.
     pub fn check(&mut self, wasm: &[u8]) -> Result<Counters, String> {
-        let features = tandem_environ::default_features();
+        let features = crate::features();
         let valid = wasmparser::Validator::new_with_features(features)
             .validate_all(wasm)
             .is_ok();
@@ -225,7 +227,7 @@ fn source(rng: &mut SmallRng) -> Vec<u8> {
     rng.fill_bytes(&mut bytes);
     let mut u = Unstructured::new(&bytes);
     let config = if rng.random_bool(0.75) {
-        smith::config(tandem_environ::default_features(), &mut u)
+        smith::config(crate::features(), &mut u)
     } else {
         wasm_smith::Config::arbitrary(&mut u)
     };
@@ -553,7 +555,7 @@ fn fix_body_size(payload: &mut Vec<u8>, at: usize, grow: usize) {
 
 /// Features the target compares under (Tandem's).
 pub fn features() -> WasmFeatures {
-    tandem_environ::default_features()
+    crate::features()
 }
 
 #[cfg(test)]

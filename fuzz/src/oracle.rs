@@ -517,7 +517,7 @@ mod tests {
     fn an_oracle_that_panics_translating_cannot_judge_and_does_not_abort() {
         // Diff seed 100031721: wasmi 2.0.0 panics translating a function;
         // translated lazily, inside its executor, that aborted the worker.
-        let case = smith::generate(100031721, tandem_environ::default_features()).unwrap();
+        let case = smith::generate(100031721, crate::features()).unwrap();
         let counted = rewrite::rewrite(&case.wasm, None, true).unwrap();
         let err = Oracle::Wasmi2.run(&counted, &case.plan).unwrap_err();
         assert!(err.contains("panicked"), "{err}");

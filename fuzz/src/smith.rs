@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn cases_are_valid_deterministic_and_call_exports() {
-        let features = tandem_environ::default_features();
+        let features = crate::features();
         for seed in 0..20 {
             let case = generate(seed, features).unwrap();
             wasmparser::Validator::new_with_features(features)

@@ -28,6 +28,8 @@ pub fn engine(backend: BackendKind, setup: Setup) -> Result<Engine, String> {
         .consume_fuel(setup.fuel)
         .epoch_interruption(setup.epochs)
         .max_wasm_stack(MAX_WASM_STACK)
+        .wasm_simd(false)
+        .wasm_relaxed_simd(false)
         .parallel_compilation(false);
     Engine::new(&config).map_err(|e| e.to_string())
 }

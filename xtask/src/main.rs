@@ -128,7 +128,7 @@ cargo xtask test             fmt check, clippy, cargo test, a short seeded fuzz 
 cargo xtask spec [OPTIONS]   the spec suite alone
     --backend B    only backend B (repeatable; default: every backend that exists)
     --set S        only set S (repeatable; default: every set: v2, v3, tail-call,
-                   function-references, extended-const)
+                   function-references, extended-const, simd, relaxed-simd)
     --filter TEXT  only files whose name contains TEXT
     --json         print one JSON object of counts instead of the table
     --verbose      print every failure of every failing file

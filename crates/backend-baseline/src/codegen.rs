@@ -31,6 +31,7 @@ mod local_uses;
 mod memory;
 mod moves;
 mod numeric;
+mod simd;
 mod table;
 mod variable;
 

@@ -27,6 +27,7 @@
 //! | `codegen/frame` | which locals live in registers, prologue, epilogue, saving locals around calls |
 //! | `codegen/local_uses` | the extra pass counting local uses by loop depth |
 //! | `codegen/{control,numeric,conversion,memory,table,call,variable}` | the lowering of one family trait of `tandem_codegen_api::lower` each |
+//! | `codegen/simd` | `LowerSimd`: every `v128` operator refused by name until the baseline lowers SIMD |
 //! | `codegen/moves` | parallel register moves for calls and branches |
 //! | `codegen/interrupt` | fuel charges and fuel/epoch checks at function entry and loop headers |
 //! | `trampolines` | array-to-Wasm, Wasm-to-array, Wasm-to-libcall |
@@ -54,7 +55,8 @@
 //! | multi-value, bulk memory, reference types (several tables) | yes |
 //! | tail calls, typed function references, extended constant expressions | yes (a tail call moves the frame top itself, see `codegen/call`) |
 //! | Wasm GC's type system (recursion groups, struct and array types as types) | yes; GC heap types and instructions: [`CompileError::Unsupported`] |
-//! | SIMD, memory64, shared memories | no: [`CompileError::Unsupported`] when validation lets them through (`tandem_environ::default_features` does not) |
+//! | SIMD and relaxed SIMD (validated by default) | not yet: [`CompileError::Unsupported`] naming the `v128` type or operator (`codegen/simd`) |
+//! | memory64, shared memories | no: [`CompileError::Unsupported`] when validation lets them through (`tandem_environ::default_features` does not) |
 //! | multi-memory | no: a validation error with `tandem_environ::default_features`; with the feature on, loads and stores of a memory other than 0 are [`CompileError::Unsupported`] |
 //! | fuel and epoch interruption | yes (see `codegen/interrupt`) |
 //!

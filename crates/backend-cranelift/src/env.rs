@@ -4,7 +4,6 @@
 //! function being translated.
 
 use crate::isa::{FUNC_NAMESPACE, LIBCALL_NAMESPACE};
-use crate::unsupported;
 use cranelift_codegen::ir::{
     AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData,
     SigRef, Signature, Type, UserExternalName, Value, types,
@@ -35,15 +34,16 @@ pub(crate) fn mutable_field() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
-/// The Cranelift type of a Wasm value type; `None` for `v128`.
-pub(crate) fn ir_type(ty: ValType) -> Option<Type> {
+/// The Cranelift type of a Wasm value type; every `v128` is an `i8x16`
+/// (see `translate::simd`).
+pub(crate) fn ir_type(ty: ValType) -> Type {
     match ty {
-        ValType::I32 => Some(types::I32),
-        ValType::I64 => Some(types::I64),
-        ValType::F32 => Some(types::F32),
-        ValType::F64 => Some(types::F64),
-        ValType::Ref(_) => Some(POINTER),
-        ValType::V128 => None,
+        ValType::I32 => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::Ref(_) => POINTER,
+        ValType::V128 => types::I8X16,
     }
 }
 
@@ -73,25 +73,17 @@ pub(crate) fn num_type(ty: NumTy) -> Type {
     }
 }
 
-/// [`ir_type`], or an unsupported error at `offset`.
-pub(crate) fn ir_type_at(ty: ValType, offset: u64) -> Result<Type, CompileError> {
-    ir_type(ty).ok_or_else(|| unsupported("the v128 type", offset))
-}
-
 /// The Cranelift type of a value type as wasmparser reads it (locals and
 /// block types); every reference type is a pointer.
-pub(crate) fn wasm_ir_type(
-    ty: tandem_environ::wasmparser::ValType,
-    offset: u64,
-) -> Result<Type, CompileError> {
+pub(crate) fn wasm_ir_type(ty: tandem_environ::wasmparser::ValType) -> Type {
     use tandem_environ::wasmparser::ValType as W;
     match ty {
-        W::I32 => Ok(types::I32),
-        W::I64 => Ok(types::I64),
-        W::F32 => Ok(types::F32),
-        W::F64 => Ok(types::F64),
-        W::Ref(_) => Ok(POINTER),
-        W::V128 => Err(unsupported("the v128 type", offset)),
+        W::I32 => types::I32,
+        W::I64 => types::I64,
+        W::F32 => types::F32,
+        W::F64 => types::F64,
+        W::Ref(_) => POINTER,
+        W::V128 => types::I8X16,
     }
 }
 
@@ -103,10 +95,10 @@ pub(crate) fn wasm_signature(ty: &FuncType) -> Result<Signature, CompileError> {
         .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(POINTER));
     for &p in ty.params.iter() {
-        sig.params.push(AbiParam::new(ir_type_at(p, 0)?));
+        sig.params.push(AbiParam::new(ir_type(p)));
     }
     for &r in ty.results.iter() {
-        sig.returns.push(AbiParam::new(ir_type_at(r, 0)?));
+        sig.returns.push(AbiParam::new(ir_type(r)));
     }
     Ok(sig)
 }

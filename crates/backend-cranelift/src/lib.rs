@@ -1,7 +1,7 @@
 //! Tandem's optimizing backend: WebAssembly -> Cranelift IR -> x86-64.
 //!
 //! [`CraneliftBackend`] implements [`tandem_codegen_api::Backend`]. It
-//! translates every WebAssembly 2.0 operator except SIMD with its own
+//! translates every WebAssembly 2.0 operator and relaxed SIMD with its own
 //! translator on `cranelift-frontend`, and builds the three trampoline kinds
 //! of [`tandem_codegen_api::abi`].
 //!
@@ -18,6 +18,7 @@
 //! | `translate/table` | tables and reference operators |
 //! | `translate/call` | `call`, `call_indirect`, `call_ref` and their tail-call forms |
 //! | `translate/variable` | locals and globals |
+//! | `translate/simd` | `v128` operators on Cranelift's vector types (every `v128` an `i8x16` between operators) |
 //! | `translate/interrupt` | fuel metering and epoch checks at function entry and loop headers |
 //! | `trampolines` | array-to-Wasm, Wasm-to-array and Wasm-to-libcall trampolines |
 //!
@@ -45,7 +46,8 @@
 //! | multi-value, bulk memory, reference types (several tables) | yes |
 //! | tail calls, typed function references, extended constant expressions | yes (Cranelift's `return_call`) |
 //! | Wasm GC's type system (recursion groups, struct and array types as types) | yes; GC heap types and instructions: [`CompileError::Unsupported`] |
-//! | SIMD, memory64, shared memories | no: [`CompileError::Unsupported`] |
+//! | SIMD and relaxed SIMD (`translate::simd`; relaxed operators deterministic) | yes |
+//! | memory64, shared memories | no: [`CompileError::Unsupported`] |
 //! | fuel and epoch interruption ([`Tunables`]) | yes: checks at function entry and loop headers |
 
 #![deny(unsafe_op_in_unsafe_fn)]

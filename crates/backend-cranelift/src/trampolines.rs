@@ -7,7 +7,7 @@
 //!   runtime library call while recording where it left Wasm.
 
 use crate::env::{
-    POINTER, constant_field, ir_type_at, libcall_signature, mutable_field, wasm_signature,
+    POINTER, constant_field, ir_type, libcall_signature, mutable_field, wasm_signature,
 };
 use crate::isa::{self, FUNC_NAMESPACE, ir_trap};
 use cranelift_codegen::ir::{
@@ -112,7 +112,7 @@ pub(crate) fn array_to_wasm(
 
         let mut args = vec![vmctx, vmctx];
         for (i, &p) in ty.params.iter().enumerate() {
-            let t = ir_type_at(p, 0)?;
+            let t = ir_type(p);
             let slot = (i as u32 * VALRAW_SIZE) as i32;
             args.push(b.ins().load(t, valraw_flags(), values, slot));
         }
@@ -206,7 +206,7 @@ pub(crate) fn wasm_to_array(
         b.seal_block(done);
         let mut results = Vec::with_capacity(ty.results.len());
         for (i, &r) in ty.results.iter().enumerate() {
-            let t = ir_type_at(r, 0)?;
+            let t = ir_type(r);
             results.push(
                 b.ins()
                     .stack_load(POINTER, t, slot, (i as u32 * VALRAW_SIZE) as i32),

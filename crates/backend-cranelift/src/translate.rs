@@ -8,10 +8,11 @@ mod control;
 mod interrupt;
 mod memory;
 mod numeric;
+mod simd;
 mod table;
 mod variable;
 
-use crate::env::{FuncEnv, ir_type_at, wasm_ir_type, wasm_signature};
+use crate::env::{FuncEnv, ir_type, wasm_ir_type, wasm_signature};
 use crate::isa::{self, FUNC_NAMESPACE};
 use crate::{codegen_error, unsupported};
 use control::ControlFrame;
@@ -170,7 +171,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         t.entry_checks();
         let ret = t.b.create_block();
         for &r in ty.results.iter() {
-            let ty = ir_type_at(r, 0)?;
+            let ty = ir_type(r);
             t.b.append_block_param(ret, ty);
         }
         t.push_frame(control::FrameKind::Block, ret, 0, ty.results.len());
@@ -193,15 +194,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         body: &FunctionBody<'_>,
     ) -> Result<(), CompileError> {
         for (&value, ty) in params.iter().zip(param_types) {
-            let var = self.b.declare_var(ir_type_at(ty, 0)?);
+            let var = self.b.declare_var(ir_type(ty));
             self.b.def_var(var, value);
             self.bufs.locals.push(var);
         }
         let mut reader = body.get_locals_reader()?;
         for _ in 0..reader.get_count() {
-            let offset = reader.original_position();
             let (count, ty) = reader.read()?;
-            let ir_ty = wasm_ir_type(ty, offset)?;
+            let ir_ty = wasm_ir_type(ty);
             let zero = self.zero(ir_ty);
             for _ in 0..count {
                 let var = self.b.declare_var(ir_ty);
@@ -217,6 +217,10 @@ impl<'a, 'f> Translator<'a, 'f> {
         match ty {
             types::F32 => self.b.ins().f32const(0.0),
             types::F64 => self.b.ins().f64const(0.0),
+            ty if ty.is_vector() => {
+                let zero = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+                self.b.ins().vconst(ty, zero)
+            }
             _ => self.b.ins().iconst(ty, 0),
         }
     }

@@ -512,3 +512,22 @@ fn wasm_3_modules_run_on_both_backends() {
         assert_eq!(out.stdout, "500000500003\n", "{backend}");
     }
 }
+
+#[test]
+fn v128_arguments_and_results_are_128_bit_integers() {
+    let wat = br#"(module (func (export "add") (param v128 v128) (result v128)
+        (i32x4.add (local.get 0) (local.get 1))))"#;
+    let path = temp_file("v128.wat", wat);
+    let out = tandem(&[
+        "run",
+        path.to_str().unwrap(),
+        "--backend",
+        "cranelift",
+        "--invoke",
+        "add",
+        "0x00000004000000030000000200000001",
+        "0x000000010000000100000001ffffffff",
+    ]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "0x00000005000000040000000300000000\n");
+}

@@ -10,8 +10,10 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `families` | the family enums: [`IntBinOp`], [`FloatUnOp`], [`Load`], [`Convert`], ... |
-//! | `traits` | [`LowerControl`], [`LowerCall`], [`LowerVariable`], [`LowerMemory`], [`LowerTable`], [`LowerNumeric`], [`LowerConvert`], and [`LowerFunction`] that ties them to the driver |
+//! | `simd` | the `v128` family enums ([`Lanes`], [`SimdBinOp`], [`V128Load`], ...) and the deterministic lowering chosen for each relaxed-SIMD operator |
+//! | `traits` | [`LowerControl`], [`LowerCall`], [`LowerVariable`], [`LowerMemory`], [`LowerTable`], [`LowerNumeric`], [`LowerConvert`], [`LowerSimd`], and [`LowerFunction`] that ties them to the driver |
 //! | `table` | the rows: `Operator` -> family method |
+//! | `table_simd` | the `v128` rows, relaxed operators onto their chosen lowering |
 //! | `driver` | [`lower_body`], [`lower_operator`]: the loop, hooks and dead-code skipping |
 //!
 //! # Adding an operator
@@ -34,7 +36,9 @@
 
 mod driver;
 mod families;
+mod simd;
 mod table;
+mod table_simd;
 #[cfg(test)]
 mod tests;
 mod traits;
@@ -44,7 +48,11 @@ pub use families::{
     Const, Convert, FloatBinOp, FloatCmpOp, FloatTy, FloatUnOp, IntBinOp, IntCmpOp, IntTy, IntUnOp,
     Load, NumTy, Store, Width,
 };
+pub use simd::{
+    FloatLanes, IntLanes, Lanes, SimdBinOp, SimdFloatBinOp, SimdIntBinOp, SimdShiftOp, SimdTernOp,
+    SimdTestOp, SimdUnOp, V128Load,
+};
 pub use traits::{
     LowerCall, LowerControl, LowerConvert, LowerFunction, LowerMemory, LowerNumeric, LowerResult,
-    LowerTable, LowerVariable,
+    LowerSimd, LowerTable, LowerVariable,
 };

@@ -637,8 +637,8 @@ proposals! {
     wasm_multi_value => MULTI_VALUE, "multi-value", supported: true;
     wasm_bulk_memory => BULK_MEMORY, "bulk memory", supported: true;
     wasm_reference_types => REFERENCE_TYPES, "reference types", supported: true;
-    wasm_simd => SIMD, "SIMD", supported: false;
-    wasm_relaxed_simd => RELAXED_SIMD, "relaxed SIMD", supported: false;
+    wasm_simd => SIMD, "SIMD", supported: true;
+    wasm_relaxed_simd => RELAXED_SIMD, "relaxed SIMD", supported: true;
     wasm_threads => THREADS, "threads", supported: false;
     wasm_multi_memory => MULTI_MEMORY, "multi-memory", supported: false;
     wasm_memory64 => MEMORY64, "memory64", supported: false;

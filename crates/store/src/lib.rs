@@ -119,7 +119,7 @@ pub use tandem_environ::{
 pub use tandem_vm::ValRaw;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{ExportType, ExternType, FuncType, ImportType};
-pub use values::{Ref, Val};
+pub use values::{Ref, V128, Val};
 
 #[cfg(test)]
 mod tests {

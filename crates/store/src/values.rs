@@ -271,6 +271,38 @@ impl Val {
     }
 }
 
+/// A `v128` as a host value: its 16 bytes, lane 0 in the low bits (as
+/// wasmtime's `V128`). Typed functions take and return it, or a bare
+/// `u128`.
+///
+/// ```
+/// use tandem_store::{V128, Val};
+/// let v = V128::from(1u128 << 64);
+/// assert_eq!(v.as_u128(), 1 << 64);
+/// assert_eq!(Val::from(v).unwrap_v128(), 1 << 64);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct V128(u128);
+
+impl V128 {
+    /// The 128 bits.
+    pub const fn as_u128(self) -> u128 {
+        self.0
+    }
+}
+
+impl From<u128> for V128 {
+    fn from(bits: u128) -> V128 {
+        V128(bits)
+    }
+}
+
+impl From<V128> for u128 {
+    fn from(v: V128) -> u128 {
+        v.0
+    }
+}
+
 macro_rules! val_from {
     ($($t:ty => $variant:ident $(via $conv:ident)?;)*) => {$(
         impl From<$t> for Val {
@@ -286,6 +318,8 @@ val_from! {
     i64 => I64;
     f32 => F32 via to_bits;
     f64 => F64 via to_bits;
+    u128 => V128;
+    V128 => V128 via as_u128;
     Option<Func> => FuncRef;
     Option<Rooted<ExternRef>> => ExternRef;
 }

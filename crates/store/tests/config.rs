@@ -175,8 +175,8 @@ fn refused_settings_name_themselves() {
     /// One change to a default configuration.
     type Setting = fn(&mut Config);
     let cases: [(&str, Setting); 5] = [
-        ("wasm_simd", |c| {
-            c.wasm_simd(true);
+        ("wasm_threads", |c| {
+            c.wasm_threads(true);
         }),
         ("wasm_exceptions", |c| {
             c.wasm_exceptions(true);
@@ -200,5 +200,5 @@ fn refused_settings_name_themselves() {
     // Partly supported proposals may be turned on.
     assert!(Engine::new(Config::new().wasm_gc(true)).is_ok());
     // Turning an unsupported proposal off again is fine.
-    assert!(Engine::new(Config::new().wasm_simd(true).wasm_simd(false)).is_ok());
+    assert!(Engine::new(Config::new().wasm_threads(true).wasm_threads(false)).is_ok());
 }

@@ -461,7 +461,7 @@ pub fn trap_message_matches(actual: &str, expected: &str) -> bool {
 /// Spec messages that `wasmparser` words differently, with the fragments of
 /// its messages that mean the same failure. Found by running every
 /// `assert_invalid` and `assert_malformed` module of the Wasm 2.0 and 3.0
-/// suites and the proposal sets.
+/// suites and the proposal sets (SIMD's included).
 pub const MESSAGE_ALIASES: &[(&str, &[&str])] = &[
     ("END opcode expected", &["control frames remain"]),
     (
@@ -506,6 +506,7 @@ pub const MESSAGE_ALIASES: &[(&str, &[&str])] = &[
             "unexpected end-of-file",
         ],
     ),
+    ("invalid lane index", &["SIMD index out of bounds"]),
     (
         "length out of bounds",
         &[
@@ -544,6 +545,7 @@ pub const MESSAGE_ALIASES: &[(&str, &[&str])] = &[
         &["memory size must be at most"],
     ),
     ("multiple start sections", &["section out of order"]),
+    ("offset out of range", &["invalid var_u32"]),
     ("section size mismatch", &["control frames remain"]),
     (
         "unexpected content after last section",

@@ -22,6 +22,10 @@ pub enum SpecSet {
     FunctionReferences,
     /// The extended constant expressions proposal's tests.
     ExtendedConst,
+    /// Fixed-width SIMD: the 59 files of the `simd` proposal.
+    Simd,
+    /// Relaxed SIMD: the 7 files of the `relaxed-simd` proposal.
+    RelaxedSimd,
 }
 
 impl SpecSet {
@@ -32,6 +36,8 @@ impl SpecSet {
         SpecSet::TailCall,
         SpecSet::FunctionReferences,
         SpecSet::ExtendedConst,
+        SpecSet::Simd,
+        SpecSet::RelaxedSimd,
     ];
 
     /// The set's short name (`v2`, `tail-call`...: the name of its
@@ -43,6 +49,8 @@ impl SpecSet {
             SpecSet::TailCall => "tail-call",
             SpecSet::FunctionReferences => "function-references",
             SpecSet::ExtendedConst => "extended-const",
+            SpecSet::Simd => "simd",
+            SpecSet::RelaxedSimd => "relaxed-simd",
         }
     }
 
@@ -61,6 +69,8 @@ impl SpecSet {
                 wasm2 | WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::TAIL_CALL
             }
             SpecSet::ExtendedConst => wasm2 | WasmFeatures::EXTENDED_CONST,
+            SpecSet::Simd => WasmFeatures::WASM2,
+            SpecSet::RelaxedSimd => WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD,
         };
         written_for & Config::supported_wasm_features()
     }
@@ -108,10 +118,14 @@ pub fn spec_suite(set: SpecSet) -> Vec<(String, &'static str)> {
         SpecSet::TailCall => proposal(Proposal::TailCall).collect(),
         SpecSet::FunctionReferences => proposal(Proposal::FunctionReferences).collect(),
         SpecSet::ExtendedConst => proposal(Proposal::ExtendedConst).collect(),
+        SpecSet::Simd => proposal(Proposal::Simd).collect(),
+        SpecSet::RelaxedSimd => proposal(Proposal::RelaxedSimd).collect(),
     };
     let mut files: Vec<_> = files
         .into_iter()
-        .filter(|file| file.name.ends_with(".wast") && !file.name.starts_with("simd"))
+        .filter(|file| {
+            file.name.ends_with(".wast") && (set == SpecSet::Simd || !file.name.starts_with("simd"))
+        })
         .map(|file| (file.name, file.contents))
         .collect();
     files.sort();
@@ -294,6 +308,20 @@ mod tests {
             );
             Engine::new(&set.config(BackendKind::Baseline)).unwrap();
         }
+    }
+
+    #[test]
+    fn simd_sets_have_the_proposals_files() {
+        let simd = spec_suite(SpecSet::Simd);
+        assert_eq!(simd.len(), 59);
+        assert!(simd.iter().all(|(name, _)| name.starts_with("simd_")));
+        let relaxed = spec_suite(SpecSet::RelaxedSimd);
+        assert_eq!(relaxed.len(), 7);
+        assert!(
+            relaxed
+                .iter()
+                .any(|(name, _)| name == "relaxed_madd_nmadd.wast")
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! the shared driver (`tandem_codegen_api::lower`).
 
 use super::Translator;
-use crate::env::{ir_type_at, wasm_ir_type};
+use crate::env::{ir_type, wasm_ir_type};
 use crate::isa::ir_trap;
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData};
 use tandem_codegen_api::CompileError;
@@ -98,7 +98,7 @@ impl Translator<'_, '_> {
             BlockType::Empty => {}
             BlockType::Type(t) => {
                 if results {
-                    let t = wasm_ir_type(t, self.offset)?;
+                    let t = wasm_ir_type(t);
                     self.b.append_block_param(block, t);
                 }
             }
@@ -106,7 +106,7 @@ impl Translator<'_, '_> {
                 let f = &module.types[i as usize];
                 let tys = if results { &f.results } else { &f.params };
                 for &t in tys.iter() {
-                    let t = ir_type_at(t, self.offset)?;
+                    let t = ir_type(t);
                     self.b.append_block_param(block, t);
                 }
             }

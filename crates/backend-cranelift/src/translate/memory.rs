@@ -20,7 +20,7 @@ use tandem_environ::{BoundsChecks, DataIndex, Libcall, MemoryIndex, TrapCode, VM
 
 /// Flags of a Wasm load or store: little-endian, possibly unaligned, trapping
 /// as an out-of-bounds memory access.
-fn heap_flags() -> MemFlagsData {
+pub(super) fn heap_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_endianness(Endianness::Little)
         .with_trap_code(Some(ir_trap(TrapCode::MemoryOutOfBounds)))
@@ -46,7 +46,11 @@ impl Translator<'_, '_> {
 
     /// Pops the index operand and returns the address and offset immediate
     /// of a `size`-byte access, bounds-checked as the tunables require.
-    fn heap_addr(&mut self, memarg: &MemArg, size: u32) -> Result<(Value, i32), CompileError> {
+    pub(super) fn heap_addr(
+        &mut self,
+        memarg: &MemArg,
+        size: u32,
+    ) -> Result<(Value, i32), CompileError> {
         let index = match memarg.target {
             MemArgTarget::Memory(i) => MemoryIndex::from_u32(i),
             MemArgTarget::Array(_) => return Err(self.unsupported("GC array accesses")),

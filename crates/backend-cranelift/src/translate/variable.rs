@@ -3,7 +3,7 @@
 //! imported).
 
 use super::Translator;
-use crate::env::{constant_field, ir_type_at, mutable_field};
+use crate::env::{constant_field, ir_type, mutable_field};
 use cranelift_codegen::ir::InstBuilder;
 use cranelift_frontend::Variable;
 use tandem_codegen_api::CompileError;
@@ -54,7 +54,7 @@ impl LowerVariable for Translator<'_, '_> {
     fn global_get(&mut self, index: GlobalIndex) -> Result<(), CompileError> {
         let ty = (self.env.module.global_type(index))
             .ok_or_else(|| crate::codegen_error("global index out of range"))?;
-        let ir_ty = ir_type_at(ty.content, self.offset)?;
+        let ir_ty = ir_type(ty.content);
         let flags = if ty.mutable {
             mutable_field()
         } else {

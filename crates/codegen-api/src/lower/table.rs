@@ -12,7 +12,6 @@ use super::families::{
     Load, NumTy, Store, Width,
 };
 use super::traits::{LowerFunction, LowerResult};
-use crate::CompileError;
 use tandem_environ::wasmparser::Operator;
 use tandem_environ::{
     DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex,
@@ -290,10 +289,6 @@ pub(super) fn lower_one<'a, L: LowerFunction<'a>>(
         O::F32ReinterpretI32 => l.convert(Convert::Reinterpret { to: f32_ }),
         O::F64ReinterpretI64 => l.convert(Convert::Reinterpret { to: f64_ }),
 
-        ref other => Err(CompileError::unsupported(
-            L::BACKEND,
-            format!("operator {other:?}"),
-            offset,
-        )),
+        _ => super::table_simd::lower_simd(l, offset, op),
     }
 }

@@ -291,6 +291,58 @@ impl LowerConvert for Recorder<'_> {
     }
 }
 
+/// SIMD lowerings log their family arguments.
+impl LowerSimd for Recorder<'_> {
+    fn v128_const(&mut self, _: u128) -> LowerResult {
+        self.log("V128Const")
+    }
+    fn v128_load(&mut self, load: V128Load, _: &MemArg) -> LowerResult {
+        self.log(format!("v128_load {load:?}"))
+    }
+    fn v128_store(&mut self, _: &MemArg) -> LowerResult {
+        self.log("V128Store")
+    }
+    fn v128_load_lane(&mut self, width: Width, _: &MemArg, lane: u8) -> LowerResult {
+        self.log(format!("V128Load{}Lane {lane}", width.bytes() * 8))
+    }
+    fn v128_store_lane(&mut self, width: Width, _: &MemArg, lane: u8) -> LowerResult {
+        self.log(format!("V128Store{}Lane {lane}", width.bytes() * 8))
+    }
+    fn shuffle(&mut self, lanes: &[u8; 16]) -> LowerResult {
+        self.log(format!("I8x16Shuffle {lanes:?}"))
+    }
+    fn splat(&mut self, lanes: Lanes) -> LowerResult {
+        self.log(format!("{lanes:?}Splat"))
+    }
+    fn extract_lane(&mut self, lanes: Lanes, lane: u8, signed: bool) -> LowerResult {
+        self.log(format!("{lanes:?}ExtractLane{} {lane}", sign(signed)))
+    }
+    fn replace_lane(&mut self, lanes: Lanes, lane: u8) -> LowerResult {
+        self.log(format!("{lanes:?}ReplaceLane {lane}"))
+    }
+    fn simd_unary(&mut self, op: SimdUnOp) -> LowerResult {
+        self.log(format!("unary {op:?}"))
+    }
+    fn simd_binary(&mut self, op: SimdBinOp) -> LowerResult {
+        self.log(format!("binary {op:?}"))
+    }
+    fn simd_ternary(&mut self, op: SimdTernOp) -> LowerResult {
+        self.log(format!("ternary {op:?}"))
+    }
+    fn simd_shift(&mut self, op: SimdShiftOp, lanes: IntLanes) -> LowerResult {
+        self.log(format!("{lanes:?}{op:?}"))
+    }
+    fn simd_int_compare(&mut self, op: IntCmpOp, lanes: IntLanes) -> LowerResult {
+        self.log(format!("{lanes:?}{op:?}"))
+    }
+    fn simd_float_compare(&mut self, op: FloatCmpOp, lanes: FloatLanes) -> LowerResult {
+        self.log(format!("{lanes:?}{op:?}"))
+    }
+    fn simd_test(&mut self, op: SimdTestOp) -> LowerResult {
+        self.log(format!("test {op:?}"))
+    }
+}
+
 impl<'a> LowerFunction<'a> for Recorder<'a> {
     const BACKEND: &'static str = "recorder";
 
@@ -418,6 +470,121 @@ fn every_row_lowers_the_family_member_its_operator_names() {
     assert!(r.lowered.len() > 180, "{} operators", r.lowered.len());
 }
 
+/// Every fixed-width and relaxed SIMD operator, each once.
+const EVERY_SIMD_OPERATOR: &str = r#"
+(module
+  (memory 1)
+  (func
+    v128.load v128.load8x8_s v128.load8x8_u v128.load16x4_s v128.load16x4_u v128.load32x2_s
+    v128.load32x2_u v128.load8_splat v128.load16_splat v128.load32_splat v128.load64_splat
+    v128.load32_zero v128.load64_zero v128.store v128.load8_lane 0 v128.load16_lane 0
+    v128.load32_lane 0 v128.load64_lane 0 v128.store8_lane 0 v128.store16_lane 0
+    v128.store32_lane 0 v128.store64_lane 0 v128.const i64x2 0 0
+    i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 i8x16.swizzle i8x16.relaxed_swizzle
+    i8x16.splat i16x8.splat i32x4.splat i64x2.splat f32x4.splat f64x2.splat
+    i8x16.extract_lane_s 0 i8x16.extract_lane_u 0 i16x8.extract_lane_s 0 i16x8.extract_lane_u 0
+    i32x4.extract_lane 0 i64x2.extract_lane 0 f32x4.extract_lane 0 f64x2.extract_lane 0
+    i8x16.replace_lane 0 i16x8.replace_lane 0 i32x4.replace_lane 0 i64x2.replace_lane 0
+    f32x4.replace_lane 0 f64x2.replace_lane 0 i8x16.eq i8x16.ne i8x16.lt_s i8x16.lt_u i8x16.gt_s
+    i8x16.gt_u i8x16.le_s i8x16.le_u i8x16.ge_s i8x16.ge_u i16x8.eq i16x8.ne i16x8.lt_s
+    i16x8.lt_u i16x8.gt_s i16x8.gt_u i16x8.le_s i16x8.le_u i16x8.ge_s i16x8.ge_u i32x4.eq
+    i32x4.ne i32x4.lt_s i32x4.lt_u i32x4.gt_s i32x4.gt_u i32x4.le_s i32x4.le_u i32x4.ge_s
+    i32x4.ge_u i64x2.eq i64x2.ne i64x2.lt_s i64x2.gt_s i64x2.le_s i64x2.ge_s f32x4.eq f32x4.ne
+    f32x4.lt f32x4.gt f32x4.le f32x4.ge f64x2.eq f64x2.ne f64x2.lt f64x2.gt f64x2.le f64x2.ge
+    v128.not v128.and v128.andnot v128.or v128.xor v128.bitselect i8x16.relaxed_laneselect
+    i16x8.relaxed_laneselect i32x4.relaxed_laneselect i64x2.relaxed_laneselect v128.any_true
+    i8x16.all_true i16x8.all_true i32x4.all_true i64x2.all_true i8x16.bitmask i16x8.bitmask
+    i32x4.bitmask i64x2.bitmask i8x16.shl i8x16.shr_s i8x16.shr_u i16x8.shl i16x8.shr_s
+    i16x8.shr_u i32x4.shl i32x4.shr_s i32x4.shr_u i64x2.shl i64x2.shr_s i64x2.shr_u i8x16.abs
+    i16x8.abs i32x4.abs i64x2.abs i8x16.neg i16x8.neg i32x4.neg i64x2.neg i8x16.popcnt
+    i16x8.extend_low_i8x16_s i16x8.extend_high_i8x16_s i16x8.extend_low_i8x16_u
+    i16x8.extend_high_i8x16_u i32x4.extend_low_i16x8_s i32x4.extend_high_i16x8_s
+    i32x4.extend_low_i16x8_u i32x4.extend_high_i16x8_u i64x2.extend_low_i32x4_s
+    i64x2.extend_high_i32x4_s i64x2.extend_low_i32x4_u i64x2.extend_high_i32x4_u
+    i16x8.extadd_pairwise_i8x16_s i16x8.extadd_pairwise_i8x16_u i32x4.extadd_pairwise_i16x8_s
+    i32x4.extadd_pairwise_i16x8_u i8x16.add i16x8.add i32x4.add i64x2.add i8x16.sub i16x8.sub
+    i32x4.sub i64x2.sub i16x8.mul i32x4.mul i64x2.mul i8x16.add_sat_s i8x16.add_sat_u
+    i16x8.add_sat_s i16x8.add_sat_u i8x16.sub_sat_s i8x16.sub_sat_u i16x8.sub_sat_s
+    i16x8.sub_sat_u i8x16.min_s i8x16.min_u i8x16.max_s i8x16.max_u i16x8.min_s i16x8.min_u
+    i16x8.max_s i16x8.max_u i32x4.min_s i32x4.min_u i32x4.max_s i32x4.max_u i8x16.avgr_u
+    i16x8.avgr_u i16x8.q15mulr_sat_s i16x8.relaxed_q15mulr_s i8x16.narrow_i16x8_s
+    i8x16.narrow_i16x8_u i16x8.narrow_i32x4_s i16x8.narrow_i32x4_u i16x8.extmul_low_i8x16_s
+    i16x8.extmul_high_i8x16_s i16x8.extmul_low_i8x16_u i16x8.extmul_high_i8x16_u
+    i32x4.extmul_low_i16x8_s i32x4.extmul_high_i16x8_s i32x4.extmul_low_i16x8_u
+    i32x4.extmul_high_i16x8_u i64x2.extmul_low_i32x4_s i64x2.extmul_high_i32x4_s
+    i64x2.extmul_low_i32x4_u i64x2.extmul_high_i32x4_u i32x4.dot_i16x8_s
+    i16x8.relaxed_dot_i8x16_i7x16_s i32x4.relaxed_dot_i8x16_i7x16_add_s f32x4.abs f32x4.neg
+    f32x4.sqrt f32x4.ceil f32x4.floor f32x4.trunc f32x4.nearest f64x2.abs f64x2.neg f64x2.sqrt
+    f64x2.ceil f64x2.floor f64x2.trunc f64x2.nearest f32x4.add f32x4.sub f32x4.mul f32x4.div
+    f32x4.min f32x4.relaxed_min f32x4.max f32x4.relaxed_max f32x4.pmin f32x4.pmax f64x2.add
+    f64x2.sub f64x2.mul f64x2.div f64x2.min f64x2.relaxed_min f64x2.max f64x2.relaxed_max
+    f64x2.pmin f64x2.pmax f32x4.relaxed_madd f32x4.relaxed_nmadd f64x2.relaxed_madd
+    f64x2.relaxed_nmadd i32x4.trunc_sat_f32x4_s i32x4.relaxed_trunc_f32x4_s
+    i32x4.trunc_sat_f32x4_u i32x4.relaxed_trunc_f32x4_u i32x4.trunc_sat_f64x2_s_zero
+    i32x4.relaxed_trunc_f64x2_s_zero i32x4.trunc_sat_f64x2_u_zero
+    i32x4.relaxed_trunc_f64x2_u_zero f32x4.convert_i32x4_s f32x4.convert_i32x4_u
+    f64x2.convert_low_i32x4_s f64x2.convert_low_i32x4_u f32x4.demote_f64x2_zero
+    f64x2.promote_low_f32x4))
+"#;
+
+#[test]
+fn every_simd_operator_has_a_row() {
+    let body = body_of(EVERY_SIMD_OPERATOR);
+    let features = tandem_environ::default_features();
+    let mut r = Recorder::new(&body, features);
+    lower_body(&mut r).expect("every SIMD operator has a row");
+    let names = names_in(&body, features);
+    assert_eq!(r.lowered.len(), names.len());
+    assert_eq!(names.len(), 257, "256 operators and `end`");
+}
+
+/// What the recorder logs for the one operator in `wat_op`.
+fn lowered_as(wat_op: &str) -> String {
+    let body = body_of(&format!("(module (memory 1) (func {wat_op}))"));
+    let mut r = Recorder::new(&body, tandem_environ::default_features());
+    lower_body(&mut r).expect(wat_op);
+    r.lowered.swap_remove(0)
+}
+
+#[test]
+fn relaxed_simd_operators_lower_as_their_deterministic_choice() {
+    // The choices `lower::simd` documents.
+    for (relaxed, strict) in [
+        ("i8x16.relaxed_swizzle", "i8x16.swizzle"),
+        ("i32x4.relaxed_trunc_f32x4_s", "i32x4.trunc_sat_f32x4_s"),
+        ("i32x4.relaxed_trunc_f32x4_u", "i32x4.trunc_sat_f32x4_u"),
+        (
+            "i32x4.relaxed_trunc_f64x2_s_zero",
+            "i32x4.trunc_sat_f64x2_s_zero",
+        ),
+        (
+            "i32x4.relaxed_trunc_f64x2_u_zero",
+            "i32x4.trunc_sat_f64x2_u_zero",
+        ),
+        ("i8x16.relaxed_laneselect", "v128.bitselect"),
+        ("i16x8.relaxed_laneselect", "v128.bitselect"),
+        ("i32x4.relaxed_laneselect", "v128.bitselect"),
+        ("i64x2.relaxed_laneselect", "v128.bitselect"),
+        ("f32x4.relaxed_min", "f32x4.min"),
+        ("f32x4.relaxed_max", "f32x4.max"),
+        ("f64x2.relaxed_min", "f64x2.min"),
+        ("f64x2.relaxed_max", "f64x2.max"),
+        ("i16x8.relaxed_q15mulr_s", "i16x8.q15mulr_sat_s"),
+    ] {
+        assert_eq!(lowered_as(relaxed), lowered_as(strict), "{relaxed}");
+    }
+    assert_eq!(lowered_as("f32x4.relaxed_madd"), "ternary Madd(F32x4)");
+    assert_eq!(lowered_as("f64x2.relaxed_nmadd"), "ternary Nmadd(F64x2)");
+    assert_eq!(
+        lowered_as("i16x8.relaxed_dot_i8x16_i7x16_s"),
+        "binary DotI8x16I7x16S"
+    );
+    assert_eq!(
+        lowered_as("i32x4.relaxed_dot_i8x16_i7x16_add_s"),
+        "ternary DotI8x16I7x16AddS"
+    );
+}
+
 #[test]
 fn hooks_surround_each_reachable_operator() {
     let body = body_of("(module (func i32.const 1 drop))");
@@ -478,7 +645,7 @@ fn unreachable_code_is_skipped_but_its_nesting_kept() {
 
 #[test]
 fn an_operator_without_a_row_is_unsupported_at_its_offset() {
-    let body = body_of("(module (func i32.const 0 v128.const i64x2 0 0 drop))");
+    let body = body_of("(module (memory 1 1 shared) (func i32.const 0 atomic.fence drop))");
     let mut r = Recorder::new(&body, WasmFeatures::all());
     match lower_body(&mut r).unwrap_err() {
         CompileError::Unsupported {
@@ -487,7 +654,7 @@ fn an_operator_without_a_row_is_unsupported_at_its_offset() {
             offset,
         } => {
             assert_eq!(backend, "recorder");
-            assert!(what.contains("V128Const"), "{what}");
+            assert!(what.contains("AtomicFence"), "{what}");
             assert_eq!(offset, 2);
         }
         other => panic!("{other}"),

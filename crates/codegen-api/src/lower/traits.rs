@@ -8,7 +8,10 @@
 
 use super::families::{
     Const, Convert, FloatBinOp, FloatCmpOp, FloatTy, FloatUnOp, IntBinOp, IntCmpOp, IntTy, IntUnOp,
-    Load, Store,
+    Load, Store, Width,
+};
+use super::simd::{
+    FloatLanes, IntLanes, Lanes, SimdBinOp, SimdShiftOp, SimdTernOp, SimdTestOp, SimdUnOp, V128Load,
 };
 use crate::CompileError;
 use tandem_environ::wasmparser::{BlockType, BrTable, HeapType, MemArg, Operator, OperatorsReader};
@@ -165,6 +168,44 @@ pub trait LowerConvert {
     fn convert(&mut self, op: Convert) -> LowerResult;
 }
 
+/// `v128` operators: fixed-width SIMD and relaxed SIMD (the latter mapped
+/// to one deterministic lowering each, see `lower::simd`).
+pub trait LowerSimd {
+    /// `v128.const`, its bytes little-endian.
+    fn v128_const(&mut self, bits: u128) -> LowerResult;
+    /// [`V128Load`]s.
+    fn v128_load(&mut self, load: V128Load, memarg: &MemArg) -> LowerResult;
+    /// `v128.store`.
+    fn v128_store(&mut self, memarg: &MemArg) -> LowerResult;
+    /// `v128.loadN_lane`: replaces lane `lane` of `width` with memory.
+    fn v128_load_lane(&mut self, width: Width, memarg: &MemArg, lane: u8) -> LowerResult;
+    /// `v128.storeN_lane`: stores lane `lane` of `width`.
+    fn v128_store_lane(&mut self, width: Width, memarg: &MemArg, lane: u8) -> LowerResult;
+    /// `i8x16.shuffle`: result byte `i` is byte `lanes[i]` of `a ++ b`.
+    fn shuffle(&mut self, lanes: &[u8; 16]) -> LowerResult;
+    /// `*.splat`: a scalar copied to every lane.
+    fn splat(&mut self, lanes: Lanes) -> LowerResult;
+    /// `*.extract_lane[_s/_u]`; `signed` matters for 8- and 16-bit lanes
+    /// only.
+    fn extract_lane(&mut self, lanes: Lanes, lane: u8, signed: bool) -> LowerResult;
+    /// `*.replace_lane`.
+    fn replace_lane(&mut self, lanes: Lanes, lane: u8) -> LowerResult;
+    /// [`SimdUnOp`]s.
+    fn simd_unary(&mut self, op: SimdUnOp) -> LowerResult;
+    /// [`SimdBinOp`]s.
+    fn simd_binary(&mut self, op: SimdBinOp) -> LowerResult;
+    /// [`SimdTernOp`]s.
+    fn simd_ternary(&mut self, op: SimdTernOp) -> LowerResult;
+    /// [`SimdShiftOp`]s.
+    fn simd_shift(&mut self, op: SimdShiftOp, lanes: IntLanes) -> LowerResult;
+    /// Integer lane comparisons: all ones in a lane for true.
+    fn simd_int_compare(&mut self, op: IntCmpOp, lanes: IntLanes) -> LowerResult;
+    /// Float lane comparisons: all ones in a lane for true.
+    fn simd_float_compare(&mut self, op: FloatCmpOp, lanes: FloatLanes) -> LowerResult;
+    /// [`SimdTestOp`]s.
+    fn simd_test(&mut self, op: SimdTestOp) -> LowerResult;
+}
+
 /// A function being compiled, as the shared driver
 /// ([`lower_body`](super::lower_body)) sees it: every operator family, the
 /// operator stream, and the hooks around each operator.
@@ -173,7 +214,14 @@ pub trait LowerConvert {
 /// its own operator and consume what follows (fusing a comparison with the
 /// branch after it, or an arithmetic result with the `local.set` after it).
 pub trait LowerFunction<'a>:
-    LowerControl + LowerCall + LowerVariable + LowerMemory + LowerTable + LowerNumeric + LowerConvert
+    LowerControl
+    + LowerCall
+    + LowerVariable
+    + LowerMemory
+    + LowerTable
+    + LowerNumeric
+    + LowerConvert
+    + LowerSimd
 {
     /// The backend's name, for [`CompileError::Unsupported`].
     const BACKEND: &'static str;

@@ -3,7 +3,7 @@
 //! that become host functions ([`IntoFunc`]) and [`TypedFunc`].
 
 use super::{Caller, CallerVmctx, Func};
-use crate::{AsContextMut, Error, ExternRef, Result, Rooted, Store, Val, format_err};
+use crate::{AsContextMut, Error, ExternRef, Result, Rooted, Store, V128, Val, format_err};
 use std::marker::PhantomData;
 use tandem_environ::{FuncType, ValType};
 use tandem_vm::ValRaw;
@@ -87,6 +87,9 @@ wasm_ty! {
         raw |r| r.to_bits(), get_f32 |u| f32::from_bits(u);
     f64 => ValType::F64, F64, |v| v.to_bits(), |w| f64::from_bits(*w),
         raw |r| r.to_bits(), get_f64 |u| f64::from_bits(u);
+    u128 => ValType::V128, V128, |v| v, |w| *w, raw |r| r, get_v128 |u| u;
+    V128 => ValType::V128, V128, |v| v.as_u128(), |w| V128::from(*w),
+        raw |r| r.as_u128(), get_v128 |u| V128::from(u);
     Option<Func> => ValType::FUNCREF, FuncRef, |v| v, |w| *w;
     Option<Rooted<ExternRef>> => ValType::EXTERNREF, ExternRef, |v| v, |w| *w;
 }
