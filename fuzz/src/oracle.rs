@@ -517,7 +517,12 @@ mod tests {
     fn an_oracle_that_panics_translating_cannot_judge_and_does_not_abort() {
         // Diff seed 100031721: wasmi 2.0.0 panics translating a function;
         // translated lazily, inside its executor, that aborted the worker.
-        let case = smith::generate(100031721, crate::features()).unwrap();
+        // The seed was found with Wasm 2.0 without SIMD: pin those features,
+        // so Tandem's growing defaults do not change the module it makes.
+        let features = tandem_environ::WasmFeatures::WASM2
+            & !tandem_environ::WasmFeatures::SIMD
+            & !tandem_environ::WasmFeatures::RELAXED_SIMD;
+        let case = smith::generate(100031721, features).unwrap();
         let counted = rewrite::rewrite(&case.wasm, None, true).unwrap();
         let err = Oracle::Wasmi2.run(&counted, &case.plan).unwrap_err();
         assert!(err.contains("panicked"), "{err}");
